@@ -1,0 +1,49 @@
+#include "config/model.hpp"
+
+namespace vigil::config {
+
+std::string_view to_string(check_type type) {
+    switch (type) {
+        case check_type::http:
+            return "http";
+        case check_type::https:
+            return "https";
+        case check_type::tcp:
+            return "tcp";
+        case check_type::script:
+            return "script";
+    }
+    return "?";
+}
+
+std::string_view to_string(http_method method) {
+    return method == http_method::head ? "HEAD" : "GET";
+}
+
+std::string_view to_string(failure_action action) {
+    return action == failure_action::inhibit ? "inhibit" : "remove";
+}
+
+const check* virtual_server::check_for(const real_server& server) const {
+    if (server.own_check) {
+        return &*server.own_check;
+    }
+    return default_check ? &*default_check : nullptr;
+}
+
+std::string virtual_server::service_key() const {
+    if (fwmark) {
+        return "fwmark " + std::to_string(*fwmark) + "/" + std::string(to_string(family));
+    }
+    return to_string(*address) + "/" + std::string(ipvs::to_string(protocol));
+}
+
+std::size_t configuration::real_server_count() const {
+    std::size_t count = 0;
+    for (const auto& vs : virtual_servers) {
+        count += vs.real_servers.size();
+    }
+    return count;
+}
+
+}  // namespace vigil::config

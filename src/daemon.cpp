@@ -1,0 +1,161 @@
+#include "daemon.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+
+#include "config/loader.hpp"
+#include "logging.hpp"
+#include "status.hpp"
+#include "version.hpp"
+
+namespace vigil {
+
+namespace {
+
+field_value::list diagnostic_lines(const std::vector<config::diagnostic>& diagnostics) {
+    field_value::list lines;
+    for (const auto& d : diagnostics) {
+        lines.push_back(config::to_string(d));
+    }
+    return lines;
+}
+
+}  // namespace
+
+daemon::daemon(std::string config_file, config::configuration initial,
+               std::unique_ptr<event_log> log)
+    : config_file_(std::move(config_file)),
+      config_(std::move(initial)),
+      log_(std::move(log)),
+      started_at_(std::chrono::system_clock::now()),
+      started_mono_(std::chrono::steady_clock::now()),
+      config_loaded_at_(started_at_),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      control_(io_.get_executor(), *log_,
+               [this](const boost::json::object& request) { return handle_request(request); }) {}
+
+daemon::~daemon() = default;
+
+bool daemon::apply_log_settings(const config::log_settings& settings) {
+    auto sink = make_log_sink(settings);
+    if (!sink) {
+        log_->error("log.target_failed", {{"target", settings.target}, {"error", sink.error()}});
+        return false;
+    }
+    log_->replace_sink(std::move(sink.value()));
+    log_->set_threshold(settings.level);
+    return true;
+}
+
+int daemon::run() {
+    if (!apply_log_settings(config_.global.log)) {
+        return 1;
+    }
+    if (auto error = control_.open(config_.global.control_socket)) {
+        log_->error("control.failed",
+                    {{"socket", config_.global.control_socket}, {"error", *error}});
+        return 1;
+    }
+    log_->info("config.loaded", {{"file", config_file_},
+                                 {"node", config_.global.node},
+                                 {"vrrp_instances", config_.vrrp_instances.size()},
+                                 {"virtual_servers", config_.virtual_servers.size()},
+                                 {"real_servers", config_.real_server_count()}});
+    log_->info("daemon.started", {{"version", std::string(version)},
+                                  {"pid", static_cast<std::int64_t>(::getpid())},
+                                  {"control_socket", control_.path()}});
+    wait_for_signal();
+    io_.run();
+    control_.close();
+    return exit_status_;
+}
+
+void daemon::wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+        if (ec) {
+            return;
+        }
+        if (signal_number == SIGHUP) {
+            reload();
+            wait_for_signal();
+            return;
+        }
+        log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
+        control_.close();
+        io_.stop();
+    });
+}
+
+void daemon::reload() {
+    auto result = config::load_configuration(config_file_);
+    if (!result.config) {
+        ++reloads_rejected_;
+        last_rejection_ = config::to_string(result.diagnostics.front());
+        log_->error("config.rejected", {{"file", config_file_},
+                                        {"errors", result.diagnostics.size()},
+                                        {"diagnostics", diagnostic_lines(result.diagnostics)}});
+        return;
+    }
+    auto next = std::move(*result.config);
+    // The log target is reopened on every reload so that rotated files are let go.
+    if (!apply_log_settings(next.global.log)) {
+        ++reloads_rejected_;
+        last_rejection_ = "log target " + next.global.log.target + " cannot be opened";
+        log_->error("config.rejected", {{"file", config_file_},
+                                        {"errors", 1},
+                                        {"diagnostics", field_value::list{last_rejection_}}});
+        apply_log_settings(config_.global.log);
+        return;
+    }
+    if (next.global.control_socket != control_.path()) {
+        if (auto error = control_.open(next.global.control_socket)) {
+            ++reloads_rejected_;
+            last_rejection_ = *error;
+            log_->error("config.rejected", {{"file", config_file_},
+                                            {"errors", 1},
+                                            {"diagnostics", field_value::list{*error}}});
+            apply_log_settings(config_.global.log);
+            control_.open(config_.global.control_socket);
+            return;
+        }
+    }
+    config_ = std::move(next);
+    config_loaded_at_ = std::chrono::system_clock::now();
+    ++reloads_applied_;
+    log_->info("config.reloaded", {{"file", config_file_},
+                                   {"node", config_.global.node},
+                                   {"vrrp_instances", config_.vrrp_instances.size()},
+                                   {"virtual_servers", config_.virtual_servers.size()},
+                                   {"real_servers", config_.real_server_count()}});
+}
+
+boost::json::object daemon::status_json() const {
+    daemon_status status;
+    status.version = version;
+    status.node = config_.global.node;
+    status.pid = ::getpid();
+    status.started_at = started_at_;
+    status.uptime = std::chrono::steady_clock::now() - started_mono_;
+    status.config_file = config_file_;
+    status.config_loaded_at = config_loaded_at_;
+    status.vrrp_instances = config_.vrrp_instances.size();
+    status.virtual_servers = config_.virtual_servers.size();
+    status.real_servers = config_.real_server_count();
+    status.reloads_applied = reloads_applied_;
+    status.reloads_rejected = reloads_rejected_;
+    status.last_rejection = last_rejection_;
+    return to_json(status);
+}
+
+boost::json::object daemon::handle_request(const boost::json::object& request) {
+    const auto* command = request.if_contains("command");
+    if (command && command->is_string() && command->as_string() == "status") {
+        return status_json();
+    }
+    boost::json::object reply;
+    reply["error"] = "unknown command; known: status";
+    return reply;
+}
+
+}  // namespace vigil

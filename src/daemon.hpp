@@ -1,0 +1,52 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/event_log.hpp"
+#include "config/model.hpp"
+#include "control_server.hpp"
+
+namespace vigil {
+
+// `vigil run`: one io_context on one thread. SIGTERM/SIGINT stop it cleanly; SIGHUP reloads, and a
+// config that fails validation is refused while the running one stays in force.
+class daemon {
+  public:
+    // `log` starts on stderr; the config's log settings replace it once the config is applied.
+    daemon(std::string config_file, config::configuration initial, std::unique_ptr<event_log> log);
+    ~daemon();
+    daemon(const daemon&) = delete;
+    daemon& operator=(const daemon&) = delete;
+
+    // Returns the process exit status.
+    int run();
+
+  private:
+    void wait_for_signal();
+    void reload();
+    bool apply_log_settings(const config::log_settings& settings);
+    boost::json::object handle_request(const boost::json::object& request);
+    boost::json::object status_json() const;
+
+    std::string config_file_;
+    config::configuration config_;
+    std::unique_ptr<event_log> log_;
+    std::chrono::system_clock::time_point started_at_;
+    std::chrono::steady_clock::time_point started_mono_;
+    std::chrono::system_clock::time_point config_loaded_at_;
+    std::uint64_t reloads_applied_ = 0;
+    std::uint64_t reloads_rejected_ = 0;
+    std::string last_rejection_;
+    // Declared after the log so that pending handlers die before what they refer to.
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    control_server control_;
+    int exit_status_ = 0;
+};
+
+}  // namespace vigil

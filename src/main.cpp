@@ -1,0 +1,216 @@
+// vigil: VRRP and health-check supervisor for IPVS directors.
+
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "config/loader.hpp"
+#include "control_server.hpp"
+#include "daemon.hpp"
+#include "logging.hpp"
+#include "status.hpp"
+#include "version.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* default_config = "/etc/vigil/vigil.toml";
+constexpr const char* default_socket = "/run/vigil/vigil.sock";
+
+// Exit statuses: 0 success, 1 runtime failure, 2 invalid config, 64 usage error (sysexits).
+constexpr int exit_failure = 1;
+constexpr int exit_bad_config = 2;
+constexpr int exit_usage = 64;
+
+struct command {
+    const char* summary;
+    int (*run)(const std::vector<std::string>& args);
+};
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Parses a subcommand's options; prints help or a usage error. Returns an exit status to stop
+// with, or -1 to go on.
+int parse_options(const std::string& name, const char* synopsis, po::options_description& options,
+                  const std::vector<std::string>& args, po::variables_map& values) {
+    options.add_options()("help,h", "show this help");
+    try {
+        po::store(po::command_line_parser(args).options(options).run(), values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        std::cerr << "vigil " << name << ": " << e.what() << "\nTry 'vigil " << name
+                  << " --help'.\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << "Usage: vigil " << name << " " << synopsis << "\n\n" << options;
+        return 0;
+    }
+    return -1;
+}
+
+vigil::config::load_result load_or_report(const std::string& file) {
+    auto result = vigil::config::load_configuration(file);
+    for (const auto& d : result.diagnostics) {
+        std::cerr << vigil::config::to_string(d) << "\n";
+    }
+    return result;
+}
+
+int run_check(const std::vector<std::string>& args) {
+    po::options_description options("Validates a configuration and exits: 0 valid, 2 invalid");
+    std::string file;
+    options.add_options()("config,c", po::value(&file)->default_value(default_config),
+                          "main configuration file");
+    po::variables_map values;
+    if (int status = parse_options("check", "[-c FILE]", options, args, values); status >= 0) {
+        return status;
+    }
+    auto result = load_or_report(file);
+    if (!result.config) {
+        return exit_bad_config;
+    }
+    const auto& config = *result.config;
+    std::cout << file
+              << ": OK: " << plural(config.vrrp_instances.size(), "VRRP instance", "VRRP instances")
+              << ", " << plural(config.virtual_servers.size(), "virtual server", "virtual servers")
+              << ", " << plural(config.real_server_count(), "real server", "real servers") << "\n";
+    return 0;
+}
+
+int run_daemon(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Runs the daemon in the foreground.\nSIGTERM or SIGINT stop it; SIGHUP reloads the "
+        "configuration (a config that fails validation is refused and the running one stays)");
+    std::string file;
+    options.add_options()("config,c", po::value(&file)->default_value(default_config),
+                          "main configuration file");
+    po::variables_map values;
+    if (int status = parse_options("run", "[-c FILE]", options, args, values); status >= 0) {
+        return status;
+    }
+    auto result = load_or_report(file);
+    if (!result.config) {
+        return exit_bad_config;
+    }
+    auto log = std::make_unique<vigil::event_log>(
+        vigil::make_fd_sink(STDERR_FILENO, ::isatty(STDERR_FILENO) ? vigil::log_format::text
+                                                                   : vigil::log_format::json));
+    vigil::daemon daemon(file, std::move(*result.config), std::move(log));
+    return daemon.run();
+}
+
+// The socket to talk to: --socket, else the one the config names, else the default.
+std::string socket_path(const po::variables_map& values) {
+    if (values.count("socket")) {
+        return values["socket"].as<std::string>();
+    }
+    auto file = values["config"].as<std::string>();
+    if (::access(file.c_str(), R_OK) == 0) {
+        auto result = vigil::config::load_configuration(file);
+        if (result.config) {
+            return result.config->global.control_socket;
+        }
+    }
+    return default_socket;
+}
+
+int run_status(const std::vector<std::string>& args) {
+    po::options_description options("Shows the running daemon's state");
+    options.add_options()("json", "print the JSON document (schema: src/status.schema.json)")(
+        "socket,s", po::value<std::string>(),
+        "control socket (default: the config's, else /run/vigil/vigil.sock)")(
+        "config,c", po::value<std::string>()->default_value(default_config),
+        "configuration naming the control socket");
+    po::variables_map values;
+    if (int status =
+            parse_options("status", "[--json] [-s SOCKET | -c FILE]", options, args, values);
+        status >= 0) {
+        return status;
+    }
+    boost::json::object request;
+    request["command"] = "status";
+    auto path = socket_path(values);
+    auto reply = vigil::control_request(path, request);
+    if (!reply.reply) {
+        std::cerr << "vigil status: " << reply.error << "\n";
+        return exit_failure;
+    }
+    if (const auto* error = reply.reply->if_contains("error")) {
+        std::cerr << "vigil status: " << boost::json::serialize(*error) << "\n";
+        return exit_failure;
+    }
+    if (values.count("json")) {
+        std::cout << boost::json::serialize(*reply.reply) << "\n";
+    } else {
+        std::cout << vigil::render_status_text(*reply.reply);
+    }
+    return 0;
+}
+
+int run_version(const std::vector<std::string>& args) {
+    po::options_description options("Prints the version");
+    po::variables_map values;
+    if (int status = parse_options("version", "", options, args, values); status >= 0) {
+        return status;
+    }
+    std::cout << "vigil " << vigil::version << "\n";
+    return 0;
+}
+
+const std::map<std::string, command>& commands() {
+    static const std::map<std::string, command> table{
+        {"check", {"validate a configuration", run_check}},
+        {"run", {"run the daemon in the foreground", run_daemon}},
+        {"status", {"show the running daemon's state", run_status}},
+        {"version", {"print the version", run_version}},
+    };
+    return table;
+}
+
+void print_usage(std::ostream& out) {
+    out << "Usage: vigil COMMAND [OPTIONS]\n\n"
+           "VRRP and health-check supervisor for Linux Virtual Server directors.\n\nCommands:\n";
+    for (const auto& [name, cmd] : commands()) {
+        out << "  " << name << std::string(10 - name.size(), ' ') << cmd.summary << "\n";
+    }
+    out << "\nRun 'vigil COMMAND --help' for a command's options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        print_usage(std::cerr);
+        return exit_usage;
+    }
+    auto name = args.front();
+    args.erase(args.begin());
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_usage(std::cout);
+        return 0;
+    }
+    if (name == "--version") {
+        name = "version";
+    }
+    auto found = commands().find(name);
+    if (found == commands().end()) {
+        std::cerr << "vigil: unknown command '" << name << "'\n";
+        print_usage(std::cerr);
+        return exit_usage;
+    }
+    try {
+        return found->second.run(args);
+    } catch (const std::exception& e) {
+        std::cerr << "vigil " << name << ": " << e.what() << "\n";
+        return exit_failure;
+    }
+}

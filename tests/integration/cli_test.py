@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""The vigil binary's command line, run for real: exit statuses, output, help for every command."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+VIGIL = sys.argv[1]
+SOURCE = sys.argv[2]
+
+
+def vigil(*args, cwd=None):
+    return subprocess.run([VIGIL, *args], capture_output=True, text=True, timeout=30, cwd=cwd)
+
+
+class check_command(unittest.TestCase):
+    def test_valid_example_prints_one_summary_line_and_exits_0(self):
+        result = vigil("check", "-c", os.path.join(SOURCE, "etc/vigil/vigil.toml"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertIn("OK: 1 VRRP instance, 2 virtual servers, 4 real servers", lines[0])
+
+    def test_every_good_config_passes(self):
+        good = os.path.join(SOURCE, "tests/config/good")
+        for name in sorted(os.listdir(good)):
+            with self.subTest(config=name):
+                result = vigil("check", "-c", os.path.join(good, name, "vigil.toml"))
+                self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_invalid_config_exits_2_with_one_located_line_per_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "vigil.toml"), "w") as f:
+                f.write('[[vrrp_instance]]\nname = "a"\ninterface = "eth0"\n'
+                        'virtual_router_id = 0\npriority = 0\nvirtual_ipaddress = ["10.0.0.1"]\n')
+            result = vigil("check", "-c", "vigil.toml", cwd=tmp)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.splitlines(), [
+            "vigil.toml:4:21: error: vrrp_instance[0].virtual_router_id: 0 is out of range (1 to 255)",
+            "vigil.toml:5:12: error: vrrp_instance[0].priority: 0 is out of range (1 to 255)",
+        ])
+
+    def test_bad_configs_exit_2_and_name_their_location(self):
+        bad = os.path.join(SOURCE, "tests/config/bad")
+        for name in sorted(f for f in os.listdir(bad) if f.endswith(".toml")):
+            with self.subTest(config=name):
+                result = vigil("check", "-c", os.path.join(bad, name))
+                self.assertEqual(result.returncode, 2)
+                for line in result.stderr.splitlines():
+                    self.assertRegex(line, r"^\S+\.toml:\d+:\d+: error: ")
+
+    def test_missing_main_file_is_an_error_not_a_crash(self):
+        result = vigil("check", "-c", "/nonexistent/vigil.toml")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("/nonexistent/vigil.toml:1:1: error: cannot read", result.stderr)
+
+
+class usage(unittest.TestCase):
+    def test_every_command_has_help(self):
+        for command in ["check", "run", "status", "version"]:
+            with self.subTest(command=command):
+                result = vigil(command, "--help")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("Usage: vigil " + command, result.stdout)
+
+    def test_top_level_help_lists_commands(self):
+        result = vigil("--help")
+        self.assertEqual(result.returncode, 0)
+        for command in ["check", "run", "status", "version"]:
+            self.assertIn(command, result.stdout)
+
+    def test_version(self):
+        result = vigil("version")
+        self.assertEqual(result.returncode, 0)
+        self.assertRegex(result.stdout, r"^vigil \d+\.\d+\.\d+\n$")
+
+    def test_unknown_command_and_option_are_usage_errors(self):
+        self.assertEqual(vigil("frobnicate").returncode, 64)
+        self.assertEqual(vigil("check", "--frobnicate").returncode, 64)
+        self.assertEqual(vigil().returncode, 64)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,232 @@
+#include "config/loader.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace vigil;
+using namespace vigil::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string source_path(const std::string& relative) {
+    return std::string(VIGIL_SOURCE_DIR) + "/" + relative;
+}
+
+std::string joined(const std::vector<diagnostic>& diagnostics) {
+    std::string out;
+    for (const auto& d : diagnostics) {
+        out += to_string(d) + "\n";
+    }
+    return out;
+}
+
+// A scratch folder for configs a test writes itself.
+struct scratch_dir {
+    std::filesystem::path path;
+    scratch_dir() {
+        char pattern[] = "/tmp/vigil-config-test-XXXXXX";
+        path = ::mkdtemp(pattern);
+    }
+    ~scratch_dir() { std::filesystem::remove_all(path); }
+    std::string write(const std::string& name, const std::string& text) const {
+        auto file = path / name;
+        std::filesystem::create_directories(file.parent_path());
+        std::ofstream(file) << text;
+        return file.string();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the classic keepalived example loads with keepalived's meaning") {
+    auto result = load_configuration(source_path("tests/config/good/classic/vigil.toml"));
+    INFO(joined(result.diagnostics));
+    REQUIRE(result.config);
+    const auto& config = *result.config;
+    REQUIRE(config.vrrp_instances.size() == 1);
+    const auto& vi = config.vrrp_instances.front();
+    CHECK(vi.name == "VI_1");
+    CHECK(vi.virtual_router_id == 51);
+    CHECK(vi.priority == 100);
+    CHECK(vi.advert_interval == 1s);
+    CHECK(vi.version == vrrp::protocol_version::v2);
+    CHECK(to_string(vi.virtual_ipaddress.at(0)) == "192.168.1.200/24");
+    CHECK(vi.preempt);
+
+    REQUIRE(config.virtual_servers.size() == 1);
+    const auto& vs = config.virtual_servers.front();
+    CHECK(vs.name == "web");
+    CHECK(vs.service_key() == "192.168.1.200:80/tcp");
+    CHECK(vs.scheduler == ipvs::scheduler::wrr);
+    CHECK(vs.forwarding == ipvs::forwarding::nat);
+    REQUIRE(vs.real_servers.size() == 2);
+    CHECK(vs.real_servers[0].name == "web/192.168.1.101:80");
+    CHECK(vs.real_servers[0].weight == 3);
+    CHECK(vs.real_servers[1].name == "web/192.168.1.102:80");
+    CHECK(vs.real_servers[1].weight == 2);
+    for (const auto& rs : vs.real_servers) {
+        const auto* check = vs.check_for(rs);
+        REQUIRE(check);
+        CHECK(check->type == check_type::http);
+        CHECK(check->method == http_method::get);
+        CHECK(check->path == "/health_check");
+        CHECK(check->timeout == 3s);
+        CHECK(check->interval == 6s);
+        CHECK(check->rise == 2);
+        CHECK(check->fall == 2);
+        CHECK(check->status.contains(200));
+    }
+}
+
+TEST_CASE("every key of the model is read with its value") {
+    auto result = load_configuration(source_path("tests/config/good/full/vigil.toml"));
+    INFO(joined(result.diagnostics));
+    REQUIRE(result.config);
+    const auto& config = *result.config;
+    CHECK(config.global.node == "director-a");
+    CHECK(config.global.control_socket == "/tmp/vigil-full.sock");
+    CHECK(config.global.log.target == "syslog");
+    CHECK(config.global.log.format == log_format_choice::text);
+    CHECK(config.global.log.level == log_level::debug);
+
+    REQUIRE(config.vrrp_instances.size() == 3);
+    const auto& ext = config.vrrp_instances[0];
+    CHECK(ext.priority == 255);
+    CHECK(ext.advert_interval == 100ms);
+    CHECK(ext.virtual_ipaddress.size() == 2);
+    CHECK(ext.virtual_ipaddress[1].length == 32);
+    CHECK(ext.unicast());
+    CHECK(to_string(*ext.unicast_source) == "192.0.2.1");
+    CHECK(ext.unicast_peers.size() == 2);
+    CHECK(ext.preempt_delay == 30s);
+    CHECK(ext.garp.master_delay == 2s);
+    CHECK(ext.garp.master_repeat == 3);
+    CHECK(ext.garp.master_refresh == 60s);
+    CHECK(ext.garp.master_refresh_repeat == 2);
+    CHECK(ext.garp.interval == 10ms);
+    CHECK(config.vrrp_instances[1].family() == address_family::ipv6);
+    CHECK(config.vrrp_instances[1].advert_interval == 40950ms);
+    const auto& internal = config.vrrp_instances[2];
+    CHECK(internal.auth_pass == "secret12");
+    CHECK_FALSE(internal.preempt);
+    CHECK(internal.advert_interval == 255s);
+
+    // Includes load in sorted order; the overlapping second glob adds nothing twice.
+    REQUIRE(config.virtual_servers.size() == 2);
+    const auto& mark = config.virtual_servers[0];
+    CHECK(mark.name == "mark7");
+    CHECK(mark.fwmark == 7u);
+    CHECK(mark.family == address_family::ipv6);
+    CHECK(mark.service_key() == "fwmark 7/IPv6");
+    CHECK(mark.scheduler == ipvs::scheduler::mh);
+    CHECK(mark.forwarding == ipvs::forwarding::dr);
+    CHECK(mark.persistence_timeout == 1h);
+    CHECK(mark.persistence_netmask == 64u);
+    CHECK(mark.quorum == 5);
+    CHECK(mark.hysteresis == 2);
+    CHECK(mark.on_failure == failure_action::inhibit);
+    CHECK_FALSE(mark.default_check);
+    CHECK(mark.real_servers[0].name == "mark7/[fd00::11]:0");
+    CHECK(mark.real_servers[0].weight == 0);
+    CHECK(mark.check_for(mark.real_servers[0]) == nullptr);
+    const auto* script = mark.check_for(mark.real_servers[1]);
+    REQUIRE(script);
+    CHECK(script->command == std::vector<std::string>{"/bin/true", "--flag"});
+
+    const auto& udp = config.virtual_servers[1];
+    CHECK(udp.name == "b-udp");
+    CHECK(udp.protocol == ipvs::protocol::udp);
+    CHECK(udp.persistence_netmask == 24u);
+    CHECK(to_string(*udp.sorry_server) == "192.0.2.250:53");
+    const auto* https = udp.check_for(udp.real_servers[0]);
+    REQUIRE(https);
+    CHECK(https->method == http_method::head);
+    CHECK(https->host == "dns.example");
+    CHECK(https->status.to_string() == "200-204,301");
+    CHECK(https->body_regex == "^OK\\b");
+    CHECK(https->body_digest);
+    CHECK(https->sni == "dns.example");
+    CHECK(https->tls_verify);
+    // A real server's own check replaces the default whole: nothing is merged in.
+    const auto* own = udp.check_for(udp.real_servers[1]);
+    REQUIRE(own);
+    CHECK_FALSE(own->tls_verify);
+    CHECK(own->path == "/");
+    CHECK_FALSE(own->host);
+}
+
+TEST_CASE("the shipped examples in etc/ are valid") {
+    auto result = load_configuration(source_path("etc/vigil/vigil.toml"));
+    INFO(joined(result.diagnostics));
+    REQUIRE(result.config);
+    CHECK(result.config->virtual_servers.size() == 2);
+}
+
+TEST_CASE("every error of a config is reported in one run, in file order") {
+    scratch_dir dir;
+    auto main = dir.write("vigil.toml", R"([global]
+include = ["vs/*.toml"]
+[[vrrp_instance]]
+name = "a"
+interface = "eth0"
+virtual_router_id = 300
+priority = "high"
+virtual_ipaddress = ["10.0.0.1/33"]
+colour = "blue"
+)");
+    dir.write("vs/web.toml", R"([virtual_server]
+address = "10.0.0.1:80"
+scheduler = "fastest"
+)");
+    auto result = load_configuration(main);
+    CHECK_FALSE(result.config);
+    REQUIRE(result.diagnostics.size() == 5);
+    CHECK(to_string(result.diagnostics[0]) ==
+          main +
+              ":6:21: error: vrrp_instance[0].virtual_router_id: 300 is out of range (1 to 255)");
+    CHECK(to_string(result.diagnostics[1]) ==
+          main + ":7:12: error: vrrp_instance[0].priority: expected an integer, got a string");
+    CHECK(result.diagnostics[2].kind == rule::bad_address);
+    CHECK(result.diagnostics[3].kind == rule::unknown_key);
+    CHECK(result.diagnostics[4].where.file == dir.path.string() + "/vs/web.toml");
+    CHECK(result.diagnostics[4].where.line == 3);
+}
+
+TEST_CASE("an unknown key near a known one suggests it") {
+    scratch_dir dir;
+    auto main = dir.write("vigil.toml", R"([[vrrp_instance]]
+name = "a"
+interface = "eth0"
+virtual_router_id = 1
+priorty = 100
+virtual_ipaddress = ["10.0.0.1"]
+)");
+    auto result = load_configuration(main);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(result.diagnostics[0].message ==
+          "vrrp_instance[0]: unknown key \"priorty\" (did you mean \"priority\"?)");
+}
+
+TEST_CASE("a main file that cannot be read is one diagnostic") {
+    auto result = load_configuration("/nonexistent/vigil.toml");
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          "/nonexistent/vigil.toml:1:1: error: cannot read /nonexistent/vigil.toml: No such file "
+          "or directory");
+}
+
+TEST_CASE("a relative main path keeps its spelling in diagnostics and includes") {
+    scratch_dir dir;
+    dir.write("vigil.toml", "[global]\ninclude = [\"none/*.toml\"]\n");
+    auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path);
+    auto result = load_configuration("./vigil.toml");
+    std::filesystem::current_path(cwd);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          "./vigil.toml:2:12: error: global.include: \"none/*.toml\" matches no file (looked for "
+          "./none/*.toml)");
+}
