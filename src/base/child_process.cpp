@@ -25,6 +25,7 @@ extern "C" {
 #include <csignal>
 #include <cstring>
 #include <exception>
+#include <string_view>
 
 namespace vigil {
 
@@ -65,7 +66,6 @@ std::string errno_text(int error) {
 enum class setup_step : std::int32_t {
     redirect_stdio,
     process_group,
-    close_descriptors,
     working_directory,
     supplementary_groups,
     group,
@@ -91,6 +91,7 @@ struct child_plan {
     uid_t uid = 0;
     gid_t gid = 0;
     std::vector<gid_t> groups;
+    unsigned descriptor_limit = 1024;  // only for kernels without close_range()
 };
 
 // Returns an empty string on success, else why the user cannot be used.
@@ -166,6 +167,11 @@ std::string make_plan(const child_spec& spec, child_plan& plan) {
     }
     plan.environment.push_back(nullptr);
 
+    long open_max = ::sysconf(_SC_OPEN_MAX);
+    if (open_max > 0) {
+        plan.descriptor_limit = static_cast<unsigned>(std::min(open_max, 1L << 20));
+    }
+
     // execvp() would search the parent's PATH; the child's own PATH is the one that must apply.
     const std::string& program = spec.argv.front();
     if (program.find('/') != std::string::npos) {
@@ -201,8 +207,6 @@ std::string describe_failure(const failure_report& report, const child_spec& spe
             return "cannot redirect the standard streams: " + why;
         case setup_step::process_group:
             return "cannot create a process group: " + why;
-        case setup_step::close_descriptors:
-            return "cannot close inherited descriptors: " + why;
         case setup_step::working_directory:
             return "cannot change directory to /: " + why;
         case setup_step::supplementary_groups:
@@ -227,21 +231,15 @@ std::string describe_failure(const failure_report& report, const child_spec& spe
     ::_exit(127);
 }
 
-int duplicate_above_stdio(int fd, int flags) noexcept {
-    return ::fcntl(fd, flags & O_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 3);
-}
-
-void close_from(unsigned first, unsigned last) noexcept {
+void close_from(unsigned first, unsigned last, unsigned descriptor_limit) noexcept {
     if (first > last) {
         return;
     }
     if (::close_range(first, last, 0) == 0) {
         return;
     }
-    // Kernels before 5.9 lack close_range(); close what can be open.
-    long limit = ::sysconf(_SC_OPEN_MAX);
-    unsigned end = limit > 0 ? static_cast<unsigned>(limit) : 1024U;
-    for (unsigned fd = first; fd <= last && fd < end; ++fd) {
+    // Kernels before 5.9 lack close_range(); close whatever can be open.
+    for (unsigned fd = first; fd <= last && fd < descriptor_limit; ++fd) {
         ::close(static_cast<int>(fd));
     }
 }
@@ -265,11 +263,11 @@ void close_from(unsigned first, unsigned last) noexcept {
     }
 
     // Move our two pipe ends above 2 before filling 0..2, whatever numbers they had.
-    int report = duplicate_above_stdio(report_fd, O_CLOEXEC);
+    int report = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
     if (report < 0) {
         report_and_exit(report_fd, setup_step::redirect_stdio, errno);
     }
-    int output = duplicate_above_stdio(output_fd, 0);
+    int output = ::fcntl(output_fd, F_DUPFD, 3);
     if (output < 0) {
         report_and_exit(report, setup_step::redirect_stdio, errno);
     }
@@ -284,8 +282,8 @@ void close_from(unsigned first, unsigned last) noexcept {
     // Everything but 0..2 and the report pipe, which exec closes itself (O_CLOEXEC) and whose EOF
     // tells the parent that exec succeeded.
     auto kept = static_cast<unsigned>(report);
-    close_from(3, kept - 1);
-    close_from(kept + 1, ~0U);
+    close_from(3, kept - 1, plan.descriptor_limit);
+    close_from(kept + 1, ~0U, plan.descriptor_limit);
 
     if (::chdir("/") != 0) {
         report_and_exit(report, setup_step::working_directory, errno);

@@ -25,7 +25,7 @@ namespace vigil {
 struct child_spec {
     // argv[0] is the program. No shell is involved: a name without '/' is looked up in the
     // child's PATH (execvp rules), and a relative path resolves against "/", the child's working
-    // directory.
+    // directory. A script needs a "#!" line; there is no fallback to /bin/sh.
     std::vector<std::string> argv;
     // Added on top of a minimal environment that holds only
     // PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, so a script behaves the

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what vigil needs to build and test, from Debian 12's packages, and nothing that is
+# already there. Quiet when everything is present. Run as root.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang-format
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libcurl4-openssl-dev libssl-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+  libtomlplusplus-dev doctest-dev
+  # fuzzing: clang with the libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
+  # real counterparts the tests run against
+  python3 python3-jsonschema keepalived ipvsadm iproute2 iputils-ping nftables tcpdump
+  qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$package")
+  fi
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ((EUID != 0)); then
+  echo "install-deps: missing packages: ${missing[*]}; run this as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""vigil run for real: the control socket, status against its schema, SIGHUP reloads (good and
+bad), log events, and a clean stop on SIGTERM."""
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import jsonschema
+
+VIGIL = sys.argv[1]
+SOURCE = sys.argv[2]
+SCHEMA = json.load(open(os.path.join(SOURCE, "src/status.schema.json")))
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class running_daemon(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="vigil-daemon-test-")
+        shutil.copytree(os.path.join(SOURCE, "etc/vigil"), self.dir, dirs_exist_ok=True)
+        self.socket = os.path.join(self.dir, "run", "vigil.sock")
+        self.main = os.path.join(self.dir, "vigil.toml")
+        self.edit("vigil.toml", 'control_socket = "/run/vigil/vigil.sock"',
+                  f'control_socket = "{self.socket}"')
+        self.events_path = os.path.join(self.dir, "events.log")
+        self.events_file = open(self.events_path, "w")
+        self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main], stderr=self.events_file,
+                                       stdout=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.socket), what="the control socket")
+        wait_for(lambda: self.events("daemon.started"), what="daemon.started")
+
+    def tearDown(self):
+        if self.daemon.poll() is None:
+            self.daemon.kill()
+            self.daemon.wait()
+        self.events_file.close()
+        shutil.rmtree(self.dir)
+
+    def edit(self, name, old, new):
+        path = os.path.join(self.dir, name)
+        text = open(path).read()
+        self.assertIn(old, text)
+        open(path, "w").write(text.replace(old, new))
+
+    def line_of(self, name, text):
+        lines = open(os.path.join(self.dir, name)).read().splitlines()
+        return next(i + 1 for i, line in enumerate(lines) if line.startswith(text))
+
+    def events(self, name=None):
+        records = [json.loads(line) for line in open(self.events_path) if line.strip()]
+        return [r for r in records if name is None or r["event"] == name]
+
+    def status(self, *extra):
+        result = subprocess.run([VIGIL, "status", "-s", self.socket, *extra], capture_output=True,
+                                text=True, timeout=10)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def status_json(self):
+        document = json.loads(self.status("--json"))
+        jsonschema.validate(document, SCHEMA)
+        return document
+
+    def reload(self, expected_event):
+        before = len(self.events(expected_event))
+        self.daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(self.events(expected_event)) > before, what=expected_event)
+        return self.events(expected_event)[-1]
+
+    def test_status_json_matches_the_schema_and_the_config(self):
+        document = self.status_json()
+        self.assertEqual(document["daemon"]["pid"], self.daemon.pid)
+        self.assertEqual(document["daemon"]["node"], "lb1")
+        self.assertEqual(document["config"]["file"], self.main)
+        self.assertEqual(document["config"]["vrrp_instances"], 1)
+        self.assertEqual(document["config"]["virtual_servers"], 2)
+        self.assertEqual(document["config"]["real_servers"], 4)
+        self.assertEqual(document["config"]["reloads_applied"], 0)
+
+    def test_the_schema_rejects_what_it_does_not_describe(self):
+        document = self.status_json()
+        document["surprise"] = 1
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate(document, SCHEMA)
+
+    def test_text_status_is_readable(self):
+        text = self.status()
+        self.assertIn("on lb1, pid %d" % self.daemon.pid, text)
+        self.assertIn("1 VRRP instance, 2 virtual servers, 4 real servers", text)
+
+    def test_startup_events_carry_their_fields(self):
+        loaded = self.events("config.loaded")[0]
+        self.assertEqual(loaded["level"], "info")
+        self.assertEqual(loaded["file"], self.main)
+        self.assertEqual((loaded["vrrp_instances"], loaded["virtual_servers"], loaded["real_servers"]),
+                         (1, 2, 4))
+        started = self.events("daemon.started")[0]
+        self.assertEqual(started["pid"], self.daemon.pid)
+        self.assertEqual(started["control_socket"], self.socket)
+        self.assertRegex(started["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_control_socket_is_private(self):
+        mode = stat.S_IMODE(os.stat(self.socket).st_mode)
+        self.assertEqual(mode, 0o600)
+
+    def test_a_good_reload_applies_the_new_config(self):
+        self.edit("conf.d/web.toml", '[[virtual_server.real_server]]\naddress = "192.168.1.102:80"',
+                  '[[virtual_server.real_server]]\naddress = "192.168.1.102:80"\n\n'
+                  '[[virtual_server.real_server]]\naddress = "192.168.1.103:80"')
+        event = self.reload("config.reloaded")
+        self.assertEqual(event["real_servers"], 5)
+        document = self.status_json()
+        self.assertEqual(document["config"]["real_servers"], 5)
+        self.assertEqual(document["config"]["reloads_applied"], 1)
+
+    def test_a_bad_reload_is_refused_and_the_running_config_stays(self):
+        self.edit("conf.d/web.toml", "weight = 3", "weight = -1")
+        self.edit("vigil.toml", "priority = 150", "priority = 0")
+        event = self.reload("config.rejected")
+        self.assertEqual(event["level"], "error")
+        self.assertEqual(event["errors"], 2)
+        self.assertEqual(event["diagnostics"], [
+            f"{self.main}:{self.line_of('vigil.toml', 'priority = 0')}:12: error: "
+            "vrrp_instance[0].priority: 0 is out of range (1 to 255)",
+            f"{self.dir}/conf.d/web.toml:{self.line_of('conf.d/web.toml', 'weight = -1')}:10: "
+            "error: virtual_server.real_server[0].weight: -1 is out of range (0 to 65535)",
+        ])
+        document = self.status_json()
+        self.assertEqual(document["config"]["real_servers"], 4)
+        self.assertEqual(document["config"]["reloads_rejected"], 1)
+        self.assertIn("priority: 0 is out of range", document["config"]["last_rejection"])
+        self.assertIsNone(self.daemon.poll(), "the daemon must keep running")
+
+    def test_sigterm_stops_cleanly_and_removes_the_socket(self):
+        self.daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.wait(timeout=10), 0)
+        self.assertFalse(os.path.exists(self.socket))
+        self.assertEqual(self.events("daemon.stopping")[-1]["signal"], "TERM")
+
+    def test_a_second_daemon_refuses_the_same_socket(self):
+        result = subprocess.run([VIGIL, "run", "-c", self.main], capture_output=True, text=True,
+                                timeout=10)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("another process is listening", result.stderr)
+        self.status_json()  # the first one is untouched
+
+    def test_a_request_that_is_not_json_gets_an_error_reply(self):
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(self.socket)
+            s.sendall(b"status please\n")
+            reply = json.loads(s.makefile().read())
+        self.assertIn("error", reply)
+        self.status_json()
+
+    def test_a_non_root_client_cannot_use_the_socket(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run a client as another user")
+        nobody = pwd.getpwnam("nobody")
+        result = subprocess.run([VIGIL, "status", "-s", self.socket], capture_output=True,
+                                text=True, timeout=10, user=nobody.pw_uid, group=nobody.pw_gid,
+                                extra_groups=[])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("Permission denied", result.stderr)
+
+
+class startup(unittest.TestCase):
+    def test_an_invalid_config_never_starts_the_daemon(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            main = os.path.join(tmp, "vigil.toml")
+            open(main, "w").write('[global]\ncontrol_socket = "%s/s"\nbogus = 1\n' % tmp)
+            result = subprocess.run([VIGIL, "run", "-c", main], capture_output=True, text=True,
+                                    timeout=10)
+            self.assertEqual(result.returncode, 2)
+            self.assertEqual(result.stderr, f'{main}:3:1: error: global: unknown key "bogus"\n')
+            self.assertFalse(os.path.exists(os.path.join(tmp, "s")))
+
+
+if __name__ == "__main__":
+    # A skipped case makes the whole test report "skipped" to ctest (exit 77), so CI sees it.
+    result = unittest.main(argv=[sys.argv[0], "-v"], exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    sys.exit(77 if result.skipped else 0)
