@@ -31,10 +31,11 @@ long peak_rss_kib() {
 
 void write_config(const std::filesystem::path& dir, int virtual_servers, int real_servers) {
     std::filesystem::create_directories(dir / "conf.d");
-    std::ofstream(dir / "vigil.toml") << "[global]\ninclude = [\"conf.d/*.toml\"]\n\n"
-                                         "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\n"
-                                         "virtual_router_id = 51\nversion = 3\n"
-                                         "virtual_ipaddress = [\"10.0.0.1/16\"]\n";
+    std::ofstream(dir / "vigil.toml")
+        << "[global]\ninclude = [\"conf.d/*.toml\"]\n\n"
+           "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\n"
+           "virtual_router_id = 51\nversion = 3\n"
+           "virtual_ipaddress = [\"10.0.0.1/16\"]\n";
     for (int v = 0; v < virtual_servers; ++v) {
         std::ofstream out(dir / "conf.d" / ("vs" + std::to_string(v) + ".toml"));
         out << "[virtual_server]\naddress = \"10.0." << v / 250 << "." << v % 250 + 1
@@ -79,8 +80,8 @@ int main(int argc, char** argv) {
     double median = times[times.size() / 2];
     std::printf("config load: %d virtual servers x %d real servers (%zu real servers, %d files)\n",
                 virtual_servers, real_servers, loaded, virtual_servers + 1);
-    std::printf("  median %.1f ms, min %.1f ms, max %.1f ms over %d rounds\n", median, times.front(),
-                times.back(), rounds);
+    std::printf("  median %.1f ms, min %.1f ms, max %.1f ms over %d rounds\n", median,
+                times.front(), times.back(), rounds);
     std::printf("  %.2f us per real server\n", median * 1000.0 / static_cast<double>(loaded));
     std::printf("  peak RSS %ld KiB (before loading %ld KiB)\n", peak_rss_kib(), rss_before);
     return 0;

@@ -180,6 +180,34 @@ class running_daemon(unittest.TestCase):
         self.assertIn("Permission denied", result.stderr)
 
 
+class file_log_target(unittest.TestCase):
+    def test_events_go_to_the_file_and_a_reload_reopens_it_after_rotation(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "vigil.log")
+            main = os.path.join(tmp, "vigil.toml")
+            socket_path = os.path.join(tmp, "vigil.sock")
+            open(main, "w").write(f'[global]\ncontrol_socket = "{socket_path}"\n'
+                                  f'[global.log]\ntarget = "{log}"\nformat = "json"\n')
+            daemon = subprocess.Popen([VIGIL, "run", "-c", main], stderr=subprocess.PIPE)
+            try:
+                wait_for(lambda: os.path.exists(log) and "daemon.started" in open(log).read(),
+                         what="daemon.started in the log file")
+                os.rename(log, log + ".1")  # what logrotate does
+                daemon.send_signal(signal.SIGHUP)
+                wait_for(lambda: os.path.exists(log) and "config.reloaded" in open(log).read(),
+                         what="config.reloaded in a new log file")
+                self.assertEqual(stat.S_IMODE(os.stat(log).st_mode) & 0o007, 0)
+                events = [json.loads(line)["event"] for line in open(log + ".1")]
+                self.assertEqual(events, ["config.loaded", "daemon.started"])
+                daemon.send_signal(signal.SIGTERM)
+                self.assertEqual(daemon.wait(timeout=10), 0)
+                self.assertEqual(daemon.stderr.read(), b"", "nothing may go to stderr")
+            finally:
+                if daemon.poll() is None:
+                    daemon.kill()
+                    daemon.wait()
+
+
 class startup(unittest.TestCase):
     def test_an_invalid_config_never_starts_the_daemon(self):
         with tempfile.TemporaryDirectory() as tmp:
