@@ -1,0 +1,295 @@
+#include "vrrp/instance.hpp"
+
+#include <algorithm>
+
+namespace vigil::vrrp {
+
+std::string_view to_string(state s) {
+    switch (s) {
+        case state::initialize:
+            return "INIT";
+        case state::backup:
+            return "BACKUP";
+        case state::master:
+            return "MASTER";
+        case state::fault:
+            return "FAULT";
+    }
+    return "?";
+}
+
+std::string_view to_string(transition_reason reason) {
+    switch (reason) {
+        case transition_reason::startup:
+            return "startup";
+        case transition_reason::address_owner:
+            return "address_owner";
+        case transition_reason::master_down:
+            return "master_down";
+        case transition_reason::higher_priority:
+            return "higher_priority";
+        case transition_reason::link_down:
+            return "link_down";
+        case transition_reason::link_up:
+            return "link_up";
+        case transition_reason::shutdown:
+            return "shutdown";
+    }
+    return "?";
+}
+
+std::string_view to_string(drop_reason reason) {
+    switch (reason) {
+        case drop_reason::bad_ttl:
+            return "bad_ttl";
+        case drop_reason::version_mismatch:
+            return "version_mismatch";
+        case drop_reason::auth_mismatch:
+            return "auth_mismatch";
+        case drop_reason::interval_mismatch:
+            return "interval_mismatch";
+        case drop_reason::bad_interval:
+            return "bad_interval";
+        case drop_reason::address_mismatch:
+            return "address_mismatch";
+        case drop_reason::own_advert:
+            return "own_advert";
+        case drop_reason::unknown_peer:
+            return "unknown_peer";
+    }
+    return "?";
+}
+
+instance::instance(instance_config config)
+    : config_(std::move(config)),
+      priority_(config_.priority),
+      master_advert_interval_(config_.advert_interval) {}
+
+election_timing instance::timing() const {
+    return compute_election_timing(priority_, master_advert_interval_);
+}
+
+actions instance::start(time_point now, bool link_up) {
+    actions out;
+    preempt_allowed_at_ = now + config_.preempt_delay;
+    if (!link_up) {
+        out.push_back(transition{state_, state::fault, transition_reason::link_down});
+        state_ = state::fault;
+        deadline_.reset();
+        return out;
+    }
+    if (priority_ == 255) {
+        become_master(now, transition_reason::address_owner, out);
+    } else {
+        become_backup(now, transition_reason::startup, out);
+    }
+    return out;
+}
+
+void instance::reset_master_down(time_point now) {
+    deadline_ = now + timing().master_down_interval;
+}
+
+void instance::become_master(time_point now, transition_reason reason, actions& out) {
+    // RFC 5798 6.4.1/6.4.2: advertise, take the addresses, announce them, then time adverts.
+    out.push_back(send_advert{priority_});
+    out.push_back(add_vips{});
+    out.push_back(announce{});
+    out.push_back(transition{state_, state::master, reason});
+    state_ = state::master;
+    master_address_ = config_.primary_address;
+    master_advert_interval_ = config_.advert_interval;
+    lower_master_seen_ = false;
+    deadline_ = now + config_.advert_interval;
+}
+
+void instance::become_backup(time_point now, transition_reason reason, actions& out) {
+    if (state_ == state::master) {
+        out.push_back(remove_vips{});
+    }
+    out.push_back(transition{state_, state::backup, reason});
+    state_ = state::backup;
+    lower_master_seen_ = false;
+    reset_master_down(now);
+}
+
+std::optional<drop_reason> instance::check(const received_advert& advert) const {
+    bool unicast = !config_.unicast_peers.empty();
+    if (unicast) {
+        if (std::find(config_.unicast_peers.begin(), config_.unicast_peers.end(), advert.source) ==
+            config_.unicast_peers.end()) {
+            return advert.source == config_.primary_address ? drop_reason::own_advert
+                                                            : drop_reason::unknown_peer;
+        }
+    } else if (advert.hop_limit != 255) {
+        // RFC 5798 7.1: a multicast advert that crossed a router is not from this link.
+        return drop_reason::bad_ttl;
+    }
+    if (advert.source == config_.primary_address) {
+        return drop_reason::own_advert;
+    }
+    if (advert.version != config_.version) {
+        return drop_reason::version_mismatch;
+    }
+    if (advert.interval.count() == 0) {
+        return drop_reason::bad_interval;
+    }
+    if (config_.version == protocol_version::v2) {
+        std::uint8_t expected_auth = config_.auth_pass ? 1 : 0;
+        if (advert.auth_type != expected_auth ||
+            (config_.auth_pass && advert.auth_data != *config_.auth_pass)) {
+            return drop_reason::auth_mismatch;
+        }
+        // RFC 3768 7.1: v2 routers must agree on the interval; v3 backups adopt the master's.
+        if (advert.interval != config_.advert_interval) {
+            return drop_reason::interval_mismatch;
+        }
+        // RFC 3768 7.1: a mismatched address list is dropped unless it comes from the owner.
+        if (advert.priority != 255) {
+            auto ours = config_.virtual_addresses;
+            auto theirs = advert.addresses;
+            std::sort(ours.begin(), ours.end());
+            std::sort(theirs.begin(), theirs.end());
+            if (ours != theirs) {
+                return drop_reason::address_mismatch;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+bool instance::sender_wins(const received_advert& advert) const {
+    if (advert.priority != priority_) {
+        return advert.priority > priority_;
+    }
+    // Equal priority: the higher primary address wins (RFC 5798 6.4.3), compared as unsigned
+    // integers in network order, which is how asio orders addresses of one family.
+    return config_.primary_address < advert.source;
+}
+
+actions instance::on_advert(const received_advert& advert, time_point now) {
+    actions out;
+    if (auto reason = check(advert)) {
+        out.push_back(drop{*reason});
+        return out;
+    }
+    switch (state_) {
+        case state::initialize:
+        case state::fault:
+            break;  // not participating
+        case state::backup:
+            if (advert.priority == 0) {
+                // The master resigned: take over after Skew_Time unless a higher backup speaks.
+                deadline_ = now + timing().skew_time;
+                master_address_.reset();
+                break;
+            }
+            if (advert.priority < priority_ && config_.preempt) {
+                if (!lower_master_seen_) {
+                    lower_master_seen_ = true;
+                    preempt_allowed_at_ =
+                        std::max(preempt_allowed_at_, now + config_.preempt_delay);
+                }
+                if (now >= preempt_allowed_at_) {
+                    // Ignore the lower master: Master_Down_Timer expires and we preempt it.
+                    break;
+                }
+            } else {
+                lower_master_seen_ = false;
+            }
+            if (config_.version == protocol_version::v3) {
+                master_advert_interval_ = advert.interval;
+            }
+            master_address_ = advert.source;
+            reset_master_down(now);
+            break;
+        case state::master:
+            if (advert.priority == 0) {
+                // Another master resigned: make sure the backups hear us at once.
+                out.push_back(send_advert{priority_});
+                deadline_ = now + config_.advert_interval;
+            } else if (sender_wins(advert)) {
+                if (config_.version == protocol_version::v3) {
+                    master_advert_interval_ = advert.interval;
+                }
+                master_address_ = advert.source;
+                become_backup(now, transition_reason::higher_priority, out);
+            }
+            // A lower-priority master is ignored: our next advert makes it back off.
+            break;
+    }
+    return out;
+}
+
+actions instance::on_timer(time_point now) {
+    actions out;
+    if (!deadline_ || now < *deadline_) {
+        return out;
+    }
+    switch (state_) {
+        case state::backup:
+            become_master(now, transition_reason::master_down, out);
+            break;
+        case state::master:
+            out.push_back(send_advert{priority_});
+            deadline_ = now + config_.advert_interval;
+            break;
+        case state::initialize:
+        case state::fault:
+            deadline_.reset();
+            break;
+    }
+    return out;
+}
+
+actions instance::on_link(bool up, time_point now) {
+    actions out;
+    if (!up && state_ != state::fault && state_ != state::initialize) {
+        if (state_ == state::master) {
+            out.push_back(remove_vips{});
+        }
+        out.push_back(transition{state_, state::fault, transition_reason::link_down});
+        state_ = state::fault;
+        master_address_.reset();
+        master_advert_interval_ = config_.advert_interval;
+        deadline_.reset();
+    } else if (up && state_ == state::fault) {
+        if (priority_ == 255) {
+            become_master(now, transition_reason::link_up, out);
+        } else {
+            become_backup(now, transition_reason::link_up, out);
+        }
+    }
+    return out;
+}
+
+actions instance::on_priority(std::uint8_t priority, time_point now) {
+    actions out;
+    if (priority == priority_ || priority == 0) {
+        return out;
+    }
+    priority_ = priority;
+    // A backup's skew depends on its priority; a master's next advert carries the new value.
+    if (state_ == state::backup && deadline_) {
+        reset_master_down(now);
+    }
+    return out;
+}
+
+actions instance::shutdown(time_point now) {
+    (void)now;
+    actions out;
+    if (state_ == state::master) {
+        out.push_back(send_advert{0});
+        out.push_back(remove_vips{});
+    }
+    if (state_ != state::initialize) {
+        out.push_back(transition{state_, state::initialize, transition_reason::shutdown});
+    }
+    state_ = state::initialize;
+    master_address_.reset();
+    deadline_.reset();
+    return out;
+}
+
+}  // namespace vigil::vrrp

@@ -1,0 +1,138 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/address.hpp"
+#include "base/clock.hpp"
+#include "base/duration.hpp"
+#include "vrrp/timing.hpp"
+
+namespace vigil::vrrp {
+
+// One VRRP router (RFC 3768 / RFC 5798 section 6) as a sans-I/O core: it takes events with the
+// current time and returns the actions a shell must carry out. Every election rule lives here and
+// nowhere else; the shell only moves packets, timers and addresses.
+
+enum class state { initialize, backup, master, fault };
+std::string_view to_string(state s);
+
+enum class transition_reason {
+    startup,          // Initialize -> Backup
+    address_owner,    // priority 255: Initialize -> Master at once
+    master_down,      // Master_Down_Timer expired: no (acceptable) master heard
+    higher_priority,  // a master with a higher priority, or equal priority and higher address
+    link_down,        // the interface lost its link
+    link_up,          // the link came back
+    shutdown,         // the daemon stops (or the instance is removed)
+};
+std::string_view to_string(transition_reason reason);
+
+// Why an advert that decoded fine was still not accepted; each is counted in status.
+enum class drop_reason {
+    bad_ttl,            // multicast advert with TTL / hop limit other than 255
+    version_mismatch,   // VRRP version other than the instance's
+    auth_mismatch,      // VRRPv2 authentication type or password differs
+    interval_mismatch,  // VRRPv2 advert interval differs (RFC 3768 7.1)
+    bad_interval,       // an advert interval of 0
+    address_mismatch,   // VRRPv2 address list differs and the sender is not the owner
+    own_advert,         // our own advert came back
+    unknown_peer,       // unicast mode: the sender is not a configured peer
+};
+std::string_view to_string(drop_reason reason);
+
+struct instance_config {
+    std::uint8_t priority = 100;  // configured; 255 = address owner
+    protocol_version version = protocol_version::v2;
+    duration advert_interval = std::chrono::seconds(1);
+    std::vector<ip_address> virtual_addresses;
+    // Our address on the interface: the source of our adverts, compared on equal priority.
+    ip_address primary_address;
+    bool preempt = true;
+    duration preempt_delay{0};
+    std::optional<std::array<std::uint8_t, 8>> auth_pass;  // VRRPv2 PASS, zero-padded
+    std::vector<ip_address> unicast_peers;                 // empty: multicast
+};
+
+// A decoded advert with what the socket told about it.
+struct received_advert {
+    protocol_version version = protocol_version::v2;
+    std::uint8_t priority = 0;
+    duration interval{0};
+    std::vector<ip_address> addresses;
+    std::uint8_t auth_type = 0;
+    std::array<std::uint8_t, 8> auth_data{};
+    ip_address source;
+    int hop_limit = 255;  // IPv4 TTL or IPv6 hop limit
+};
+
+// Actions, in the order the shell must perform them.
+struct send_advert {
+    std::uint8_t priority;  // 0 when resigning
+};
+struct add_vips {};
+struct remove_vips {};
+// Announce the VIPs (gratuitous ARP / unsolicited NA bursts); the shell's announcer schedules the
+// repeats and stops them when mastership ends.
+struct announce {};
+struct transition {
+    state from;
+    state to;
+    transition_reason reason;
+};
+struct drop {
+    drop_reason reason;
+};
+using action = std::variant<send_advert, add_vips, remove_vips, announce, transition, drop>;
+using actions = std::vector<action>;
+
+class instance {
+  public:
+    explicit instance(instance_config config);
+
+    // Leaves Initialize: to Master for an address owner, else Backup; to Fault without link.
+    actions start(time_point now, bool link_up);
+    actions on_advert(const received_advert& advert, time_point now);
+    // Call when deadline() has passed; an early or repeated call does nothing.
+    actions on_timer(time_point now);
+    actions on_link(bool up, time_point now);
+    // The effective priority changed (trackers); an owner's 255 is never changed by the caller.
+    actions on_priority(std::uint8_t priority, time_point now);
+    // Resign: a master sends priority 0 so a backup takes over after Skew_Time, and drops its VIPs.
+    actions shutdown(time_point now);
+
+    // When on_timer must next be called, if at all.
+    std::optional<time_point> deadline() const { return deadline_; }
+    state current_state() const { return state_; }
+    std::uint8_t priority() const { return priority_; }
+    // The master as far as this router knows: itself when master.
+    std::optional<ip_address> master_address() const { return master_address_; }
+    // The interval the master advertises (v3 backups adopt it); the election timers derive from it.
+    duration master_advert_interval() const { return master_advert_interval_; }
+    election_timing timing() const;
+    const instance_config& config() const { return config_; }
+
+  private:
+    void become_master(time_point now, transition_reason reason, actions& out);
+    void become_backup(time_point now, transition_reason reason, actions& out);
+    void reset_master_down(time_point now);
+    std::optional<drop_reason> check(const received_advert& advert) const;
+    bool sender_wins(const received_advert& advert) const;
+
+    instance_config config_;
+    state state_ = state::initialize;
+    std::uint8_t priority_;
+    duration master_advert_interval_;
+    std::optional<time_point> deadline_;
+    std::optional<ip_address> master_address_;
+    // Preemption of a lower-priority master waits until then (keepalived's preempt_delay: counted
+    // from startup, or from first hearing a lower-priority master).
+    time_point preempt_allowed_at_{};
+    bool lower_master_seen_ = false;
+};
+
+}  // namespace vigil::vrrp
