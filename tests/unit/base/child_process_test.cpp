@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -40,7 +41,7 @@ child_spec command(std::vector<std::string> argv, vigil::duration timeout = 10s)
 
 // Runs the loop until `ready()` holds or `limit` has passed; says whether it holds.
 template <class Ready>
-bool run_until(boost::asio::io_context& io, Ready ready, std::chrono::milliseconds limit) {
+bool run_until(boost::asio::io_context& io, std::chrono::milliseconds limit, Ready ready) {
     auto deadline = steady::now() + limit;
     while (!ready()) {
         auto now = steady::now();
@@ -55,14 +56,18 @@ bool run_until(boost::asio::io_context& io, Ready ready, std::chrono::millisecon
     return true;
 }
 
+// Lets queued handlers run for a while, e.g. to show that a second callback never comes.
+void run_for(boost::asio::io_context& io, std::chrono::milliseconds limit) {
+    run_until(io, limit, [] { return false; });
+}
+
 // Runs one child on a fresh loop and runner, and waits (bounded) for its result.
 child_result run(child_spec spec, std::chrono::milliseconds limit = 10s) {
     boost::asio::io_context io;
     child_process_runner runner{io.get_executor()};
     std::optional<child_result> result;
     runner.start(std::move(spec), [&](child_result r) { result = std::move(r); });
-    REQUIRE(run_until(
-        io, [&] { return result.has_value(); }, limit));
+    REQUIRE(run_until(io, limit, [&] { return result.has_value(); }));
     return std::move(*result);
 }
 
@@ -130,6 +135,12 @@ TEST_SUITE("child_process") {
         CHECK(result.exit_code == 7);
         CHECK_FALSE(result.succeeded());
         CHECK(vigil::describe(result) == "exit 7");
+    }
+
+    TEST_CASE("a zero timeout means no time limit") {
+        auto result = run(command({"sleep", "0.2"}, 0ms));
+        CHECK(result.how == outcome::exited);
+        CHECK(result.elapsed >= 200ms);
     }
 
     TEST_CASE("a program killed by a signal is reported with that signal") {
@@ -220,8 +231,7 @@ TEST_SUITE("child_process") {
         runner.start(std::move(spec), [&](child_result r) { result = std::move(r); });
         CHECK_FALSE(result.has_value());  // never from inside start()
         CHECK(runner.running() == 0);
-        REQUIRE(run_until(
-            io, [&] { return result.has_value(); }, 5s));
+        REQUIRE(run_until(io, 5s, [&] { return result.has_value(); }));
         CHECK(result->how == outcome::spawn_failed);
         CHECK(result->error == "unknown user \"vigil-no-such-user\"");
     }
@@ -314,8 +324,7 @@ TEST_SUITE("child_process") {
             timer_fired = true;
             running_at_timer = runner.running();
         });
-        REQUIRE(run_until(
-            io, [&] { return result.has_value(); }, 5s));
+        REQUIRE(run_until(io, 5s, [&] { return result.has_value(); }));
         CHECK(timer_fired);
         CHECK(running_at_timer == 1);
         CHECK(result->succeeded());
@@ -329,8 +338,7 @@ TEST_SUITE("child_process") {
         runner.start(command({"true"}),
                      [&](child_result) { running_in_callback = runner.running(); });
         CHECK(runner.running() == 1);
-        REQUIRE(run_until(
-            io, [&] { return running_in_callback.has_value(); }, 5s));
+        REQUIRE(run_until(io, 5s, [&] { return running_in_callback.has_value(); }));
         CHECK(*running_in_callback == 0);
         CHECK(runner.running() == 0);
     }
@@ -358,9 +366,8 @@ TEST_SUITE("child_process") {
             }
             return true;
         };
-        REQUIRE(run_until(io, all_called, 20s));
-        run_until(
-            io, [] { return false; }, 100ms);  // a second call would show up here
+        REQUIRE(run_until(io, 20s, all_called));
+        run_for(io, 100ms);  // a second call would show up here
         CHECK(runner.running() == 0);
         for (int i = 0; i < count; ++i) {
             auto index = static_cast<std::size_t>(i);
@@ -380,8 +387,7 @@ TEST_SUITE("child_process") {
         }
         CHECK(runner.running() == 3);
         runner.kill_all();
-        REQUIRE(run_until(
-            io, [&] { return results.size() == 3; }, 5s));
+        REQUIRE(run_until(io, 5s, [&] { return results.size() == 3; }));
         CHECK(runner.running() == 0);
         for (const auto& result : results) {
             CHECK(result.how == outcome::signaled);
@@ -401,8 +407,7 @@ TEST_SUITE("child_process") {
         runner.reset();
         CHECK(steady::now() - begin < 1s);
         CHECK_FALSE(has_children());  // neither running nor a zombie
-        run_until(
-            io, [] { return false; }, 200ms);
+        run_for(io, 200ms);
         CHECK_FALSE(called);
     }
 
@@ -417,11 +422,9 @@ TEST_SUITE("child_process") {
                 runner.reset();
             });
         });
-        REQUIRE(run_until(
-            io, [&] { return runner == nullptr; }, 5s));
+        REQUIRE(run_until(io, 5s, [&] { return runner == nullptr; }));
         CHECK(codes == std::vector<int>{1, 2});
-        run_until(
-            io, [] { return false; }, 100ms);  // queued handlers must not touch the runner
+        run_for(io, 100ms);  // queued handlers must not touch the runner
     }
 
     TEST_CASE("an exception thrown by a callback does not escape into the event loop") {
@@ -432,8 +435,7 @@ TEST_SUITE("child_process") {
             called = true;
             throw std::runtime_error("callback failure");
         });
-        CHECK_NOTHROW(run_until(
-            io, [&] { return called; }, 5s));
+        CHECK_NOTHROW(run_until(io, 5s, [&] { return called; }));
         CHECK(called);
         CHECK(runner.running() == 0);
     }
@@ -443,11 +445,23 @@ TEST_SUITE("child_process") {
             MESSAGE("skipped: switching users needs root");
             return;
         }
-        auto spec = command({"sh", "-c", "id -u; id -g"});
+        auto spec = command({"sh", "-c", "id -u; id -g; id -G"});
         spec.user = "nobody";
         auto result = run(std::move(spec));
         CHECK(result.how == outcome::exited);
-        CHECK(result.output == "65534\n65534\n");
+        CHECK(result.output == "65534\n65534\n65534\n");  // root's groups are gone too
+    }
+
+    TEST_CASE("switching to another user without root is a spawn failure naming the step") {
+        if (::geteuid() == 0) {
+            MESSAGE("skipped: root may switch to any user");
+            return;
+        }
+        auto spec = command({"true"});
+        spec.user = "root";
+        auto result = run(std::move(spec));
+        CHECK(result.how == outcome::spawn_failed);
+        CHECK(result.error == "cannot set the groups of user root: Operation not permitted");
     }
 
     TEST_CASE("no descriptor and no zombie is left behind, whatever the outcome") {
@@ -475,13 +489,11 @@ TEST_SUITE("child_process") {
             runner.start(command({"sleep", "30"}, 100ms), count);
             runner.start(command({"sh", "-c", "sleep 30 & echo $!"}), keep_pid);
             runner.start(command({"sh", "-c", "sleep 30 & echo $!; wait"}, 100ms), keep_pid);
-            REQUIRE(run_until(
-                io, [&] { return finished == 8; }, 10s));
+            REQUIRE(run_until(io, 10s, [&] { return finished == 8; }));
 
             runner.start(command({"sleep", "30"}, 30s), count);
             runner.kill_all();
-            REQUIRE(run_until(
-                io, [&] { return finished == 9; }, 5s));
+            REQUIRE(run_until(io, 5s, [&] { return finished == 9; }));
 
             // Still running when the runner and the loop go away.
             runner.start(command({"sleep", "30"}, 30s), count);
