@@ -18,6 +18,9 @@ step "vigil check on the shipped example (etc/vigil)"
 work=$(mktemp -d)
 trap 'kill "${daemon:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r etc/vigil/. "$work/"
+# eth0 exists on this host: VRRP must not speak on it here, so the demo copy names an interface
+# that does not exist (its instance waits in FAULT).
+sed -i "s|interface = \"eth0\"|interface = \"vigil-demo0\"|" "$work/vigil.toml"
 sed -i "s|^control_socket = .*|control_socket = \"$work/vigil.sock\"|" "$work/vigil.toml"
 
 step "a broken copy is refused, every error with its file, line and column"

@@ -8,6 +8,7 @@
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
+#include "vrrp_settings.hpp"
 
 namespace vigil {
 
@@ -37,6 +38,31 @@ daemon::daemon(std::string config_file, config::configuration initial,
 
 daemon::~daemon() = default;
 
+bool daemon::apply_vrrp(const config::configuration& config) {
+    auto routers = router_configs(config);
+    if (!vrrp_) {
+        if (routers.empty()) {
+            return true;
+        }
+        address_effects_ = std::make_unique<vrrp::netlink_effects>();
+        if (!address_effects_->ok()) {
+            log_->error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
+            return false;
+        }
+        vrrp_ = std::make_unique<vrrp::node>(io_.get_executor(), *log_, *address_effects_);
+        if (auto error = vrrp_->start(std::move(routers))) {
+            log_->error("vrrp.start_failed", {{"error", *error}});
+            return false;
+        }
+        return true;
+    }
+    if (auto error = vrrp_->reconfigure(std::move(routers))) {
+        log_->error("vrrp.start_failed", {{"error", *error}});
+        return false;
+    }
+    return true;
+}
+
 bool daemon::apply_log_settings(const config::log_settings& settings) {
     auto sink = make_log_sink(settings);
     if (!sink) {
@@ -62,6 +88,10 @@ int daemon::run() {
                                  {"vrrp_instances", config_.vrrp_instances.size()},
                                  {"virtual_servers", config_.virtual_servers.size()},
                                  {"real_servers", config_.real_server_count()}});
+    if (!apply_vrrp(config_)) {
+        control_.close();
+        return 1;
+    }
     log_->info("daemon.started", {{"version", std::string(version)},
                                   {"pid", static_cast<std::int64_t>(::getpid())},
                                   {"control_socket", control_.path()}});
@@ -82,6 +112,11 @@ void daemon::wait_for_signal() {
             return;
         }
         log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
+        // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
+        // Master_Down_Interval, and the VIPs leave this node.
+        if (vrrp_) {
+            vrrp_->shutdown();
+        }
         control_.close();
         io_.stop();
     });
@@ -121,6 +156,7 @@ void daemon::reload() {
         }
     }
     config_ = std::move(next);
+    apply_vrrp(config_);
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
     log_->info("config.reloaded", {{"file", config_file_},
@@ -145,6 +181,9 @@ boost::json::object daemon::status_json() const {
     status.reloads_applied = reloads_applied_;
     status.reloads_rejected = reloads_rejected_;
     status.last_rejection = last_rejection_;
+    if (vrrp_) {
+        status.vrrp = vrrp_->status();
+    }
     return to_json(status);
 }
 

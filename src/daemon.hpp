@@ -10,6 +10,8 @@
 #include "base/event_log.hpp"
 #include "config/model.hpp"
 #include "control_server.hpp"
+#include "vrrp/netlink.hpp"
+#include "vrrp/node.hpp"
 
 namespace vigil {
 
@@ -32,6 +34,7 @@ class daemon {
     bool apply_log_settings(const config::log_settings& settings);
     boost::json::object handle_request(const boost::json::object& request);
     boost::json::object status_json() const;
+    bool apply_vrrp(const config::configuration& config);
 
     std::string config_file_;
     config::configuration config_;
@@ -46,6 +49,9 @@ class daemon {
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     control_server control_;
+    // VRRP runs only when instances are configured; the routers die before the effects they use.
+    std::unique_ptr<vrrp::netlink_effects> address_effects_;
+    std::unique_ptr<vrrp::node> vrrp_;
     int exit_status_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "status.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace vigil {
@@ -52,9 +53,41 @@ boost::json::object to_json(const daemon_status& status) {
         config["last_rejection"] = status.last_rejection;
     }
 
+    boost::json::array instances;
+    for (const auto& r : status.vrrp) {
+        boost::json::object i;
+        i["name"] = r.name;
+        i["interface"] = r.interface;
+        i["virtual_router_id"] = r.virtual_router_id;
+        i["version"] = static_cast<int>(r.version);
+        i["state"] = vrrp::to_string(r.current);
+        i["since"] = format_utc(r.since);
+        i["priority"] = r.priority;
+        i["configured_priority"] = r.configured_priority;
+        i["master"] =
+            r.master ? boost::json::value(to_string(*r.master)) : boost::json::value(nullptr);
+        i["advert_interval_ms"] = r.advert_interval.count();
+        i["master_advert_interval_ms"] = r.master_advert_interval.count();
+        boost::json::array vips;
+        for (const auto& vip : r.vips) {
+            vips.emplace_back(to_string(vip));
+        }
+        i["vips"] = std::move(vips);
+        i["adverts_sent"] = r.adverts_sent;
+        i["adverts_received"] = r.adverts_received;
+        i["transitions"] = r.transitions;
+        boost::json::object dropped;
+        for (const auto& [reason, count] : r.dropped) {
+            dropped[reason] = count;
+        }
+        i["dropped"] = std::move(dropped);
+        instances.push_back(std::move(i));
+    }
+
     boost::json::object out;
     out["daemon"] = std::move(daemon);
     out["config"] = std::move(config);
+    out["vrrp_instances"] = std::move(instances);
     return out;
 }
 
@@ -62,6 +95,29 @@ namespace {
 
 std::string plural(std::int64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Columns padded to their widest cell, two spaces apart.
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()));
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            widths[c] = std::max(widths[c], row[c].size());
+        }
+    }
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            line += row[c];
+            if (c + 1 < row.size()) {
+                line.append(widths[c] - row[c].size() + 2, ' ');
+            }
+        }
+        out += line + "\n";
+    }
+    return out;
 }
 
 }  // namespace
@@ -93,6 +149,38 @@ std::string render_status_text(const boost::json::object& status) {
            " rejected\n";
     if (const auto* rejection = config.if_contains("last_rejection")) {
         out += "        last rejected: " + std::string(rejection->as_string()) + "\n";
+    }
+    const auto& instances = status.at("vrrp_instances").as_array();
+    if (!instances.empty()) {
+        out += "\n";
+        std::vector<std::vector<std::string>> rows{{"VRRP", "INTERFACE", "VRID", "STATE", "PRIO",
+                                                    "MASTER", "SINCE", "SENT", "RECEIVED",
+                                                    "DROPPED"}};
+        for (const auto& value : instances) {
+            const auto& i = value.as_object();
+            std::uint64_t dropped = 0;
+            std::string reasons;
+            for (const auto& [reason, count] : i.at("dropped").as_object()) {
+                dropped += count.to_number<std::uint64_t>();
+                reasons += (reasons.empty() ? " (" : ", ") + std::string(reason) + " " +
+                           std::to_string(count.to_number<std::uint64_t>());
+            }
+            if (!reasons.empty()) {
+                reasons += ")";
+            }
+            const auto& master = i.at("master");
+            rows.push_back({std::string(i.at("name").as_string()),
+                            std::string(i.at("interface").as_string()),
+                            std::to_string(i.at("virtual_router_id").to_number<int>()),
+                            std::string(i.at("state").as_string()),
+                            std::to_string(i.at("priority").to_number<int>()),
+                            master.is_string() ? std::string(master.as_string()) : "-",
+                            std::string(i.at("since").as_string()),
+                            std::to_string(i.at("adverts_sent").to_number<std::uint64_t>()),
+                            std::to_string(i.at("adverts_received").to_number<std::uint64_t>()),
+                            std::to_string(dropped) + reasons});
+        }
+        out += render_table(rows);
     }
     return out;
 }

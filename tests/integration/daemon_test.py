@@ -38,6 +38,9 @@ class running_daemon(unittest.TestCase):
         self.main = os.path.join(self.dir, "vigil.toml")
         self.edit("vigil.toml", 'control_socket = "/run/vigil/vigil.sock"',
                   f'control_socket = "{self.socket}"')
+        # The example's eth0 exists on the host: VRRP must not speak there, so the instance is
+        # pointed at an interface that does not exist and stays in FAULT.
+        self.edit("vigil.toml", 'interface = "eth0"', 'interface = "vigil-none0"')
         self.events_path = os.path.join(self.dir, "events.log")
         self.events_file = open(self.events_path, "w")
         self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main], stderr=self.events_file,
@@ -92,6 +95,11 @@ class running_daemon(unittest.TestCase):
         self.assertEqual(document["config"]["virtual_servers"], 2)
         self.assertEqual(document["config"]["real_servers"], 4)
         self.assertEqual(document["config"]["reloads_applied"], 0)
+        [instance] = document["vrrp_instances"]
+        self.assertEqual((instance["name"], instance["interface"], instance["state"]),
+                         ("VI_1", "vigil-none0", "FAULT"))
+        self.assertIsNone(instance["master"])
+        self.assertEqual(instance["adverts_sent"], 0)
 
     def test_the_schema_rejects_what_it_does_not_describe(self):
         document = self.status_json()

@@ -1,0 +1,41 @@
+#include "vrrp_settings.hpp"
+
+#include <algorithm>
+
+namespace vigil {
+
+std::vector<vrrp::router_config> router_configs(const config::configuration& config) {
+    std::vector<vrrp::router_config> out;
+    for (const auto& instance : config.vrrp_instances) {
+        vrrp::router_config r;
+        r.name = instance.name;
+        r.interface = instance.interface;
+        r.virtual_router_id = instance.virtual_router_id;
+        r.vips = instance.virtual_ipaddress;
+        r.unicast_source = instance.unicast_source;
+        auto& e = r.election;
+        e.priority = instance.priority;
+        e.version = instance.version;
+        e.advert_interval = instance.advert_interval;
+        for (const auto& vip : instance.virtual_ipaddress) {
+            e.virtual_addresses.push_back(vip.address);
+        }
+        e.preempt = instance.preempt;
+        e.preempt_delay = instance.preempt_delay;
+        if (instance.auth_pass) {
+            std::array<std::uint8_t, 8> pass{};
+            std::copy(instance.auth_pass->begin(), instance.auth_pass->end(), pass.begin());
+            e.auth_pass = pass;
+        }
+        e.unicast_peers = instance.unicast_peers;
+        r.announce.master_delay = instance.garp.master_delay;
+        r.announce.master_repeat = instance.garp.master_repeat;
+        r.announce.master_refresh = instance.garp.master_refresh;
+        r.announce.master_refresh_repeat = instance.garp.master_refresh_repeat;
+        r.announce.interval = instance.garp.interval;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,285 @@
+#include "vrrp/netlink.hpp"
+
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace vigil::vrrp {
+
+namespace {
+
+int family_constant(const ip_address& address) {
+    return address.is_v6() ? AF_INET6 : AF_INET;
+}
+
+// libnl objects are reference counted C structs; these release them on every path.
+struct addr_ref {
+    nl_addr* p = nullptr;
+    ~addr_ref() {
+        if (p) {
+            nl_addr_put(p);
+        }
+    }
+};
+struct rtnl_addr_ref {
+    rtnl_addr* p = nullptr;
+    ~rtnl_addr_ref() {
+        if (p) {
+            rtnl_addr_put(p);
+        }
+    }
+};
+
+nl_addr* build_nl_addr(const ip_address& address) {
+    if (address.is_v4()) {
+        auto bytes = address.to_v4().to_bytes();
+        return nl_addr_build(AF_INET, bytes.data(), bytes.size());
+    }
+    auto bytes = address.to_v6().to_bytes();
+    return nl_addr_build(AF_INET6, bytes.data(), bytes.size());
+}
+
+std::optional<ip_address> from_nl_addr(nl_addr* a) {
+    if (!a) {
+        return std::nullopt;
+    }
+    const auto* data = static_cast<const std::uint8_t*>(nl_addr_get_binary_addr(a));
+    auto length = nl_addr_get_len(a);
+    if (nl_addr_get_family(a) == AF_INET && length == 4) {
+        boost::asio::ip::address_v4::bytes_type bytes{};
+        std::memcpy(bytes.data(), data, 4);
+        return ip_address(boost::asio::ip::address_v4(bytes));
+    }
+    if (nl_addr_get_family(a) == AF_INET6 && length == 16) {
+        boost::asio::ip::address_v6::bytes_type bytes{};
+        std::memcpy(bytes.data(), data, 16);
+        return ip_address(boost::asio::ip::address_v6(bytes));
+    }
+    return std::nullopt;
+}
+
+rtnl_addr* build_rtnl_addr(int ifindex, const ip_prefix& vip, addr_ref& local) {
+    auto* a = rtnl_addr_alloc();
+    if (!a) {
+        return nullptr;
+    }
+    local.p = build_nl_addr(vip.address);
+    rtnl_addr_set_ifindex(a, ifindex);
+    rtnl_addr_set_family(a, family_constant(vip.address));
+    rtnl_addr_set_local(a, local.p);
+    rtnl_addr_set_prefixlen(a, static_cast<int>(vip.length));
+    return a;
+}
+
+}  // namespace
+
+netlink_effects::netlink_effects() {
+    socket_ = nl_socket_alloc();
+    if (socket_ && nl_connect(socket_, NETLINK_ROUTE) != 0) {
+        nl_socket_free(socket_);
+        socket_ = nullptr;
+    }
+}
+
+netlink_effects::~netlink_effects() {
+    if (socket_) {
+        nl_socket_free(socket_);
+    }
+}
+
+address_result netlink_effects::add(int ifindex, const ip_prefix& vip) {
+    if (!socket_) {
+        return {address_change::failed, "no route netlink socket"};
+    }
+    addr_ref local;
+    rtnl_addr_ref a{build_rtnl_addr(ifindex, vip, local)};
+    if (!a.p) {
+        return {address_change::failed, "out of memory"};
+    }
+    if (vip.address.is_v6()) {
+        // A VIP must answer at once: duplicate address detection would hold it "tentative" for
+        // a second, and a failover is over long before that.
+        rtnl_addr_set_flags(a.p, IFA_F_NODAD);
+    }
+    int err = rtnl_addr_add(socket_, a.p, 0);
+    if (err == 0) {
+        return {address_change::done, {}};
+    }
+    if (err == -NLE_EXIST) {
+        return {address_change::already, {}};
+    }
+    return {address_change::failed, nl_geterror(err)};
+}
+
+address_result netlink_effects::remove(int ifindex, const ip_prefix& vip) {
+    if (!socket_) {
+        return {address_change::failed, "no route netlink socket"};
+    }
+    addr_ref local;
+    rtnl_addr_ref a{build_rtnl_addr(ifindex, vip, local)};
+    if (!a.p) {
+        return {address_change::failed, "out of memory"};
+    }
+    int err = rtnl_addr_delete(socket_, a.p, 0);
+    if (err == 0) {
+        return {address_change::done, {}};
+    }
+    if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) {
+        return {address_change::already, {}};
+    }
+    return {address_change::failed, nl_geterror(err)};
+}
+
+std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
+    if (!socket_) {
+        return std::nullopt;
+    }
+    rtnl_link* link = nullptr;
+    if (rtnl_link_get_kernel(socket_, 0, name.c_str(), &link) != 0 || !link) {
+        return std::nullopt;
+    }
+    interface_info info;
+    info.name = name;
+    info.index = rtnl_link_get_ifindex(link);
+    auto flags = rtnl_link_get_flags(link);
+    info.link_up = (flags & IFF_UP) && (flags & IFF_RUNNING);
+    if (auto* mac = rtnl_link_get_addr(link); mac && nl_addr_get_len(mac) == 6) {
+        std::memcpy(info.mac.data(), nl_addr_get_binary_addr(mac), 6);
+    }
+    rtnl_link_put(link);
+
+    nl_cache* cache = nullptr;
+    if (rtnl_addr_alloc_cache(socket_, &cache) == 0) {
+        for (auto* object = nl_cache_get_first(cache); object; object = nl_cache_get_next(object)) {
+            auto* a = reinterpret_cast<rtnl_addr*>(object);
+            if (rtnl_addr_get_ifindex(a) != info.index) {
+                continue;
+            }
+            if (auto address = from_nl_addr(rtnl_addr_get_local(a))) {
+                info.addresses.push_back(
+                    ip_prefix{*address, static_cast<unsigned>(rtnl_addr_get_prefixlen(a))});
+            }
+        }
+        nl_cache_free(cache);
+    }
+    return info;
+}
+
+struct link_monitor::shared_state {
+    shared_state(boost::asio::any_io_executor executor, event_handler e, resync_handler r)
+        : descriptor(std::move(executor)), on_event(std::move(e)), on_resync(std::move(r)) {}
+    boost::asio::posix::stream_descriptor descriptor;
+    event_handler on_event;
+    resync_handler on_resync;
+};
+
+link_monitor::link_monitor(boost::asio::any_io_executor executor, event_handler on_event,
+                           resync_handler on_resync)
+    : state_(std::make_shared<shared_state>(std::move(executor), std::move(on_event),
+                                            std::move(on_resync))) {}
+
+link_monitor::~link_monitor() {
+    boost::system::error_code ignored;
+    state_->descriptor.close(ignored);
+}
+
+namespace {
+
+// The kernel's NLMSG_* / RTA_* / IFLA_* macros expand to C casts; they are the documented way to
+// walk netlink messages, so the warning is silenced for this function only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wcast-align"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+void parse_link_messages(const std::uint8_t* data, std::size_t length,
+                         const link_monitor::event_handler& on_event) {
+    auto remaining = static_cast<unsigned>(length);
+    for (const auto* header = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(header, remaining);
+         header = NLMSG_NEXT(header, remaining)) {
+        if (header->nlmsg_type != RTM_NEWLINK && header->nlmsg_type != RTM_DELLINK) {
+            continue;
+        }
+        const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(header));
+        link_monitor::link_event event;
+        event.index = info->ifi_index;
+        event.up = (info->ifi_flags & IFF_UP) && (info->ifi_flags & IFF_RUNNING);
+        event.removed = header->nlmsg_type == RTM_DELLINK;
+        auto attributes_length = static_cast<unsigned>(IFLA_PAYLOAD(header));
+        for (const auto* attribute = IFLA_RTA(info); RTA_OK(attribute, attributes_length);
+             attribute = RTA_NEXT(attribute, attributes_length)) {
+            if (attribute->rta_type == IFLA_IFNAME) {
+                event.name = static_cast<const char*>(RTA_DATA(attribute));
+            }
+        }
+        on_event(event);
+    }
+}
+#pragma GCC diagnostic pop
+
+void wait_for_messages(std::shared_ptr<link_monitor::shared_state> state);
+
+}  // namespace
+
+std::optional<std::string> link_monitor::start() {
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        return std::string("cannot open rtnetlink socket: ") + std::strerror(errno);
+    }
+    sockaddr_nl address{};
+    address.nl_family = AF_NETLINK;
+    address.nl_groups = RTMGRP_LINK;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        auto error = std::string("cannot subscribe to link events: ") + std::strerror(errno);
+        ::close(fd);
+        return error;
+    }
+    state_->descriptor.assign(fd);
+    wait_for_messages(state_);
+    return std::nullopt;
+}
+
+namespace {
+
+void wait_for_messages(std::shared_ptr<link_monitor::shared_state> state) {
+    auto& descriptor = state->descriptor;
+    descriptor.async_wait(
+        boost::asio::posix::stream_descriptor::wait_read,
+        [state = std::move(state)](const boost::system::error_code& ec) mutable {
+            if (ec) {
+                return;  // closed
+            }
+            std::uint8_t buffer[16384];
+            for (;;) {
+                auto n =
+                    ::recv(state->descriptor.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT);
+                if (n > 0) {
+                    parse_link_messages(buffer, static_cast<std::size_t>(n), state->on_event);
+                    continue;
+                }
+                if (n < 0 && errno == ENOBUFS) {
+                    // Events were lost: the caller must re-read link state.
+                    state->on_resync();
+                    continue;
+                }
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                break;  // EAGAIN: all read
+            }
+            wait_for_messages(std::move(state));
+        });
+}
+
+}  // namespace
+
+}  // namespace vigil::vrrp

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/address.hpp"
+#include "vrrp/announce.hpp"
+
+struct nl_sock;
+
+namespace vigil::vrrp {
+
+// What the router needs to know about its interface.
+struct interface_info {
+    int index = 0;
+    std::string name;
+    mac_address mac{};
+    bool link_up = false;  // administratively up and with carrier (IFF_UP and IFF_RUNNING)
+    std::vector<ip_prefix> addresses;
+};
+
+enum class address_change { done, already, failed };
+
+struct address_result {
+    address_change outcome;
+    std::string error;  // when failed: the kernel's answer in words
+};
+
+// The address/link effects seam: how VIPs get on and off an interface and how interfaces are
+// looked up. The netlink implementation talks to the kernel with libnl-route.
+class address_effects {
+  public:
+    virtual ~address_effects() = default;
+    virtual address_result add(int ifindex, const ip_prefix& vip) = 0;
+    virtual address_result remove(int ifindex, const ip_prefix& vip) = 0;
+    virtual std::optional<interface_info> lookup(const std::string& name) = 0;
+};
+
+class netlink_effects final : public address_effects {
+  public:
+    netlink_effects();
+    ~netlink_effects() override;
+    netlink_effects(const netlink_effects&) = delete;
+    netlink_effects& operator=(const netlink_effects&) = delete;
+
+    // Whether the route netlink socket could be opened; every call fails otherwise.
+    bool ok() const { return socket_ != nullptr; }
+
+    address_result add(int ifindex, const ip_prefix& vip) override;
+    address_result remove(int ifindex, const ip_prefix& vip) override;
+    std::optional<interface_info> lookup(const std::string& name) override;
+
+  private:
+    nl_sock* socket_ = nullptr;
+};
+
+// Link state as rtnetlink announces it (RTM_NEWLINK / RTM_DELLINK), never by polling. A lost
+// event (the socket's buffer overflowed) is reported as a resync so the caller re-reads state.
+class link_monitor {
+  public:
+    struct link_event {
+        int index = 0;
+        std::string name;
+        bool up = false;
+        bool removed = false;
+    };
+    using event_handler = std::function<void(const link_event&)>;
+    using resync_handler = std::function<void()>;
+
+    link_monitor(boost::asio::any_io_executor executor, event_handler on_event,
+                 resync_handler on_resync);
+    ~link_monitor();
+    link_monitor(const link_monitor&) = delete;
+    link_monitor& operator=(const link_monitor&) = delete;
+
+    // Returns why the rtnetlink socket could not be opened, if it could not.
+    std::optional<std::string> start();
+
+    struct shared_state;
+
+  private:
+    std::shared_ptr<shared_state> state_;
+};
+
+}  // namespace vigil::vrrp

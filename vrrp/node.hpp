@@ -1,0 +1,94 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/address.hpp"
+#include "base/event_log.hpp"
+#include "vrrp/announcer.hpp"
+#include "vrrp/instance.hpp"
+#include "vrrp/netlink.hpp"
+
+namespace vigil::vrrp {
+
+// Everything one VRRP instance needs to run on a node.
+struct router_config {
+    std::string name;
+    std::string interface;
+    std::uint8_t virtual_router_id = 0;
+    std::vector<ip_prefix> vips;
+    std::optional<ip_address> unicast_source;
+    // The election settings; primary_address is filled in from the interface (or unicast_source)
+    // when the router starts.
+    instance_config election;
+    announce_settings announce;
+
+    address_family family() const { return vips.front().family(); }
+};
+
+bool same_settings(const router_config& a, const router_config& b);
+
+struct router_status {
+    std::string name;
+    std::string interface;
+    std::uint8_t virtual_router_id = 0;
+    protocol_version version = protocol_version::v2;
+    state current = state::initialize;
+    std::chrono::system_clock::time_point since;
+    std::uint8_t priority = 0;             // effective
+    std::uint8_t configured_priority = 0;  // from the config
+    std::optional<ip_address> master;
+    duration advert_interval{0};         // ours
+    duration master_advert_interval{0};  // the one the election runs on
+    std::vector<ip_prefix> vips;
+    std::uint64_t adverts_sent = 0;
+    std::uint64_t adverts_received = 0;
+    std::uint64_t transitions = 0;
+    std::map<std::string, std::uint64_t> dropped;  // by reason
+};
+
+// The VRRP side of one daemon: one router per configured instance, one raw socket per interface
+// and address family shared by the routers on it, link state from rtnetlink.
+class node {
+  public:
+    node(boost::asio::any_io_executor executor, event_log& log, address_effects& effects);
+    ~node();
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+
+    // Starts every router. Fails (with why) only for what retrying cannot fix, such as missing
+    // privileges for raw sockets; a missing interface just keeps its routers in FAULT.
+    std::optional<std::string> start(std::vector<router_config> routers);
+    // Applies a new set of routers: an unchanged one keeps running untouched (a master stays
+    // master and keeps its VIPs); a changed one restarts; a removed one resigns.
+    std::optional<std::string> reconfigure(std::vector<router_config> routers);
+    // Every master resigns (priority 0) and releases its VIPs.
+    void shutdown();
+
+    std::vector<router_status> status() const;
+
+    class router;
+    struct interface_state;
+
+  private:
+    interface_state* interface_for(const std::string& name);
+    std::optional<std::string> open_sockets(interface_state& iface, address_family family);
+    void on_link_event(const link_monitor::link_event& event);
+    void refresh_interface(interface_state& iface);
+    void start_router(const router_config& config);
+
+    boost::asio::any_io_executor executor_;
+    event_log& log_;
+    address_effects& effects_;
+    std::unique_ptr<link_monitor> links_;
+    std::map<std::string, std::unique_ptr<interface_state>> interfaces_;
+    std::vector<std::unique_ptr<router>> routers_;
+};
+
+}  // namespace vigil::vrrp
