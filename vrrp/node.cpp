@@ -300,9 +300,6 @@ class node::router {
             }
             ++adverts_sent_;
         }
-        if (core_.current_state() == state::master) {
-            retry_missing_vips();
-        }
     }
 
     void change_vips(bool add, const char* reason) {
@@ -405,6 +402,9 @@ class node::router {
             socket->drain();
         }
         perform(core_.on_timer(mono_clock::now()));
+        if (core_.current_state() == state::master) {
+            retry_missing_vips();
+        }
     }
 
   public:

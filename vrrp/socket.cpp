@@ -155,6 +155,8 @@ std::unique_ptr<vrrp_socket> vrrp_socket::open(boost::asio::any_io_executor exec
             !set_option(fd, IPPROTO_IP, IP_TTL, ttl) ||
             !set_option(fd, IPPROTO_IP, IP_MULTICAST_LOOP, off) ||
             !set_option(fd, IPPROTO_IP, IP_TOS, network_control_tos) ||
+            // No DF bit, as keepalived's adverts: nothing to discover on a link-local packet.
+            !set_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT) ||
             !set_option(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, group)) {
             return fail("cannot set up the IPv4 VRRP socket");
         }
