@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds vigil twice (normal, and ASan+UBSan for the
-# unit tests) with warnings as errors, and runs every test. Under CI=true a skipped test fails the
+# unit tests) with warnings as errors, runs every test, then fuzzes the packet decoder briefly. Under CI=true a skipped test fails the
 # run: CI runs as root and must exercise everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,16 @@ status=0
 ctest --test-dir build --output-on-failure -j "$jobs" 2>&1 | tee "$log" || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit 2>&1 | tee -a "$log" || status=1
+
+# libFuzzer on the parsers of untrusted input, briefly: a crash or a broken property fails the run.
+if FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh >"$log.fuzz" 2>&1; then
+  grep -E '^== |^Done [0-9]+ runs' "$log.fuzz"
+else
+  tail -40 "$log.fuzz"
+  echo "test.sh: the fuzzer failed" >&2
+  status=1
+fi
+rm -f "$log.fuzz"
 
 if [[ ${CI:-} == true ]] && grep -qE '\*\*\*Skipped|Not Run|Disabled' "$log"; then
   echo "test.sh: CI=true and some tests were skipped or not run:" >&2

@@ -135,8 +135,7 @@ announce_sender::~announce_sender() {
 }
 
 std::optional<std::string> announce_sender::send_round(const mac_address& mac,
-                                                       const std::vector<ip_prefix>& vips,
-                                                       const std::optional<ip_address>& v6_source) {
+                                                       const std::vector<ip_prefix>& vips) {
     std::optional<std::string> first_error;
     auto note = [&](const char* what) {
         if (!first_error) {
@@ -179,7 +178,7 @@ std::optional<std::string> announce_sender::send_round(const mac_address& mac,
         header.msg_iov = &vector;
         header.msg_iovlen = 1;
         alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-        if (v6_source) {
+        {
             header.msg_control = control;
             header.msg_controllen = sizeof control;
             auto* c = CMSG_FIRSTHDR(&header);
@@ -187,7 +186,7 @@ std::optional<std::string> announce_sender::send_round(const mac_address& mac,
             c->cmsg_type = IPV6_PKTINFO;
             c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
             in6_pktinfo info{};
-            auto bytes = v6_source->to_v6().to_bytes();
+            auto bytes = vip.address.to_v6().to_bytes();
             std::memcpy(&info.ipi6_addr, bytes.data(), 16);
             info.ipi6_ifindex = static_cast<unsigned>(ifindex_);
             std::memcpy(CMSG_DATA(c), &info, sizeof info);

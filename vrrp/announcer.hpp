@@ -53,11 +53,10 @@ class announce_sender {
     announce_sender(const announce_sender&) = delete;
     announce_sender& operator=(const announce_sender&) = delete;
 
-    // One gratuitous ARP per IPv4 VIP and one NA per IPv6 VIP, from `mac`. `v6_source` is the
-    // interface's link-local address. Returns the first error, if any.
+    // One gratuitous ARP per IPv4 VIP and one NA per IPv6 VIP, from `mac`; an NA is sent from
+    // the VIP itself, as keepalived sends it. Returns the first error, if any.
     std::optional<std::string> send_round(const mac_address& mac,
-                                          const std::vector<ip_prefix>& vips,
-                                          const std::optional<ip_address>& v6_source);
+                                          const std::vector<ip_prefix>& vips);
 
   private:
     announce_sender(int ifindex, std::string ifname, int packet_fd, int icmp_fd);

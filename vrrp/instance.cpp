@@ -144,15 +144,17 @@ std::optional<drop_reason> instance::check(const received_advert& advert) const 
         if (advert.interval != config_.advert_interval) {
             return drop_reason::interval_mismatch;
         }
-        // RFC 3768 7.1: a mismatched address list is dropped unless it comes from the owner.
-        if (advert.priority != 255) {
-            auto ours = config_.virtual_addresses;
-            auto theirs = advert.addresses;
-            std::sort(ours.begin(), ours.end());
-            std::sort(theirs.begin(), theirs.end());
-            if (ours != theirs) {
-                return drop_reason::address_mismatch;
-            }
+    }
+    // RFC 3768 7.1: a mismatched address list is dropped unless it comes from the owner.
+    // RFC 5798 leaves this to the implementation for v3; keepalived drops there too, and so do
+    // we, so that a mixed pair reacts alike to a misconfigured peer.
+    if (advert.priority != 255) {
+        auto ours = config_.virtual_addresses;
+        auto theirs = advert.addresses;
+        std::sort(ours.begin(), ours.end());
+        std::sort(theirs.begin(), theirs.end());
+        if (ours != theirs) {
+            return drop_reason::address_mismatch;
         }
     }
     return std::nullopt;

@@ -361,14 +361,7 @@ class node::router {
         if (!iface->sender || !iface->info) {
             return;
         }
-        std::optional<ip_address> link_local;
-        for (const auto& a : iface->info->addresses) {
-            if (is_link_local(a.address)) {
-                link_local = a.address;
-                break;
-            }
-        }
-        if (auto error = iface->sender->send_round(iface->info->mac, config_.vips, link_local)) {
+        if (auto error = iface->sender->send_round(iface->info->mac, config_.vips)) {
             auto now = mono_clock::now();
             if (now - last_send_error_ >= drop_event_interval) {
                 owner_.log_.warning("vrrp.announce_failed",
@@ -476,7 +469,7 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
     }
     auto* raw = socket.get();
     socket->start(
-        [this, &iface, family](const inbound_packet& packet) {
+        [&iface, family](const inbound_packet& packet) {
             // Attribute what cannot be decoded to the instance whose VRID byte it carries.
             std::uint8_t vrid = packet.payload.size() >= 2 ? packet.payload[1] : 0;
             auto* target = iface.find(family, vrid);
@@ -504,7 +497,7 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
             target->last_source_ = packet.source;
             target->on_advert(*decoded, packet);
         },
-        [this, &iface, family](std::string_view reason) {
+        [&iface, family](std::string_view reason) {
             for (auto* r : iface.routers) {
                 if (r->config().family() == family) {
                     r->count_drop(reason, ip_address());

@@ -152,7 +152,7 @@ std::string make_plan(const child_spec& spec, child_plan& plan) {
             return "invalid environment variable name \"" + name + "\"";
         }
         auto same = std::find_if(variables.begin(), variables.end(),
-                                 [&](const auto& v) { return v.first == name; });
+                                 [&key = name](const auto& v) { return v.first == key; });
         if (same != variables.end()) {
             same->second = value;
         } else {

@@ -333,6 +333,25 @@ TEST_CASE("receive checks drop adverts for each reason") {
     }
 }
 
+TEST_CASE("a VRRPv3 advert with another address list is dropped unless from the owner") {
+    instance router(config_v3(100));
+    router.start({}, true);
+    auto a = advert_from("10.0.0.2", 150);
+    a.addresses = {addr("10.0.0.100"), addr("10.0.0.101")};
+    CHECK(drop_in(router.on_advert(a, {})) == drop_reason::address_mismatch);
+    a.priority = 255;
+    CHECK_FALSE(drop_in(router.on_advert(a, {})));
+    // Order does not matter.
+    instance two_vips([] {
+        auto c = config_v3(100);
+        c.virtual_addresses = {addr("10.0.0.100"), addr("10.0.0.101")};
+        return c;
+    }());
+    a.priority = 150;
+    a.addresses = {addr("10.0.0.101"), addr("10.0.0.100")};
+    CHECK_FALSE(drop_in(two_vips.on_advert(a, {})));
+}
+
 TEST_CASE("in unicast mode only listed peers are heard, whatever their TTL") {
     auto c = config_v3(100);
     c.unicast_peers = {addr("10.0.0.2")};
