@@ -111,3 +111,20 @@ TEST_CASE("the ICMPv6 checksum of an NA covers the IPv6 pseudo-header") {
     fill_icmpv6_checksum(router, vip, all_nodes_multicast());
     CHECK((router[2] == 0xba && router[3] == 0x33));
 }
+
+TEST_CASE("the unsolicited NA is byte for byte what keepalived sends for an IPv6 VIP") {
+    // Captured by tests/data/vrrp/capture.py: keepalived sends it from the VIP to ff02::1 with
+    // only the Override flag (the interface does not forward) and the target link-layer option.
+    auto frame = load_frame("unsolicited-na.hex");
+    REQUIRE(frame.size() == 86);
+    mac_address mac{};
+    std::copy(frame.begin() + 6, frame.begin() + 12, mac.begin());
+    auto vip = boost::asio::ip::make_address_v6("fd00:99::100");
+    auto message = unsolicited_neighbour_advert(mac, vip, false);
+    fill_icmpv6_checksum(message, vip, all_nodes_multicast());
+    bytes captured(frame.begin() + 54, frame.end());
+    CHECK(bytes(message.begin(), message.end()) == captured);
+    // The frame's IPv6 header: from the VIP, to all nodes, hop limit 255.
+    CHECK(frame[21] == 255);
+    CHECK(std::equal(frame.begin() + 22, frame.begin() + 38, vip.to_bytes().begin()));
+}

@@ -72,7 +72,7 @@ capture load(const std::string& name) {
 const char* const advert_captures[] = {
     "vrrpv2-advert.hex",      "vrrpv2-prio0.hex",         "vrrpv2-advert-authpass-2vips.hex",
     "vrrpv3-advert.hex",      "vrrpv3-advert-adv0.1.hex", "vrrpv3-prio0.hex",
-    "vrrpv3-advert-ipv6.hex",
+    "vrrpv3-advert-ipv6.hex", "vrrpv3-unicast.hex",       "vrrpv2-unicast.hex",
 };
 
 advert decoded(const capture& c) {
@@ -159,6 +159,29 @@ TEST_CASE("a VRRPv3 IPv6 advert from a link-local source lists the configured VI
     // keepalived lists the VIPs as configured (here a ULA), not a link-local address.
     CHECK(a.addresses == std::vector<ip_address>{addr("fd00:99::100")});
     CHECK(a.auth_type == 0);
+}
+
+TEST_CASE("a unicast VRRPv3 advert's checksum covers the peer's address, not the group") {
+    auto c = load("vrrpv3-unicast.hex");
+    CHECK(c.destination == addr("10.99.0.2"));
+    auto a = decoded(c);
+    CHECK(a.version == protocol_version::v3);
+    CHECK(a.virtual_router_id == 51);
+    CHECK(a.priority == 150);
+    CHECK(a.addresses == std::vector<ip_address>{addr("10.99.0.100")});
+    auto as_multicast = decode(c.vrrp, c.source, addr("224.0.0.18"));
+    REQUIRE_FALSE(as_multicast.has_value());
+    CHECK(as_multicast.error() == decode_error::bad_checksum);
+}
+
+TEST_CASE("a unicast VRRPv2 advert decodes as a multicast one does") {
+    auto c = load("vrrpv2-unicast.hex");
+    CHECK(c.destination == addr("10.99.0.2"));
+    auto a = decoded(c);
+    CHECK(a.version == protocol_version::v2);
+    CHECK(a.max_advert_interval == 1);
+    // VRRPv2's checksum does not cover addresses, so any destination decodes.
+    CHECK(decode(c.vrrp, c.source, addr("224.0.0.18")).has_value());
 }
 
 TEST_CASE("every captured advert re-encodes to the captured bytes") {
