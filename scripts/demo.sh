@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds vigil, and shows it validating the shipped example
-# configuration, refusing a broken one with located errors, and running as a daemon that answers
-# `vigil status` and reloads on SIGHUP.
+# configuration, refusing a broken one with located errors, running as a daemon that answers
+# `vigil status` and reloads on SIGHUP, and then electing a VRRP master between two directors in a
+# namespace lab and failing over (scripts/demo_lab.py). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +51,9 @@ kill -TERM "$daemon"; wait "$daemon" && echo "exit status 0"
 daemon=
 step "the event log"
 cat "$work/events.log"
+
+if ((EUID == 0)); then
+  /usr/bin/python3 scripts/demo_lab.py "$vigil"
+else
+  step "skipping the VRRP lab: network namespaces need root"
+fi
