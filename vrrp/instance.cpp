@@ -26,6 +26,8 @@ std::string_view to_string(transition_reason reason) {
             return "address_owner";
         case transition_reason::master_down:
             return "master_down";
+        case transition_reason::preempt:
+            return "preempt";
         case transition_reason::higher_priority:
             return "higher_priority";
         case transition_reason::link_down:
@@ -184,6 +186,7 @@ actions instance::on_advert(const received_advert& advert, time_point now) {
                 // The master resigned: take over after Skew_Time unless a higher backup speaks.
                 deadline_ = now + timing().skew_time;
                 master_address_.reset();
+                lower_master_seen_ = false;
                 break;
             }
             if (advert.priority < priority_ && config_.preempt) {
@@ -230,7 +233,10 @@ actions instance::on_timer(time_point now) {
     }
     switch (state_) {
         case state::backup:
-            become_master(now, transition_reason::master_down, out);
+            become_master(now,
+                          lower_master_seen_ && config_.preempt ? transition_reason::preempt
+                                                                : transition_reason::master_down,
+                          out);
             break;
         case state::master:
             out.push_back(send_advert{priority_});

@@ -25,6 +25,7 @@ enum class transition_reason {
     startup,          // Initialize -> Backup
     address_owner,    // priority 255: Initialize -> Master at once
     master_down,      // Master_Down_Timer expired: no (acceptable) master heard
+    preempt,          // took over from a lower-priority master whose adverts it ignored
     higher_priority,  // a master with a higher priority, or equal priority and higher address
     link_down,        // the interface lost its link
     link_up,          // the link came back

@@ -97,6 +97,7 @@ class two_vigil_nodes(vrrp_case):
         restarted_at = time.time()
         self.assertEqual(a.events("vrrp.vip_removed")[0]["reason"], "stale")
         wait_for(lambda: a.state() == "MASTER", 3, "n1 to preempt")
+        self.assertEqual(self.transitions(a)[-1], ("BACKUP", "MASTER", "preempt"))
         wait_for(lambda: not n2.has(VIP), 2, "n2 to release the VIP")
         self.assertIn(("MASTER", "BACKUP", "higher_priority"), self.transitions(b))
 

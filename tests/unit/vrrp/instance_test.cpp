@@ -222,6 +222,13 @@ TEST_CASE("with preempt a higher-priority backup takes over from a lower master"
     CHECK(sim.router.current_state() == state::master);
     // Its adverts are ignored, so it is preempted one Master_Down_Interval after startup.
     CHECK(took_over - time_point{} <= 400ms);
+    std::optional<transition> last;
+    for (const auto& a : sim.log) {
+        if (const auto* t = std::get_if<transition>(&a)) {
+            last = *t;
+        }
+    }
+    CHECK(last->reason == transition_reason::preempt);
 }
 
 TEST_CASE("without preempt a higher-priority backup leaves a lower master alone") {
