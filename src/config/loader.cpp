@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
 #include <glob.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,6 +104,7 @@ class loader {
   private:
     void read_global(table_reader& root, configuration& config);
     void read_log(file_context& file, const toml::table& table, log_settings& log);
+    void read_ipvs(file_context& file, const toml::table& table, ipvs_settings& ipvs);
     void read_vrrp_instances(table_reader& root, configuration& config);
     std::optional<vrrp_instance> read_vrrp_instance(file_context& file, const toml::table& table,
                                                     const std::string& path);
@@ -234,6 +236,16 @@ void loader::read_global(table_reader& root, configuration& config) {
     if (const auto* log = reader.table("log")) {
         read_log(root.file(), *log, global.log);
     }
+    if (auto dir = reader.string("state_dir")) {
+        if (dir->empty() || dir->front() != '/') {
+            reader.error("state_dir", rule::bad_value, "must be an absolute path");
+        } else {
+            global.state_dir = *dir;
+        }
+    }
+    if (const auto* ipvs_table = reader.table("ipvs")) {
+        read_ipvs(root.file(), *ipvs_table, global.ipvs);
+    }
     if (auto socket = reader.string("control_socket")) {
         // sun_path holds 108 bytes including the terminating NUL.
         if (socket->empty() || socket->front() != '/') {
@@ -277,6 +289,34 @@ void loader::read_log(file_context& file, const toml::table& table, log_settings
             log.level = *parsed;
         } else {
             reader.error("level", rule::bad_value, parsed.error());
+        }
+    }
+    reader.finish();
+}
+
+void loader::read_ipvs(file_context& file, const toml::table& table, ipvs_settings& ipvs) {
+    table_reader reader(file, table, "global.ipvs");
+    if (auto backend = reader.string("backend")) {
+        if (*backend == "netlink" || *backend == "memory") {
+            ipvs.backend = *backend == "netlink" ? ipvs_backend_choice::netlink
+                                                 : ipvs_backend_choice::memory;
+        } else {
+            reader.error("backend", rule::bad_value, in_quotes(*backend) + " is not netlink or memory");
+        }
+    }
+    if (auto interval = reader.duration_value("resync_interval", 0ms, 24h)) {
+        if (interval->count() > 0 && *interval < 1s) {
+            reader.error("resync_interval", rule::out_of_range,
+                         format_duration(*interval) + " is out of range (0 for never, or 1s to 24h)");
+        } else {
+            ipvs.resync_interval = *interval;
+        }
+    }
+    if (auto action = reader.string("on_shutdown")) {
+        if (*action == "keep" || *action == "remove") {
+            ipvs.on_shutdown = *action == "keep" ? shutdown_action::keep : shutdown_action::remove;
+        } else {
+            reader.error("on_shutdown", rule::bad_value, in_quotes(*action) + " is not keep or remove");
         }
     }
     reader.finish();
@@ -495,6 +535,25 @@ std::optional<vrrp_instance> loader::read_vrrp_instance(file_context& file,
     if (auto interval = reader.duration_value("garp_interval", 0ms, 1s)) {
         instance.garp.interval = *interval;
     }
+    if (const auto* sync = reader.table("sync_daemon")) {
+        table_reader sync_reader(file, *sync, path + ".sync_daemon");
+        vrrp_instance::sync_daemon_settings settings;
+        settings.interface = instance.interface;
+        settings.id = instance.virtual_router_id;
+        if (auto interface = sync_reader.string("interface")) {
+            if (valid_interface_name(*interface)) {
+                settings.interface = *interface;
+            } else {
+                sync_reader.error("interface", rule::bad_value,
+                                  in_quotes(*interface) + " is not a valid interface name");
+            }
+        }
+        if (auto id = sync_reader.integer("id", 0, 255)) {
+            settings.id = static_cast<std::uint8_t>(*id);
+        }
+        sync_reader.finish();
+        instance.sync_daemon = settings;
+    }
     reader.finish();
     if (diagnostics_.size() != errors_before) {
         return std::nullopt;
@@ -669,12 +728,48 @@ std::optional<virtual_server> loader::read_virtual_server(file_context& file,
                              "ovf mh)");
         }
     }
+    if (const auto* flags = reader.array("scheduler_flags")) {
+        for (const auto& item : *flags) {
+            const auto* flag = item.as_string();
+            if (!flag) {
+                reader.error_at(item, "scheduler_flags", rule::wrong_type,
+                                "expected a flag name, got " + std::string(type_name(item.type())));
+                continue;
+            }
+            const auto& name = flag->get();
+            bool known = name == "sh-fallback" || name == "sh-port" || name == "mh-fallback" ||
+                         name == "mh-port";
+            if (!known) {
+                reader.error_at(item, "scheduler_flags", rule::bad_value,
+                                in_quotes(name) + " is not a scheduler flag (sh-fallback, sh-port, "
+                                                  "mh-fallback, mh-port)");
+            } else if (name.substr(0, 2) != ipvs::to_string(vs.scheduler)) {
+                reader.error_at(item, "scheduler_flags", rule::conflicting_keys,
+                                in_quotes(name) + " applies only to the " + name.substr(0, 2) +
+                                    " scheduler, not " + std::string(ipvs::to_string(vs.scheduler)));
+            } else if (std::find(vs.scheduler_flags.begin(), vs.scheduler_flags.end(), name) !=
+                       vs.scheduler_flags.end()) {
+                reader.error_at(item, "scheduler_flags", rule::bad_value,
+                                in_quotes(name) + " is listed twice");
+            } else {
+                vs.scheduler_flags.push_back(name);
+            }
+        }
+    }
     if (auto forwarding = reader.string("forwarding")) {
         if (auto parsed = ipvs::parse_name(*forwarding, ipvs::all_forwardings)) {
             vs.forwarding = *parsed;
         } else {
             reader.error("forwarding", rule::bad_value,
                          in_quotes(*forwarding) + " is not nat, dr or tun");
+        }
+    }
+    if (auto one_packet = reader.boolean("one_packet")) {
+        if (*one_packet && (reader.has("fwmark") || vs.protocol != ipvs::protocol::udp)) {
+            reader.error("one_packet", rule::conflicting_keys,
+                         "one-packet scheduling applies only to protocol = \"udp\" services");
+        } else {
+            vs.one_packet = *one_packet;
         }
     }
     // The kernel keeps the timeout in jiffies in 32 bits; 30 days is far inside that at any HZ.
@@ -843,6 +938,18 @@ std::optional<real_server> loader::read_real_server(file_context& file, const to
     if (auto weight = reader.integer("weight", 0, 65535)) {
         server.weight = static_cast<std::uint32_t>(*weight);
     }
+    if (auto upper = reader.integer("upper_threshold", 0, 0xffffffffLL)) {
+        server.upper_threshold = static_cast<std::uint32_t>(*upper);
+    }
+    if (auto lower = reader.integer("lower_threshold", 0, 0xffffffffLL)) {
+        if (server.upper_threshold == 0 || static_cast<std::uint32_t>(*lower) >= server.upper_threshold) {
+            reader.error("lower_threshold", rule::conflicting_keys,
+                         "needs an upper_threshold above it (new connections resume below the "
+                         "lower one after reaching the upper one)");
+        } else {
+            server.lower_threshold = static_cast<std::uint32_t>(*lower);
+        }
+    }
     if (const auto* check_table = reader.table("check")) {
         server.own_check = read_check(file, *check_table, path + ".check");
     }
@@ -883,6 +990,23 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
         reader.error("timeout", rule::out_of_range,
                      format_duration(c.timeout) + " is longer than the interval " +
                          format_duration(c.interval));
+    }
+    c.recheck_interval = std::min(c.interval, duration(1s));
+    if (auto recheck = reader.duration_value("recheck_interval", 10ms, 1h)) {
+        if (*recheck > c.interval) {
+            reader.error("recheck_interval", rule::out_of_range,
+                         format_duration(*recheck) + " is longer than the interval " +
+                             format_duration(c.interval));
+        } else {
+            c.recheck_interval = *recheck;
+        }
+    }
+    if (auto initial = reader.string("initial_state")) {
+        if (*initial == "up" || *initial == "down") {
+            c.initial_state = *initial == "up" ? initial_health::up : initial_health::down;
+        } else {
+            reader.error("initial_state", rule::bad_value, in_quotes(*initial) + " is not up or down");
+        }
     }
     if (auto rise = reader.integer("rise", 1, 1000)) {
         c.rise = static_cast<unsigned>(*rise);
@@ -981,6 +1105,33 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     }
     only_for("body_digest", http, "http and https");
 
+    if (auto limit = reader.integer("body_limit", 1024, 16 * 1024 * 1024)) {
+        c.body_limit = static_cast<std::size_t>(*limit);
+    }
+    only_for("body_limit", http, "http and https");
+    if (auto reuse = reader.boolean("reuse_connection")) {
+        c.reuse_connection = *reuse;
+    }
+    only_for("reuse_connection", http, "http and https");
+    if (auto target = read_endpoint(reader, "connect")) {
+        if (target->port == 0) {
+            reader.error("connect", rule::out_of_range, "port 0 is not a service port (1 to 65535)");
+        } else {
+            c.connect = *target;
+        }
+    }
+    only_for("connect", c.type != check_type::script, "http, https and tcp");
+    for (const char* key : {"send", "expect"}) {
+        if (auto text = reader.string(key)) {
+            if (text->empty()) {
+                reader.error(key, rule::bad_value, "is empty");
+            } else {
+                (std::string_view(key) == "send" ? c.send : c.expect) = *text;
+            }
+        }
+        only_for(key, c.type == check_type::tcp, "tcp");
+    }
+
     bool https = c.type == check_type::https;
     if (auto verify = reader.boolean("tls_verify")) {
         c.tls_verify = *verify;
@@ -1030,6 +1181,18 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
         }
     }
     only_for("command", c.type == check_type::script, "script");
+    if (auto user = reader.string("user")) {
+        if (::getpwnam(user->c_str()) == nullptr) {
+            reader.error("user", rule::bad_value, "no such user " + in_quotes(*user));
+        } else {
+            c.user = *user;
+        }
+    }
+    only_for("user", c.type == check_type::script, "script");
+    if (auto dynamic = reader.boolean("dynamic_weight")) {
+        c.dynamic_weight = *dynamic;
+    }
+    only_for("dynamic_weight", c.type == check_type::script, "script");
     if (type_known && c.type == check_type::script) {
         reader.require("command");
     }

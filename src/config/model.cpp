@@ -20,6 +20,10 @@ std::string_view to_string(http_method method) {
     return method == http_method::head ? "HEAD" : "GET";
 }
 
+std::string_view to_string(initial_health health) {
+    return health == initial_health::down ? "down" : "up";
+}
+
 std::string_view to_string(failure_action action) {
     return action == failure_action::inhibit ? "inhibit" : "remove";
 }

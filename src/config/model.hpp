@@ -27,11 +27,27 @@ struct log_settings {
     friend bool operator==(const log_settings&, const log_settings&) = default;
 };
 
+enum class ipvs_backend_choice { netlink, memory };
+enum class shutdown_action { keep, remove };
+
+struct ipvs_settings {
+    // netlink: the kernel's IPVS; memory: an in-process table (tests, dry runs).
+    ipvs_backend_choice backend = ipvs_backend_choice::netlink;
+    // Full dump-and-diff every so often repairs changes made behind vigil's back; 0 = never.
+    duration resync_interval = std::chrono::seconds(30);
+    // What happens to vigil's services when it stops: kept (traffic flows on) or removed.
+    shutdown_action on_shutdown = shutdown_action::keep;
+    friend bool operator==(const ipvs_settings&, const ipvs_settings&) = default;
+};
+
 struct global_settings {
     std::string node;  // defaults to the host name
     std::vector<std::string> include;
     log_settings log;
     std::string control_socket = "/run/vigil/vigil.sock";
+    // Where vigil keeps what must survive restarts: owned IPVS services, drained servers.
+    std::string state_dir = "/var/lib/vigil";
+    ipvs_settings ipvs;
 };
 
 // Gratuitous ARP / unsolicited NA after becoming master, as keepalived's vrrp_garp_* settings.
@@ -58,6 +74,14 @@ struct vrrp_instance {
     bool preempt = true;
     duration preempt_delay{0};
     garp_settings garp;
+    // IPVS connection synchronisation (keepalived's lvs_sync_daemon): a master sync daemon while
+    // MASTER, a backup one while BACKUP, so connections survive a failover.
+    struct sync_daemon_settings {
+        std::string interface;
+        std::uint8_t id = 0;  // defaults to the VRID
+        friend bool operator==(const sync_daemon_settings&, const sync_daemon_settings&) = default;
+    };
+    std::optional<sync_daemon_settings> sync_daemon;
     location where;
 
     address_family family() const { return virtual_ipaddress.front().family(); }
@@ -70,12 +94,20 @@ enum class http_method { get, head };
 std::string_view to_string(check_type type);
 std::string_view to_string(http_method method);
 
+enum class initial_health { up, down };
+
 struct check {
     check_type type = check_type::tcp;
     duration interval = std::chrono::seconds(5);
     duration timeout = std::chrono::seconds(3);
     unsigned rise = 1;
     unsigned fall = 1;
+    // While a transition is pending (some results disagree with the state), probe this often.
+    duration recheck_interval = std::chrono::seconds(1);
+    // "down": a server is out until its first rise successes (keepalived's alpha mode).
+    initial_health initial_state = initial_health::up;
+    // http, https, tcp: probe this address:port instead of the real server's.
+    std::optional<ip_endpoint> connect;
     // http and https
     http_method method = http_method::get;
     std::string path = "/";
@@ -83,23 +115,37 @@ struct check {
     checkers::status_set status = checkers::status_set::default_success();
     std::optional<std::string> body_regex;
     std::optional<checkers::body_digest> body_digest;
+    // Bytes of body read at most; the rest is not read (a huge body cannot eat memory).
+    std::size_t body_limit = 64 * 1024;
+    // Off: every probe opens a new connection, so a reused one never hides a dead server.
+    bool reuse_connection = false;
     // https
     bool tls_verify = true;
     std::optional<std::string> ca_file;
     std::optional<std::string> sni;
+    // tcp: optional payload to send, and text the answer must contain
+    std::optional<std::string> send;
+    std::optional<std::string> expect;
     // script: argv, run without a shell
     std::vector<std::string> command;
+    std::optional<std::string> user;
+    // Exit 2-255 means healthy with weight exit-2 (keepalived's misc_dynamic).
+    bool dynamic_weight = false;
 
     friend bool operator==(const check&, const check&) = default;
 };
 
 enum class failure_action { remove, inhibit };
 std::string_view to_string(failure_action action);
+std::string_view to_string(initial_health health);
 
 struct real_server {
     std::string name;  // "web/192.0.2.10:80"
     ip_endpoint address;
     std::uint32_t weight = 1;
+    // IPVS connection thresholds: no new connections above upper, again below lower; 0 = none.
+    std::uint32_t upper_threshold = 0;
+    std::uint32_t lower_threshold = 0;
     std::optional<check> own_check;  // replaces the virtual server's check whole
     location where;
 };
@@ -111,7 +157,11 @@ struct virtual_server {
     address_family family = address_family::ipv4;
     ipvs::protocol protocol = ipvs::protocol::tcp;
     ipvs::scheduler scheduler = ipvs::scheduler::wlc;
+    // sh-fallback, sh-port (sh), mh-fallback, mh-port (mh)
+    std::vector<std::string> scheduler_flags;
     ipvs::forwarding forwarding = ipvs::forwarding::nat;
+    // UDP: schedule every datagram on its own (IP_VS_SVC_F_ONEPACKET), e.g. for DNS.
+    bool one_packet = false;
     duration persistence_timeout{0};              // 0 = no persistence
     std::optional<unsigned> persistence_netmask;  // prefix length
     std::uint64_t quorum = 1;

@@ -91,6 +91,10 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(config.global.log.target == "syslog");
     CHECK(config.global.log.format == log_format_choice::text);
     CHECK(config.global.log.level == log_level::debug);
+    CHECK(config.global.state_dir == "/tmp/vigil-full-state");
+    CHECK(config.global.ipvs.backend == ipvs_backend_choice::memory);
+    CHECK(config.global.ipvs.resync_interval == 60s);
+    CHECK(config.global.ipvs.on_shutdown == shutdown_action::remove);
 
     REQUIRE(config.vrrp_instances.size() == 3);
     const auto& ext = config.vrrp_instances[0];
@@ -107,6 +111,14 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(ext.garp.master_refresh == 60s);
     CHECK(ext.garp.master_refresh_repeat == 2);
     CHECK(ext.garp.interval == 10ms);
+    REQUIRE(ext.sync_daemon);
+    CHECK(ext.sync_daemon->interface == "eth1");
+    CHECK(ext.sync_daemon->id == 7);
+    CHECK_FALSE(config.vrrp_instances[1].sync_daemon);
+    // An empty sync_daemon table means: on the instance's interface, with its VRID as id.
+    REQUIRE(config.vrrp_instances[2].sync_daemon);
+    CHECK(config.vrrp_instances[2].sync_daemon->interface == "eth1");
+    CHECK(config.vrrp_instances[2].sync_daemon->id == 52);
     CHECK(config.vrrp_instances[1].family() == address_family::ipv6);
     CHECK(config.vrrp_instances[1].advert_interval == 40950ms);
     const auto& internal = config.vrrp_instances[2];
@@ -122,6 +134,9 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(mark.family == address_family::ipv6);
     CHECK(mark.service_key() == "fwmark 7/IPv6");
     CHECK(mark.scheduler == ipvs::scheduler::mh);
+    CHECK(mark.scheduler_flags == std::vector<std::string>{"mh-port", "mh-fallback"});
+    CHECK(mark.real_servers[0].upper_threshold == 1000);
+    CHECK(mark.real_servers[0].lower_threshold == 800);
     CHECK(mark.forwarding == ipvs::forwarding::dr);
     CHECK(mark.persistence_timeout == 1h);
     CHECK(mark.persistence_netmask == 64u);
@@ -135,11 +150,16 @@ TEST_CASE("every key of the model is read with its value") {
     const auto* script = mark.check_for(mark.real_servers[1]);
     REQUIRE(script);
     CHECK(script->command == std::vector<std::string>{"/bin/true", "--flag"});
+    CHECK(script->user == "nobody");
+    CHECK(script->dynamic_weight);
+    CHECK(script->recheck_interval == 2s);
+    CHECK(script->initial_state == initial_health::down);
 
     const auto& udp = config.virtual_servers[1];
     CHECK(udp.name == "b-udp");
     CHECK(udp.protocol == ipvs::protocol::udp);
     CHECK(udp.persistence_netmask == 24u);
+    CHECK(udp.one_packet);
     CHECK(to_string(*udp.sorry_server) == "192.0.2.250:53");
     const auto* https = udp.check_for(udp.real_servers[0]);
     REQUIRE(https);
@@ -150,6 +170,20 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(https->body_digest);
     CHECK(https->sni == "dns.example");
     CHECK(https->tls_verify);
+    CHECK(to_string(*https->connect) == "192.0.2.99:8443");
+    CHECK(https->body_limit == 1024);
+    CHECK(https->reuse_connection);
+    // recheck_interval defaults to the interval, or 1s when the interval is longer.
+    CHECK(https->recheck_interval == 100ms);
+    const auto* tcp = udp.check_for(udp.real_servers[2]);
+    REQUIRE(tcp);
+    CHECK(tcp->send == "PING\r\n");
+    CHECK(tcp->expect == "PONG");
+    CHECK(to_string(*tcp->connect) == "192.0.2.23:5353");
+    CHECK(tcp->recheck_interval == 1s);
+    CHECK(tcp->initial_state == initial_health::up);
+    CHECK_FALSE(tcp->reuse_connection);
+    CHECK(tcp->body_limit == 64 * 1024);
     // A real server's own check replaces the default whole: nothing is merged in.
     const auto* own = udp.check_for(udp.real_servers[1]);
     REQUIRE(own);
