@@ -34,6 +34,12 @@ std::string_view to_string(transition_reason reason) {
             return "link_down";
         case transition_reason::link_up:
             return "link_up";
+        case transition_reason::tracker_fault:
+            return "tracker_fault";
+        case transition_reason::tracker_recovered:
+            return "tracker_recovered";
+        case transition_reason::sync_group:
+            return "sync_group";
         case transition_reason::shutdown:
             return "shutdown";
     }
@@ -74,10 +80,12 @@ election_timing instance::timing() const {
 actions instance::start(time_point now, bool link_up) {
     actions out;
     preempt_allowed_at_ = now + config_.preempt_delay;
-    if (!link_up) {
-        out.push_back(transition{state_, state::fault, transition_reason::link_down});
-        state_ = state::fault;
-        deadline_.reset();
+    link_up_ = link_up;
+    if (faulted()) {
+        become_fault(!link_up_        ? transition_reason::link_down
+                     : tracker_fault_ ? transition_reason::tracker_fault
+                                      : transition_reason::sync_group,
+                     out);
         return out;
     }
     if (priority_ == 255) {
@@ -92,6 +100,36 @@ void instance::reset_master_down(time_point now) {
     deadline_ = now + timing().master_down_interval;
 }
 
+void instance::become_fault(transition_reason reason, actions& out) {
+    if (state_ == state::master) {
+        out.push_back(remove_vips{});
+    }
+    out.push_back(transition{state_, state::fault, reason});
+    state_ = state::fault;
+    master_address_.reset();
+    master_advert_interval_ = config_.advert_interval;
+    wants_master_ = false;
+    deadline_.reset();
+}
+
+void instance::leave_fault_if_clear(time_point now, transition_reason reason, actions& out) {
+    if (state_ != state::fault) {
+        return;
+    }
+    if (!own_fault() && group_fault_) {
+        out.push_back(own_fault_cleared{});
+        return;
+    }
+    if (faulted()) {
+        return;
+    }
+    if (priority_ == 255) {
+        become_master(now, reason, out);
+    } else {
+        become_backup(now, reason, out);
+    }
+}
+
 void instance::become_master(time_point now, transition_reason reason, actions& out) {
     // RFC 5798 6.4.1/6.4.2: advertise, take the addresses, announce them, then time adverts.
     out.push_back(send_advert{priority_});
@@ -102,6 +140,7 @@ void instance::become_master(time_point now, transition_reason reason, actions& 
     master_address_ = config_.primary_address;
     master_advert_interval_ = config_.advert_interval;
     lower_master_seen_ = false;
+    wants_master_ = false;
     deadline_ = now + config_.advert_interval;
 }
 
@@ -112,6 +151,7 @@ void instance::become_backup(time_point now, transition_reason reason, actions& 
     out.push_back(transition{state_, state::backup, reason});
     state_ = state::backup;
     lower_master_seen_ = false;
+    wants_master_ = false;
     reset_master_down(now);
 }
 
@@ -206,6 +246,7 @@ actions instance::on_advert(const received_advert& advert, time_point now) {
                 master_advert_interval_ = advert.interval;
             }
             master_address_ = advert.source;
+            wants_master_ = false;
             reset_master_down(now);
             break;
         case state::master:
@@ -219,8 +260,18 @@ actions instance::on_advert(const received_advert& advert, time_point now) {
                 }
                 master_address_ = advert.source;
                 become_backup(now, transition_reason::higher_priority, out);
+            } else {
+                // Two masters: a partition has healed, or a peer missed our adverts. Re-assert at
+                // once, and announce the VIPs again so switches and neighbours relearn where
+                // they are (at most once a second, however often the lower master speaks).
+                out.push_back(send_advert{priority_});
+                deadline_ = now + config_.advert_interval;
+                if (last_reassert_ == time_point{} ||
+                    now - last_reassert_ >= std::chrono::seconds(1)) {
+                    out.push_back(announce{});
+                    last_reassert_ = now;
+                }
             }
-            // A lower-priority master is ignored: our next advert makes it back off.
             break;
     }
     return out;
@@ -233,6 +284,13 @@ actions instance::on_timer(time_point now) {
     }
     switch (state_) {
         case state::backup:
+            if (gated_ && priority_ != 255) {
+                // The group decides; keep timing in case it says no.
+                wants_master_ = true;
+                reset_master_down(now);
+                out.push_back(request_master{});
+                break;
+            }
             become_master(now,
                           lower_master_seen_ && config_.preempt ? transition_reason::preempt
                                                                 : transition_reason::master_down,
@@ -252,22 +310,56 @@ actions instance::on_timer(time_point now) {
 
 actions instance::on_link(bool up, time_point now) {
     actions out;
+    link_up_ = up;
     if (!up && state_ != state::fault && state_ != state::initialize) {
-        if (state_ == state::master) {
-            out.push_back(remove_vips{});
-        }
-        out.push_back(transition{state_, state::fault, transition_reason::link_down});
-        state_ = state::fault;
-        master_address_.reset();
-        master_advert_interval_ = config_.advert_interval;
-        deadline_.reset();
-    } else if (up && state_ == state::fault) {
-        if (priority_ == 255) {
-            become_master(now, transition_reason::link_up, out);
-        } else {
-            become_backup(now, transition_reason::link_up, out);
-        }
+        become_fault(transition_reason::link_down, out);
+    } else if (up) {
+        leave_fault_if_clear(now, transition_reason::link_up, out);
     }
+    return out;
+}
+
+actions instance::on_tracker_fault(bool faulted_now, time_point now) {
+    actions out;
+    tracker_fault_ = faulted_now;
+    if (faulted_now && state_ != state::fault && state_ != state::initialize) {
+        become_fault(transition_reason::tracker_fault, out);
+    } else if (!faulted_now) {
+        leave_fault_if_clear(now, transition_reason::tracker_recovered, out);
+    }
+    return out;
+}
+
+actions instance::force_master(time_point now) {
+    actions out;
+    if (state_ == state::backup) {
+        become_master(now, transition_reason::sync_group, out);
+    }
+    return out;
+}
+
+actions instance::force_backup(time_point now) {
+    actions out;
+    if (state_ == state::master) {
+        become_backup(now, transition_reason::sync_group, out);
+    }
+    return out;
+}
+
+actions instance::force_fault(time_point now) {
+    (void)now;
+    actions out;
+    group_fault_ = true;
+    if (state_ != state::fault && state_ != state::initialize) {
+        become_fault(transition_reason::sync_group, out);
+    }
+    return out;
+}
+
+actions instance::release_group_fault(time_point now) {
+    actions out;
+    group_fault_ = false;
+    leave_fault_if_clear(now, transition_reason::sync_group, out);
     return out;
 }
 

@@ -22,14 +22,17 @@ enum class state { initialize, backup, master, fault };
 std::string_view to_string(state s);
 
 enum class transition_reason {
-    startup,          // Initialize -> Backup
-    address_owner,    // priority 255: Initialize -> Master at once
-    master_down,      // Master_Down_Timer expired: no (acceptable) master heard
-    preempt,          // took over from a lower-priority master whose adverts it ignored
-    higher_priority,  // a master with a higher priority, or equal priority and higher address
-    link_down,        // the interface lost its link
-    link_up,          // the link came back
-    shutdown,         // the daemon stops (or the instance is removed)
+    startup,            // Initialize -> Backup
+    address_owner,      // priority 255: Initialize -> Master at once
+    master_down,        // Master_Down_Timer expired: no (acceptable) master heard
+    preempt,            // took over from a lower-priority master whose adverts it ignored
+    higher_priority,    // a master with a higher priority, or equal priority and higher address
+    link_down,          // the interface lost its link
+    link_up,            // the link came back
+    tracker_fault,      // a weight-0 tracker failed
+    tracker_recovered,  // no tracker holds the instance in fault any more
+    sync_group,         // moved with the other members of its sync group
+    shutdown,           // the daemon stops (or the instance is removed)
 };
 std::string_view to_string(transition_reason reason);
 
@@ -85,10 +88,15 @@ struct transition {
     state to;
     transition_reason reason;
 };
+// A sync-group member whose Master_Down_Timer expired asks its group before taking over.
+struct request_master {};
+// A member's own fault cause is gone but its group still holds it in FAULT.
+struct own_fault_cleared {};
 struct drop {
     drop_reason reason;
 };
-using action = std::variant<send_advert, add_vips, remove_vips, announce, transition, drop>;
+using action = std::variant<send_advert, add_vips, remove_vips, announce, transition, drop,
+                            request_master, own_fault_cleared>;
 using actions = std::vector<action>;
 
 class instance {
@@ -103,6 +111,26 @@ class instance {
     actions on_link(bool up, time_point now);
     // The effective priority changed (trackers); an owner's 255 is never changed by the caller.
     actions on_priority(std::uint8_t priority, time_point now);
+    // A weight-0 tracker failed (true) or none fails any more (false).
+    actions on_tracker_fault(bool faulted, time_point now);
+
+    // Sync groups. A gated member does not become master when its timer expires: it returns
+    // request_master and waits, so that the group goes master together or not at all.
+    void set_group_gate(bool gated) { gated_ = gated; }
+    // The shell learns the primary address from the interface; it may change only while the
+    // instance is not running an election (Initialize or Fault).
+    void set_primary_address(const ip_address& address) {
+        if (state_ == state::initialize || state_ == state::fault) {
+            config_.primary_address = address;
+        }
+    }
+    bool wants_master() const { return wants_master_; }
+    actions force_master(time_point now);
+    actions force_backup(time_point now);
+    actions force_fault(time_point now);
+    actions release_group_fault(time_point now);
+    // Faulted for a reason of its own (link, tracker), not only because its group is.
+    bool own_fault() const { return !link_up_ || tracker_fault_; }
     // Resign: a master sends priority 0 so a backup takes over after Skew_Time, and drops its VIPs.
     actions shutdown(time_point now);
 
@@ -120,6 +148,10 @@ class instance {
   private:
     void become_master(time_point now, transition_reason reason, actions& out);
     void become_backup(time_point now, transition_reason reason, actions& out);
+    void become_fault(transition_reason reason, actions& out);
+    // Leaves FAULT once no cause remains: to Master for an owner, else Backup.
+    void leave_fault_if_clear(time_point now, transition_reason reason, actions& out);
+    bool faulted() const { return own_fault() || group_fault_; }
     void reset_master_down(time_point now);
     std::optional<drop_reason> check(const received_advert& advert) const;
     bool sender_wins(const received_advert& advert) const;
@@ -134,6 +166,15 @@ class instance {
     // from startup, or from first hearing a lower-priority master).
     time_point preempt_allowed_at_{};
     bool lower_master_seen_ = false;
+    // Fault causes: the instance is in FAULT while any holds.
+    bool link_up_ = true;
+    bool tracker_fault_ = false;
+    bool group_fault_ = false;
+    bool gated_ = false;
+    bool wants_master_ = false;
+    // A master re-asserts itself to a lower-priority master (split brain healing); announcements
+    // for that are limited so a stubborn peer cannot turn them into a flood.
+    time_point last_reassert_{};
 };
 
 }  // namespace vigil::vrrp

@@ -171,18 +171,8 @@ class node::router {
         }
         primary_ = *primary;
         // The core compares it on equal priority and drops adverts that carry it as source.
-        core_ = rebuild_core_with(*primary);
+        core_.set_primary_address(*primary);
         return true;
-    }
-
-    instance rebuild_core_with(const ip_address& primary) {
-        if (core_.current_state() != state::initialize && core_.current_state() != state::fault) {
-            return core_;  // running: the address is fixed for this term
-        }
-        auto election = config_.election;
-        election.primary_address = primary;
-        instance fresh(election);
-        return fresh.current_state() == core_.current_state() ? fresh : core_;
     }
 
     std::optional<ip_address> pick_primary(const interface_info& info) const {
@@ -259,6 +249,9 @@ class node::router {
                           {"priority", core_.priority()},
                           {"master", master ? to_string(*master) : std::string()}});
     }
+    // The node's sync group answers these.
+    void do_action(const request_master&) {}
+    void do_action(const own_fault_cleared&) {}
     void do_action(const drop& d) { count_drop(to_string(d.reason), last_source_); }
 
     void send(std::uint8_t priority) {

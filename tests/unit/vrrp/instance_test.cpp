@@ -184,17 +184,30 @@ TEST_CASE("equal priority is broken by the higher primary address") {
         sim.advance(1s);
         auto out = sim.receive(advert_from("10.0.0.2", 100));
         CHECK(sim.router.current_state() == state::master);
-        CHECK(out.empty());
+        CHECK(count_of<send_advert>(out) == 1);  // re-asserts itself
     }
 }
 
-TEST_CASE("a master ignores a lower-priority advert") {
+TEST_CASE("a master that hears a lower-priority master re-asserts itself at once") {
+    // Split brain healing: after a partition both sides are master; the higher one advertises
+    // and announces its VIPs immediately so the lower steps down and switches relearn.
     simulation sim(config_v3(150));
     sim.start();
     sim.advance(1s);
     auto out = sim.receive(advert_from("10.0.0.2", 100));
-    CHECK(out.empty());
+    REQUIRE(out.size() == 2);
+    CHECK(std::get<send_advert>(out[0]).priority == 150);
+    CHECK(std::holds_alternative<announce>(out[1]));
     CHECK(sim.router.current_state() == state::master);
+    CHECK(*sim.router.deadline() == sim.now + 100ms);
+    // A stubborn lower master gets an advert each time, announcements at most once a second.
+    sim.advance(50ms);
+    out = sim.receive(advert_from("10.0.0.2", 100));
+    CHECK(count_of<send_advert>(out) == 1);
+    CHECK(count_of<announce>(out) == 0);
+    sim.advance(1s);
+    out = sim.receive(advert_from("10.0.0.2", 100));
+    CHECK(count_of<announce>(out) == 1);
 }
 
 TEST_CASE("a master answers another router's priority 0 with an advert at once") {
@@ -446,4 +459,43 @@ TEST_CASE("a lower effective priority lengthens a backup's skew") {
     sim.router.on_priority(100, sim.now);
     CHECK(sim.router.priority() == 100);
     CHECK(*sim.router.deadline() - sim.now == 360937us);
+}
+
+TEST_CASE("a weight-0 tracker failure faults the instance and its recovery returns it to backup") {
+    simulation sim(config_v3(150));
+    sim.start();
+    sim.advance(1s);
+    REQUIRE(sim.router.current_state() == state::master);
+    auto out = sim.router.on_tracker_fault(true, sim.now);
+    CHECK(sim.router.current_state() == state::fault);
+    CHECK(count_of<remove_vips>(out) == 1);
+    CHECK(transition_in(out)->reason == transition_reason::tracker_fault);
+    // The link bouncing does not lift a tracker fault.
+    sim.router.on_link(false, sim.now);
+    CHECK(sim.router.on_link(true, sim.now).empty());
+    CHECK(sim.router.current_state() == state::fault);
+    out = sim.router.on_tracker_fault(false, sim.now);
+    CHECK(sim.router.current_state() == state::backup);
+    CHECK(transition_in(out)->reason == transition_reason::tracker_recovered);
+}
+
+TEST_CASE("a gated backup asks its group instead of taking over, and keeps timing") {
+    simulation sim(config_v3(150));
+    sim.router.set_group_gate(true);
+    sim.start();
+    auto deadline = *sim.router.deadline();
+    auto out = sim.router.on_timer(deadline);
+    REQUIRE(out.size() == 1);
+    CHECK(std::holds_alternative<request_master>(out[0]));
+    CHECK(sim.router.current_state() == state::backup);
+    CHECK(sim.router.wants_master());
+    CHECK(*sim.router.deadline() > deadline);
+    // An advert from a live master withdraws the wish.
+    sim.now = deadline;
+    sim.receive(advert_from("10.0.0.2", 200));
+    CHECK_FALSE(sim.router.wants_master());
+    // A forced takeover is reported as the group's.
+    out = sim.router.force_master(sim.now);
+    CHECK(transition_in(out)->reason == transition_reason::sync_group);
+    CHECK(count_of<add_vips>(out) == 1);
 }
