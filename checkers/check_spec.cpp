@@ -1,0 +1,73 @@
+#include "checkers/check_spec.hpp"
+
+#include <functional>
+
+namespace vigil::checkers {
+
+std::string_view to_string(check_type type) {
+    switch (type) {
+        case check_type::http:
+            return "http";
+        case check_type::https:
+            return "https";
+        case check_type::tcp:
+            return "tcp";
+        case check_type::script:
+            return "script";
+    }
+    return "unknown";
+}
+
+probe_key key_of(const real_server_spec& server) {
+    const auto& c = server.check;
+    probe_key key;
+    key.type = c.type;
+    key.target = c.connect.value_or(server.endpoint);
+    key.interval = c.interval;
+    key.recheck_interval = c.recheck_interval;
+    key.timeout = c.timeout;
+    // Only the options of the key's own type take part, so a leftover tcp.send on an http check
+    // cannot split two identical probes.
+    switch (c.type) {
+        case check_type::http:
+        case check_type::https:
+            key.http = c.http;
+            break;
+        case check_type::tcp:
+            key.tcp = c.tcp;
+            break;
+        case check_type::script:
+            key.script = c.script;
+            // A script learns the real server it checks from its environment, so two real
+            // servers never share a script run even when `connect` points them at one address.
+            key.target = server.endpoint;
+            break;
+    }
+    return key;
+}
+
+namespace {
+
+void mix(std::size_t& seed, std::size_t value) {
+    seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
+
+}  // namespace
+
+std::size_t probe_key_hash::operator()(const probe_key& key) const {
+    std::size_t seed = static_cast<std::size_t>(key.type);
+    std::hash<std::string> hs;
+    mix(seed, hs(key.target.address.to_string()));
+    mix(seed, key.target.port);
+    mix(seed, static_cast<std::size_t>(key.interval.count()));
+    mix(seed, static_cast<std::size_t>(key.timeout.count()));
+    mix(seed, hs(key.http.path));
+    mix(seed, hs(key.http.host.value_or("")));
+    mix(seed, hs(key.tcp.send));
+    for (const auto& a : key.script.argv) {
+        mix(seed, hs(a));
+    }
+    return seed;
+}
+
+}  // namespace vigil::checkers

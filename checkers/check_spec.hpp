@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/address.hpp"
+#include "base/duration.hpp"
+#include "checkers/http_expectation.hpp"
+#include "checkers/rise_fall.hpp"
+
+namespace vigil::checkers {
+
+// The checkers library's own description of a check. The daemon translates its config model into
+// these; the library never sees the config, so it can be driven by tests, the bench and the
+// `vigil probe` command alike.
+
+enum class check_type { http, https, tcp, script };
+enum class http_method { get, head };
+
+std::string_view to_string(check_type type);
+
+struct http_options {
+    http_method method = http_method::get;
+    std::string path = "/";
+    // Host header; empty means the address probed (as a browser would write it).
+    std::optional<std::string> host;
+    status_set status = status_set::default_success();
+    // Perl syntax (boost::regex); searched for anywhere in the first body_limit bytes.
+    std::optional<std::string> body_regex;
+    std::optional<body_digest> digest;
+    // Bytes of body read at most. The write callback stops the transfer there, so a 10 MB chunked
+    // body costs 64 KiB, not 10 MB.
+    std::size_t body_limit = 64 * 1024;
+    // Off: every probe opens a fresh connection and closes it, so a kept-alive connection can never
+    // hide a server that no longer accepts new ones.
+    bool reuse_connection = false;
+    // https only
+    bool tls_verify = true;
+    std::optional<std::string> ca_file;  // empty: the system's CAs
+    std::optional<std::string> sni;      // empty: the Host, else the address
+    friend bool operator==(const http_options&, const http_options&) = default;
+};
+
+struct tcp_options {
+    // Written after connecting; empty: connect only.
+    std::string send;
+    // The answer must contain this; empty: no read.
+    std::string expect;
+    friend bool operator==(const tcp_options&, const tcp_options&) = default;
+};
+
+struct script_options {
+    std::vector<std::string> argv;  // no shell
+    std::optional<std::string> user;
+    // Exit 2-255 means healthy with weight exit-2 (keepalived's misc_dynamic).
+    bool dynamic_weight = false;
+    friend bool operator==(const script_options&, const script_options&) = default;
+};
+
+struct check_spec {
+    check_type type = check_type::tcp;
+    duration interval = std::chrono::seconds(5);
+    duration timeout = std::chrono::seconds(3);
+    // While some results disagree with the state but not yet enough to change it, probe this often
+    // (never less often than `interval`), so a failing server is taken out in fall × recheck.
+    duration recheck_interval = std::chrono::seconds(1);
+    unsigned rise = 1;
+    unsigned fall = 1;
+    // down: out until proven (keepalived's alpha).
+    health initial_state = health::up;
+    // Probe this address:port instead of the real server's (http, https, tcp).
+    std::optional<ip_endpoint> connect;
+    http_options http;
+    tcp_options tcp;
+    script_options script;
+    friend bool operator==(const check_spec&, const check_spec&) = default;
+};
+
+// One real server of one virtual server, with the check that decides its health.
+struct real_server_spec {
+    std::string name;            // "web/192.168.1.101:80", unique
+    std::string virtual_server;  // "web"
+    ip_endpoint endpoint;
+    unsigned weight = 1;
+    check_spec check;
+    friend bool operator==(const real_server_spec&, const real_server_spec&) = default;
+};
+
+// What a probe talks to and how: two real servers whose keys are equal get their answer from one
+// probe (keepalived issue #2111). Rise, fall and the initial state stay per real server; the
+// schedule is part of the key because the probe runs on it.
+struct probe_key {
+    check_type type = check_type::tcp;
+    ip_endpoint target;  // the real server, or `connect`
+    duration interval{0};
+    duration recheck_interval{0};
+    duration timeout{0};
+    http_options http;
+    tcp_options tcp;
+    script_options script;
+    friend bool operator==(const probe_key&, const probe_key&) = default;
+};
+
+probe_key key_of(const real_server_spec& server);
+
+struct probe_key_hash {
+    std::size_t operator()(const probe_key& key) const;
+};
+
+}  // namespace vigil::checkers

@@ -1,0 +1,288 @@
+#include "checkers/health_monitor.hpp"
+
+#include <algorithm>
+
+#include "checkers/http_probe.hpp"
+#include "checkers/script_probe.hpp"
+#include "checkers/tcp_probe.hpp"
+
+namespace vigil::checkers {
+
+namespace asio = boost::asio;
+
+struct health_monitor::server {
+    server(real_server_spec s, health initial, time_point now)
+        : spec(std::move(s)), counter(spec.check.rise, spec.check.fall, initial), since(now) {}
+    real_server_spec spec;
+    rise_fall counter;
+    time_point since;
+    probe_id probe = 0;
+    std::optional<unsigned> dynamic_weight;
+    bool checked = false;
+    probe_result last;
+    time_point last_checked{};
+    unsigned consecutive = 0;
+
+    unsigned weight() const { return dynamic_weight.value_or(spec.weight); }
+};
+
+struct health_monitor::probe_slot {
+    probe_key key;
+    std::unique_ptr<checkers::probe> impl;
+    std::vector<server*> servers;
+    std::uint64_t run = 0;  // serial of the current run; a stale answer carries an older one
+};
+
+health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
+                               random_source& random, const clock_source& clock,
+                               change_handler on_change)
+    : executor_(executor),
+      log_(log),
+      clock_(clock),
+      on_change_(std::move(on_change)),
+      scheduler_(random),
+      multi_(executor),
+      runner_(executor),
+      timer_(executor) {}
+
+health_monitor::~health_monitor() {
+    // Probes first: they cancel their transfers and children while multi_ and runner_ still exist.
+    probes_.clear();
+}
+
+std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
+    switch (key.type) {
+        case check_type::http:
+        case check_type::https:
+            return std::make_unique<http_probe>(multi_, key.type == check_type::https, key.target,
+                                                key.http, key.timeout);
+        case check_type::tcp:
+            return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
+        case check_type::script:
+            return std::make_unique<script_probe>(runner_, key.target, key.script, key.timeout);
+    }
+    return nullptr;
+}
+
+void health_monitor::attach(server& s) {
+    auto key = key_of(s.spec);
+    auto found = probe_by_key_.find(key);
+    if (found != probe_by_key_.end()) {
+        s.probe = found->second;
+        probes_.at(s.probe)->servers.push_back(&s);
+        return;
+    }
+    auto id = next_probe_++;
+    auto slot = std::make_unique<probe_slot>();
+    slot->impl = make_probe(key);
+    slot->servers.push_back(&s);
+    scheduler_.add(id, probe_timing{key.interval, key.recheck_interval, key.timeout}, clock_.now());
+    slot->key = key;
+    probe_by_key_.emplace(std::move(key), id);
+    probes_.emplace(id, std::move(slot));
+    s.probe = id;
+}
+
+void health_monitor::detach(server& s) {
+    auto it = probes_.find(s.probe);
+    if (it == probes_.end()) {
+        return;
+    }
+    auto& list = it->second->servers;
+    list.erase(std::remove(list.begin(), list.end(), &s), list.end());
+    if (list.empty()) {
+        it->second->impl->cancel();
+        scheduler_.remove(it->first);
+        probe_by_key_.erase(it->second->key);
+        probes_.erase(it);
+    }
+    s.probe = 0;
+}
+
+void health_monitor::update(std::vector<real_server_spec> servers) {
+    auto now = clock_.now();
+    std::unordered_map<std::string, real_server_spec*> wanted;
+    for (auto& spec : servers) {
+        wanted[spec.name] = &spec;
+    }
+    for (auto it = servers_.begin(); it != servers_.end();) {
+        if (!wanted.contains(it->first)) {
+            detach(*it->second);
+            it = servers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& spec : servers) {
+        auto it = servers_.find(spec.name);
+        if (it == servers_.end()) {
+            auto s = std::make_unique<server>(spec, spec.check.initial_state, now);
+            attach(*s);
+            health_change change{s->spec.name, s->spec.virtual_server, s->counter.state(),
+                                 s->weight()};
+            servers_.emplace(spec.name, std::move(s));
+            if (on_change_) {
+                on_change_(change);
+            }
+            continue;
+        }
+        auto& s = *it->second;
+        if (s.spec == spec) {
+            continue;
+        }
+        unsigned old_weight = s.weight();
+        if (key_of(s.spec) != key_of(spec) || s.spec.check.rise != spec.check.rise ||
+            s.spec.check.fall != spec.check.fall) {
+            // A new check starts from the state the old one established.
+            detach(s);
+            s.counter = rise_fall(spec.check.rise, spec.check.fall, s.counter.state());
+            s.dynamic_weight.reset();
+            s.spec = spec;
+            attach(s);
+        } else {
+            s.spec = spec;
+        }
+        if (s.weight() != old_weight && on_change_) {
+            on_change_(
+                health_change{s.spec.name, s.spec.virtual_server, s.counter.state(), s.weight()});
+        }
+    }
+    rearm();
+}
+
+void health_monitor::rearm() {
+    auto next = scheduler_.next_wakeup();
+    if (!next) {
+        if (armed_for_) {
+            timer_.cancel();
+            armed_for_.reset();
+        }
+        return;
+    }
+    if (armed_for_ && *armed_for_ <= *next) {
+        return;  // the armed wake-up comes first; it re-arms for the rest
+    }
+    armed_for_ = *next;
+    timer_.expires_at(*next);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted) {
+            return;
+        }
+        armed_for_.reset();
+        on_timer();
+    });
+}
+
+void health_monitor::on_timer() {
+    auto now = clock_.now();
+    auto work = scheduler_.poll(now);
+    for (auto id : work.timed_out) {
+        auto& slot = *probes_.at(id);
+        slot.impl->cancel();
+        ++counters_.runs_timed_out;
+        auto result = probe_result::fail("timeout");
+        result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(slot.key.timeout);
+        deliver(id, slot.run, std::move(result));
+    }
+    for (auto id : work.start) {
+        auto& slot = *probes_.at(id);
+        auto run = ++slot.run;
+        ++counters_.runs_started;
+        slot.impl->start(
+            [this, id, run](probe_result result) { deliver(id, run, std::move(result)); });
+    }
+    rearm();
+}
+
+void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result) {
+    auto it = probes_.find(id);
+    if (it == probes_.end() || it->second->run != run) {
+        return;  // the probe was removed or replaced meanwhile
+    }
+    auto now = clock_.now();
+    if (!scheduler_.running(id)) {
+        return;
+    }
+    ++counters_.runs_completed;
+    bool pending = false;
+    // Copied: the list must not change under the loop (on_change must not call update(); this
+    // only guards against a slot vector reallocation).
+    auto servers = it->second->servers;
+    for (auto* s : servers) {
+        record(*s, result, now);
+        pending = pending || s->counter.transition_pending();
+    }
+    scheduler_.finish(id, now, pending);
+    rearm();
+}
+
+void health_monitor::record(server& s, const probe_result& result, time_point now) {
+    unsigned old_weight = s.weight();
+    bool same = s.checked && s.last.success == result.success;
+    s.consecutive = same ? s.consecutive + 1 : 1;
+    s.checked = true;
+    s.last = result;
+    s.last_checked = now;
+    if (result.success) {
+        s.dynamic_weight = result.weight;
+    }
+    auto changed = s.counter.record(result.success);
+    if (changed) {
+        s.since = now;
+        bool up = *changed == health::up;
+        log_.emit(up ? log_level::info : log_level::warning,
+                  up ? "real_server.up" : "real_server.down",
+                  {{"virtual_server", s.spec.virtual_server},
+                   {"real_server", s.spec.name},
+                   {"check", to_string(s.spec.check.type)},
+                   {"reason", result.reason},
+                   {"latency_ms", static_cast<std::int64_t>(result.latency.count())}});
+    }
+    if ((changed || s.weight() != old_weight) && on_change_) {
+        on_change_(
+            health_change{s.spec.name, s.spec.virtual_server, s.counter.state(), s.weight()});
+    }
+}
+
+real_server_status health_monitor::snapshot(const server& s) {
+    real_server_status out;
+    out.name = s.spec.name;
+    out.virtual_server = s.spec.virtual_server;
+    out.check = s.spec.check.type;
+    out.state = s.counter.state();
+    out.since = s.since;
+    out.weight = s.weight();
+    out.checked = s.checked;
+    out.last = s.last;
+    out.last_checked = s.last_checked;
+    out.consecutive = s.consecutive;
+    out.pending = s.counter.streak();
+    return out;
+}
+
+std::vector<real_server_status> health_monitor::status() const {
+    std::vector<real_server_status> out;
+    out.reserve(servers_.size());
+    for (const auto& [name, s] : servers_) {
+        out.push_back(snapshot(*s));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+}
+
+std::optional<real_server_status> health_monitor::status(std::string_view real_server) const {
+    auto it = servers_.find(std::string(real_server));
+    if (it == servers_.end()) {
+        return std::nullopt;
+    }
+    return snapshot(*it->second);
+}
+
+health_monitor::counters health_monitor::stats() const {
+    auto c = counters_;
+    c.real_servers = servers_.size();
+    c.probes = probes_.size();
+    return c;
+}
+
+}  // namespace vigil::checkers

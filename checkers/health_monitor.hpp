@@ -1,0 +1,127 @@
+#pragma once
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#pragma GCC diagnostic pop
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/child_process.hpp"
+#include "base/clock.hpp"
+#include "base/event_log.hpp"
+#include "base/random_source.hpp"
+#include "checkers/check_spec.hpp"
+#include "checkers/curl_multi.hpp"
+#include "checkers/probe.hpp"
+#include "checkers/probe_result.hpp"
+#include "checkers/rise_fall.hpp"
+#include "checkers/scheduler.hpp"
+
+namespace vigil::checkers {
+
+// What the IPVS side needs to know about one real server.
+struct health_change {
+    std::string real_server;     // "web/192.168.1.101:80"
+    std::string virtual_server;  // "web"
+    health state = health::up;
+    // The configured weight, or the one a dynamic-weight script chose; what IPVS should use while
+    // the server is up. It does not drop to 0 when down: remove or inhibit is the IPVS side's call.
+    unsigned weight = 1;
+};
+
+// One real server as `vigil status` shows it.
+struct real_server_status {
+    std::string name;
+    std::string virtual_server;
+    check_type check = check_type::tcp;
+    health state = health::up;
+    time_point since{};    // registration or last transition
+    unsigned weight = 1;   // effective, as in health_change
+    bool checked = false;  // false until the first result
+    probe_result last;     // the last result (reason "ok" or why not)
+    time_point last_checked{};
+    // Consecutive results equal to the last one (successes if it succeeded, else failures).
+    unsigned consecutive = 0;
+    // Results that disagree with the state, towards rise or fall.
+    unsigned pending = 0;
+};
+
+// The health-check engine: owns the curl multi handle, the child runner, one timer and every
+// probe; feeds each real server's rise/fall counter from its probe. A probe is shared by every
+// real server whose probe_key is equal, so identical checks on several virtual servers run once.
+//
+// Every transition is logged as real_server.up (info) / real_server.down (warning) with fields
+// virtual_server, real_server, check, reason, latency_ms, and reported through on_change. on_change
+// is also called once for every newly registered real server with its initial state, and whenever a
+// dynamic weight changes the effective weight.
+//
+// Runs on the event loop's thread; must be destroyed before its io_context. on_change must not
+// call update() from inside the call (post it instead).
+class health_monitor {
+  public:
+    using change_handler = std::function<void(const health_change&)>;
+
+    health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
+                   const clock_source& clock, change_handler on_change);
+    ~health_monitor();
+    health_monitor(const health_monitor&) = delete;
+    health_monitor& operator=(const health_monitor&) = delete;
+
+    // Makes `servers` the set of checked real servers (names unique). Unchanged servers keep their
+    // probe, counter, state and schedule: a reload never resets health. A server whose weight or
+    // virtual server changed keeps them too. A server whose check changed gets the new check,
+    // starting from its current state (not the initial state), so a reload does not flap it.
+    void update(std::vector<real_server_spec> servers);
+
+    std::vector<real_server_status> status() const;
+    std::optional<real_server_status> status(std::string_view real_server) const;
+
+    struct counters {
+        std::size_t real_servers = 0;
+        std::size_t probes = 0;  // after de-duplication
+        std::uint64_t runs_started = 0;
+        std::uint64_t runs_completed = 0;
+        std::uint64_t runs_timed_out = 0;
+    };
+    counters stats() const;
+
+  private:
+    struct server;
+    struct probe_slot;
+
+    std::unique_ptr<probe> make_probe(const probe_key& key);
+    void attach(server& s);
+    void detach(server& s);
+    void on_timer();
+    void rearm();
+    void deliver(probe_id id, std::uint64_t run, probe_result result);
+    void record(server& s, const probe_result& result, time_point now);
+    static real_server_status snapshot(const server& s);
+
+    boost::asio::any_io_executor executor_;
+    event_log& log_;
+    const clock_source& clock_;
+    change_handler on_change_;
+    scheduler scheduler_;
+    // Probes hold references to these two, so they are declared (and built) before the probes and
+    // destroyed after them.
+    curl_multi multi_;
+    child_process_runner runner_;
+    boost::asio::steady_timer timer_;
+    std::optional<time_point> armed_for_;
+    std::unordered_map<std::string, std::unique_ptr<server>> servers_;
+    std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
+    std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
+    probe_id next_probe_ = 1;
+    counters counters_;
+};
+
+}  // namespace vigil::checkers

@@ -1,0 +1,91 @@
+#include "checkers/scheduler.hpp"
+
+#include <algorithm>
+
+namespace vigil::checkers {
+
+void scheduler::add(probe_id id, probe_timing timing, time_point now) {
+    remove(id);
+    timing.interval = std::max(timing.interval, duration{1});
+    timing.recheck_interval = std::clamp(timing.recheck_interval, duration{1}, timing.interval);
+    auto& e = entries_[id];
+    e.timing = timing;
+    // [0, interval): a probe added at now never runs twice in its first interval.
+    auto jitter = duration{static_cast<duration::rep>(
+        random_.uniform(static_cast<std::uint64_t>(timing.interval.count() - 1)))};
+    enqueue(id, e, now + jitter);
+}
+
+void scheduler::remove(probe_id id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) {
+        return;
+    }
+    dequeue(id, it->second);
+    entries_.erase(it);
+}
+
+scheduler::work scheduler::poll(time_point now) {
+    work out;
+    while (!queue_.empty() && queue_.begin()->first <= now) {
+        auto id = queue_.begin()->second;
+        queue_.erase(queue_.begin());
+        auto& e = entries_.at(id);
+        if (e.state == phase::idle) {
+            e.state = phase::running;
+            e.started = now;
+            enqueue(id, e, now + e.timing.timeout);
+            out.start.push_back(id);
+        } else {
+            e.state = phase::timed_out;
+            out.timed_out.push_back(id);
+        }
+    }
+    return out;
+}
+
+bool scheduler::finish(probe_id id, time_point now, bool transition_pending) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state == phase::idle) {
+        return false;
+    }
+    auto& e = it->second;
+    dequeue(id, e);
+    e.state = phase::idle;
+    auto period = transition_pending ? e.timing.recheck_interval : e.timing.interval;
+    enqueue(id, e, std::max(e.started + period, now));
+    return true;
+}
+
+std::optional<time_point> scheduler::next_wakeup() const {
+    if (queue_.empty()) {
+        return std::nullopt;
+    }
+    return queue_.begin()->first;
+}
+
+bool scheduler::running(probe_id id) const {
+    auto it = entries_.find(id);
+    return it != entries_.end() && it->second.state != phase::idle;
+}
+
+std::optional<time_point> scheduler::queued_at(probe_id id) const {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state == phase::timed_out) {
+        return std::nullopt;
+    }
+    return it->second.queued;
+}
+
+void scheduler::enqueue(probe_id id, entry& e, time_point at) {
+    e.queued = at;
+    queue_.emplace(at, id);
+}
+
+void scheduler::dequeue(probe_id id, entry& e) {
+    if (e.state != phase::timed_out) {
+        queue_.erase({e.queued, id});
+    }
+}
+
+}  // namespace vigil::checkers

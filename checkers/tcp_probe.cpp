@@ -1,0 +1,160 @@
+#include "checkers/tcp_probe.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#pragma GCC diagnostic pop
+#include <array>
+#include <chrono>
+
+namespace vigil::checkers {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+expect_state match_expect(std::string_view received, std::string_view expect, bool eof,
+                          std::size_t limit) {
+    if (received.find(expect) != std::string_view::npos) {
+        return expect_state::matched;
+    }
+    if (eof || received.size() >= limit) {
+        return expect_state::mismatched;
+    }
+    return expect_state::need_more;
+}
+
+namespace {
+
+constexpr std::size_t expect_read_limit = 16 * 1024;
+
+std::string describe(const boost::system::error_code& ec) {
+    if (ec == asio::error::connection_refused) {
+        return "connection refused";
+    }
+    if (ec == asio::error::connection_reset) {
+        return "connection reset";
+    }
+    if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable) {
+        return "unreachable";
+    }
+    return ec.message();
+}
+
+}  // namespace
+
+// One run's state; the handlers hold it, so cancel() can drop the probe's reference at any time.
+struct tcp_probe::run {
+    explicit run(asio::any_io_executor ex) : socket(std::move(ex)) {}
+    tcp::socket socket;
+    probe::completion done;
+    const tcp_options* options = nullptr;
+    std::string received;
+    std::array<char, 2048> buffer{};
+    std::chrono::steady_clock::time_point started;
+    bool cancelled = false;
+
+    void complete(probe_result result) {
+        if (cancelled) {
+            return;
+        }
+        cancelled = true;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        auto cb = std::move(done);
+        done = nullptr;
+        cb(std::move(result));
+    }
+
+    static void read_more(std::shared_ptr<run> self) {
+        auto& s = *self;
+        s.socket.async_read_some(asio::buffer(s.buffer), [self](const boost::system::error_code& ec,
+                                                                std::size_t n) {
+            if (self->cancelled) {
+                return;
+            }
+            bool eof = ec == asio::error::eof;
+            if (ec && !eof) {
+                self->complete(probe_result::fail(describe(ec)));
+                return;
+            }
+            self->received.append(self->buffer.data(), n);
+            switch (match_expect(self->received, self->options->expect, eof, expect_read_limit)) {
+                case expect_state::matched:
+                    self->complete(probe_result::ok());
+                    return;
+                case expect_state::mismatched:
+                    self->complete(probe_result::fail("expect mismatch"));
+                    return;
+                case expect_state::need_more:
+                    read_more(self);
+                    return;
+            }
+        });
+    }
+};
+
+tcp_probe::tcp_probe(asio::any_io_executor executor, ip_endpoint target, tcp_options options)
+    : executor_(std::move(executor)), target_(target), options_(std::move(options)) {}
+
+tcp_probe::~tcp_probe() {
+    cancel();
+}
+
+void tcp_probe::cancel() {
+    if (current_) {
+        current_->cancelled = true;
+        boost::system::error_code ignored;
+        current_->socket.close(ignored);
+        current_.reset();
+    }
+}
+
+void tcp_probe::start(completion done) {
+    cancel();
+    auto r = std::make_shared<run>(executor_);
+    r->done = std::move(done);
+    r->options = &options_;
+    r->started = std::chrono::steady_clock::now();
+    current_ = r;
+    tcp::endpoint peer(target_.address, target_.port);
+    r->socket.async_connect(peer, [this, r](const boost::system::error_code& ec) {
+        if (r->cancelled) {
+            return;
+        }
+        if (ec) {
+            current_.reset();
+            r->complete(probe_result::fail(describe(ec)));
+            return;
+        }
+        if (options_.send.empty()) {
+            if (options_.expect.empty()) {
+                current_.reset();
+                r->complete(probe_result::ok());
+            } else {
+                run::read_more(r);
+            }
+            return;
+        }
+        asio::async_write(r->socket, asio::buffer(options_.send),
+                          [this, r](const boost::system::error_code& wec, std::size_t) {
+                              if (r->cancelled) {
+                                  return;
+                              }
+                              if (wec) {
+                                  current_.reset();
+                                  r->complete(probe_result::fail(describe(wec)));
+                              } else if (options_.expect.empty()) {
+                                  current_.reset();
+                                  r->complete(probe_result::ok());
+                              } else {
+                                  run::read_more(r);
+                              }
+                          });
+    });
+}
+
+}  // namespace vigil::checkers
