@@ -2,12 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
 
+#include "base/address.hpp"
+#include "base/duration.hpp"
+#include "checkers/probe_once.hpp"
 #include "config/loader.hpp"
 #include "control_server.hpp"
 #include "daemon.hpp"
@@ -165,10 +170,97 @@ int run_version(const std::vector<std::string>& args) {
     return 0;
 }
 
+// Like keepalived's genhash: one request, and what a check needs to expect it (status, digest).
+int run_probe(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Performs one HTTP(S) GET and prints the status, body length and the MD5 and SHA-256\n"
+        "digests to put in a check's body_digest. Exit 0 when a response arrived, 1 otherwise");
+    std::string url;
+    std::string connect;
+    std::string host;
+    std::string ca_file;
+    std::string timeout = "5s";
+    std::size_t limit = 64 * 1024;
+    options.add_options()("connect", po::value(&connect),
+                          "ADDRESS:PORT to connect to instead of the URL's host (names stay)")(
+        "host", po::value(&host), "Host header")("ca-file", po::value(&ca_file),
+                                                 "CA bundle to verify the server against")(
+        "insecure,k", "do not verify the server's certificate")("head", "send HEAD, not GET")(
+        "timeout", po::value(&timeout)->default_value(timeout), "give up after this long")(
+        "body-limit", po::value(&limit)->default_value(limit),
+        "bytes of body read and digested, as a check does");
+    po::options_description hidden;
+    hidden.add_options()("url", po::value(&url));
+    po::positional_options_description positional;
+    positional.add("url", 1);
+    options.add_options()("help,h", "show this help");
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        std::cerr << "vigil probe: " << e.what() << "\nTry 'vigil probe --help'.\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << "Usage: vigil probe URL [options]\n\n" << options;
+        return 0;
+    }
+    if (url.empty()) {
+        std::cerr << "vigil probe: a URL is required\nTry 'vigil probe --help'.\n";
+        return exit_usage;
+    }
+    vigil::checkers::probe_once_options o;
+    if (!connect.empty()) {
+        auto endpoint = vigil::parse_endpoint(connect);
+        if (!endpoint) {
+            std::cerr << "vigil probe: --connect: " << endpoint.error() << "\n";
+            return exit_usage;
+        }
+        o.connect = *endpoint;
+    }
+    if (!host.empty()) {
+        o.host = host;
+    }
+    if (!ca_file.empty()) {
+        o.ca_file = ca_file;
+    }
+    auto limit_time = vigil::parse_duration(timeout);
+    if (!limit_time || limit_time->count() == 0) {
+        std::cerr << "vigil probe: --timeout: "
+                  << (limit_time ? std::string("must be above zero") : limit_time.error()) << "\n";
+        return exit_usage;
+    }
+    o.timeout = *limit_time;
+    o.insecure = values.count("insecure") > 0;
+    o.method = values.count("head") ? vigil::checkers::http_method::head
+                                    : vigil::checkers::http_method::get;
+    o.body_limit = std::max<std::size_t>(limit, 1);
+    auto report = vigil::checkers::probe_once(url, o);
+    if (!report.ok) {
+        std::cerr << "vigil probe: " << url << ": " << report.error << "\n";
+        return exit_failure;
+    }
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", report.seconds);
+    std::cout << "URL:       " << url << "\n"
+              << "status:    " << report.status << "\n"
+              << "body:      " << report.body_length << " bytes"
+              << (report.truncated ? " (cut at --body-limit; a digest check would fail)" : "")
+              << "\n"
+              << "md5:       " << report.md5 << "\n"
+              << "sha256:    " << report.sha256 << "\n"
+              << "time:      " << seconds << " s\n";
+    return 0;
+}
+
 const std::map<std::string, command>& commands() {
     static const std::map<std::string, command> table{
         {"check", {"validate a configuration", run_check}},
         {"run", {"run the daemon in the foreground", run_daemon}},
+        {"probe", {"fetch a URL once and print its status and digests", run_probe}},
         {"status", {"show the running daemon's state", run_status}},
         {"version", {"print the version", run_version}},
     };
