@@ -117,6 +117,12 @@ class loader {
     std::optional<check> read_check(file_context& file, const toml::table& table,
                                     const std::string& path);
     std::optional<ip_address> read_address(table_reader& reader, std::string_view key);
+    // argv for a program run without a shell: non-empty strings, the program an absolute path.
+    std::optional<std::vector<std::string>> read_argv(table_reader& reader, std::string_view key);
+    std::optional<int> read_weight(table_reader& reader);
+    void read_trackers(file_context& file, table_reader& reader, const std::string& path,
+                       vrrp_instance& instance);
+    void read_sync_groups(table_reader& root, configuration& config);
     std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key);
 
     void check_duplicates(const configuration& config);
@@ -138,6 +144,170 @@ std::optional<ip_address> loader::read_address(table_reader& reader, std::string
         return std::nullopt;
     }
     return *address;
+}
+
+std::optional<std::vector<std::string>> loader::read_argv(table_reader& reader,
+                                                         std::string_view key) {
+    const auto* array = reader.array(key);
+    if (!array) {
+        return std::nullopt;
+    }
+    std::vector<std::string> argv;
+    bool ok = true;
+    for (const auto& item : *array) {
+        if (const auto* arg = item.as_string()) {
+            argv.push_back(arg->get());
+        } else {
+            reader.error_at(item, key, rule::wrong_type,
+                            "expected argument strings, got " + std::string(type_name(item.type())));
+            ok = false;
+        }
+    }
+    if (array->empty()) {
+        reader.error(key, rule::missing_key, "is empty: give the program and its arguments");
+        return std::nullopt;
+    }
+    if (ok && (argv.front().empty() || argv.front().front() != '/')) {
+        reader.error(key, rule::bad_value,
+                     in_quotes(argv.front()) + " is not an absolute path: a daemon's PATH is not "
+                                               "the operator's");
+        return std::nullopt;
+    }
+    return ok ? std::optional(argv) : std::nullopt;
+}
+
+std::optional<int> loader::read_weight(table_reader& reader) {
+    if (auto weight = reader.integer("weight", -253, 253)) {
+        return static_cast<int>(*weight);
+    }
+    return std::nullopt;
+}
+
+void loader::read_trackers(file_context& file, table_reader& reader, const std::string& path,
+                           vrrp_instance& instance) {
+    // Each tracker list is an array of inline tables; a track_interface entry may also be a bare
+    // interface name (weight 0).
+    auto tables = [&](std::string_view key, auto&& each) {
+        const auto* array = reader.array(key);
+        if (!array) {
+            return;
+        }
+        std::size_t index = 0;
+        for (const auto& item : *array) {
+            auto item_path = path + "." + std::string(key) + "[" + std::to_string(index++) + "]";
+            each(item, item_path);
+        }
+    };
+    tables("track_interface", [&](const toml::node& item, const std::string& item_path) {
+        tracked_interface t;
+        if (const auto* bare = item.as_string()) {
+            t.name = bare->get();
+        } else if (const auto* table = item.as_table()) {
+            table_reader r(file, *table, item_path);
+            r.require("name");
+            if (auto name = r.string("name")) {
+                t.name = *name;
+            }
+            if (auto weight = read_weight(r)) {
+                t.weight = *weight;
+            }
+            r.finish();
+        } else {
+            reader.error_at(item, "track_interface", rule::wrong_type,
+                            "expected an interface name or { name, weight }, got " +
+                                std::string(type_name(item.type())));
+            return;
+        }
+        if (!t.name.empty() && !valid_interface_name(t.name)) {
+            file.error(item.source(), rule::bad_value,
+                       item_path + ": " + in_quotes(t.name) + " is not a valid interface name");
+            return;
+        }
+        if (!t.name.empty()) {
+            instance.track_interface.push_back(t);
+        }
+    });
+    tables("track_script", [&](const toml::node& item, const std::string& item_path) {
+        const auto* table = item.as_table();
+        if (!table) {
+            reader.error_at(item, "track_script", rule::wrong_type,
+                            "expected { name, command, ... }, got " + std::string(type_name(item.type())));
+            return;
+        }
+        table_reader r(file, *table, item_path);
+        tracked_script t;
+        r.require("name");
+        if (auto name = r.string("name")) {
+            if (valid_name(*name)) {
+                t.name = *name;
+            } else {
+                r.error("name", rule::bad_value, in_quotes(*name) + " is not a valid name (" + name_rule + ")");
+            }
+        }
+        r.require("command");
+        if (auto argv = read_argv(r, "command")) {
+            t.command = *argv;
+        }
+        if (auto interval = r.duration_value("interval", 100ms, 1h)) {
+            t.interval = *interval;
+        }
+        t.timeout = t.interval;
+        if (auto timeout = r.duration_value("timeout", 10ms, 1h)) {
+            if (*timeout > t.interval) {
+                r.error("timeout", rule::out_of_range,
+                        format_duration(*timeout) + " is longer than the interval " +
+                            format_duration(t.interval));
+            } else {
+                t.timeout = *timeout;
+            }
+        }
+        if (auto rise = r.integer("rise", 1, 1000)) {
+            t.rise = static_cast<unsigned>(*rise);
+        }
+        if (auto fall = r.integer("fall", 1, 1000)) {
+            t.fall = static_cast<unsigned>(*fall);
+        }
+        if (auto weight = read_weight(r)) {
+            t.weight = *weight;
+        }
+        if (auto user = r.string("user")) {
+            if (::getpwnam(user->c_str()) == nullptr) {
+                r.error("user", rule::bad_value, "no such user " + in_quotes(*user));
+            } else {
+                t.user = *user;
+            }
+        }
+        r.finish();
+        for (const auto& other : instance.track_script) {
+            if (other.name == t.name && !t.name.empty()) {
+                r.error("name", rule::bad_value, in_quotes(t.name) + " is tracked twice");
+            }
+        }
+        instance.track_script.push_back(std::move(t));
+    });
+    tables("track_file", [&](const toml::node& item, const std::string& item_path) {
+        const auto* table = item.as_table();
+        if (!table) {
+            reader.error_at(item, "track_file", rule::wrong_type,
+                            "expected { path, weight }, got " + std::string(type_name(item.type())));
+            return;
+        }
+        table_reader r(file, *table, item_path);
+        tracked_file t;
+        r.require("path");
+        if (auto file_path = r.string("path")) {
+            if (file_path->empty() || file_path->front() != '/') {
+                r.error("path", rule::bad_value, "must be an absolute path");
+            } else {
+                t.path = *file_path;
+            }
+        }
+        if (auto weight = read_weight(r)) {
+            t.weight = *weight;
+        }
+        r.finish();
+        instance.track_file.push_back(std::move(t));
+    });
 }
 
 std::optional<ip_endpoint> loader::read_endpoint(table_reader& reader, std::string_view key) {
@@ -168,6 +338,7 @@ load_result loader::run() {
         table_reader root(main, *root_table, "");
         read_global(root, config);
         read_vrrp_instances(root, config);
+        read_sync_groups(root, config);
         root.node("virtual_server");
         if (root.has("virtual_server")) {
             main.error(root.where("virtual_server"), rule::include_shape,
@@ -320,6 +491,70 @@ void loader::read_ipvs(file_context& file, const toml::table& table, ipvs_settin
         }
     }
     reader.finish();
+}
+
+void loader::read_sync_groups(table_reader& root, configuration& config) {
+    const auto* node = root.node("vrrp_sync_group");
+    if (!node) {
+        return;
+    }
+    const auto* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+        root.error("vrrp_sync_group", rule::wrong_type,
+                   "expected [[vrrp_sync_group]] tables, got " + std::string(type_name(node->type())));
+        return;
+    }
+    std::map<std::string, location> member_of;
+    std::map<std::string, location> names;
+    std::size_t index = 0;
+    for (const auto& item : *array) {
+        auto path = "vrrp_sync_group[" + std::to_string(index++) + "]";
+        table_reader reader(root.file(), *item.as_table(), path);
+        vrrp_sync_group group;
+        group.where = root.file().at(item.source());
+        reader.require("name");
+        if (auto name = reader.string("name")) {
+            if (!valid_name(*name)) {
+                reader.error("name", rule::bad_value, in_quotes(*name) + " is not a valid name (" + name_rule + ")");
+            } else if (auto [it, inserted] = names.emplace(*name, group.where); !inserted) {
+                reader.error("name", rule::duplicate_instance_name,
+                             "the group name " + in_quotes(*name) + " is already used" +
+                                 first_at(it->second));
+            } else {
+                group.name = *name;
+            }
+        }
+        reader.require("instances");
+        if (const auto* members = reader.array("instances")) {
+            for (const auto& member : *members) {
+                const auto* name = member.as_string();
+                if (!name) {
+                    reader.error_at(member, "instances", rule::wrong_type,
+                                    "expected instance names, got " + std::string(type_name(member.type())));
+                    continue;
+                }
+                bool exists = std::any_of(config.vrrp_instances.begin(), config.vrrp_instances.end(),
+                                          [&](const vrrp_instance& i) { return i.name == name->get(); });
+                if (!exists) {
+                    reader.error_at(member, "instances", rule::bad_value,
+                                    "no vrrp_instance is named " + in_quotes(name->get()));
+                } else if (auto [it, inserted] = member_of.emplace(name->get(), root.file().at(member.source()));
+                           !inserted) {
+                    reader.error_at(member, "instances", rule::conflicting_keys,
+                                    in_quotes(name->get()) + " is already in a sync group" +
+                                        first_at(it->second));
+                } else {
+                    group.instances.push_back(name->get());
+                }
+            }
+            if (members->size() < 2) {
+                reader.error("instances", rule::missing_key,
+                             "a sync group needs at least two instances");
+            }
+        }
+        reader.finish();
+        config.vrrp_sync_groups.push_back(std::move(group));
+    }
 }
 
 void loader::read_vrrp_instances(table_reader& root, configuration& config) {
@@ -553,6 +788,31 @@ std::optional<vrrp_instance> loader::read_vrrp_instance(file_context& file,
         }
         sync_reader.finish();
         instance.sync_daemon = settings;
+    }
+    read_trackers(file, reader, path, instance);
+    for (auto [key, target] : {std::pair{"notify", &instance.notify.any},
+                               std::pair{"notify_master", &instance.notify.master},
+                               std::pair{"notify_backup", &instance.notify.backup},
+                               std::pair{"notify_fault", &instance.notify.fault},
+                               std::pair{"notify_stop", &instance.notify.stop}}) {
+        if (auto argv = read_argv(reader, key)) {
+            *target = *argv;
+        }
+    }
+    if (auto timeout = reader.duration_value("notify_timeout", 100ms, 1h)) {
+        instance.notify.timeout = *timeout;
+    }
+    if (auto vmac = reader.boolean("use_vmac")) {
+        instance.use_vmac = *vmac;
+    }
+    if (auto name = reader.string("vmac_name")) {
+        if (!valid_interface_name(*name)) {
+            reader.error("vmac_name", rule::bad_value, in_quotes(*name) + " is not a valid interface name");
+        } else if (!instance.use_vmac) {
+            reader.error("vmac_name", rule::conflicting_keys, "has no effect without use_vmac = true");
+        } else {
+            instance.vmac_name = *name;
+        }
     }
     reader.finish();
     if (diagnostics_.size() != errors_before) {

@@ -60,6 +60,44 @@ struct garp_settings {
     friend bool operator==(const garp_settings&, const garp_settings&) = default;
 };
 
+// Weighted trackers (keepalived's track_interface / track_script / track_file): a positive
+// weight is added to the priority while healthy, a negative one while failing; weight 0 puts the
+// instance in FAULT while failing.
+struct tracked_interface {
+    std::string name;
+    int weight = 0;
+    friend bool operator==(const tracked_interface&, const tracked_interface&) = default;
+};
+
+struct tracked_script {
+    std::string name;
+    std::vector<std::string> command;  // argv, no shell
+    duration interval = std::chrono::seconds(1);
+    duration timeout = std::chrono::seconds(1);
+    unsigned rise = 1;
+    unsigned fall = 1;
+    int weight = 0;
+    std::optional<std::string> user;
+    friend bool operator==(const tracked_script&, const tracked_script&) = default;
+};
+
+struct tracked_file {
+    std::string path;
+    int weight = 0;  // the file's integer times this; 0: a non-zero value faults
+    friend bool operator==(const tracked_file&, const tracked_file&) = default;
+};
+
+// Programs run on every transition, in order per instance, never blocking the daemon.
+struct notify_settings {
+    std::vector<std::string> any;  // argv; "INSTANCE" name state priority are appended
+    std::vector<std::string> master;
+    std::vector<std::string> backup;
+    std::vector<std::string> fault;
+    std::vector<std::string> stop;
+    duration timeout = std::chrono::seconds(10);
+    friend bool operator==(const notify_settings&, const notify_settings&) = default;
+};
+
 struct vrrp_instance {
     std::string name;
     std::string interface;
@@ -82,6 +120,14 @@ struct vrrp_instance {
         friend bool operator==(const sync_daemon_settings&, const sync_daemon_settings&) = default;
     };
     std::optional<sync_daemon_settings> sync_daemon;
+    std::vector<tracked_interface> track_interface;
+    std::vector<tracked_script> track_script;
+    std::vector<tracked_file> track_file;
+    notify_settings notify;
+    // A macvlan child with the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv6 00:00:5e:00:02:VRID)
+    // carries the VIPs and sends the adverts, so a failover needs no ARP cache change.
+    bool use_vmac = false;
+    std::string vmac_name;  // default "vrrp.VRID" (IPv6 "vrrp6.VRID")
     location where;
 
     address_family family() const { return virtual_ipaddress.front().family(); }
@@ -178,10 +224,17 @@ struct virtual_server {
     std::string service_key() const;
 };
 
+struct vrrp_sync_group {
+    std::string name;
+    std::vector<std::string> instances;
+    location where;
+};
+
 struct configuration {
     std::string main_file;
     global_settings global;
     std::vector<vrrp_instance> vrrp_instances;
+    std::vector<vrrp_sync_group> vrrp_sync_groups;
     std::vector<virtual_server> virtual_servers;
 
     std::size_t real_server_count() const;
