@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "base/clock.hpp"
+
+namespace vigil::ipvs {
+
+// When the reconciler syncs, as a pure core (the shell owns the timer):
+// - a change requests a sync, which runs at once unless the last one was less than
+//   `min_interval` ago (rate limit: a burst of health changes costs one dump, not one each);
+// - a sync with failed operations is retried `retry_interval` later;
+// - otherwise one sync every `resync_interval` repairs drift made by someone else (0 = never).
+class sync_pacer {
+  public:
+    using duration = std::chrono::milliseconds;
+    sync_pacer(duration min_interval, duration resync_interval, duration retry_interval)
+        : min_(min_interval), resync_(resync_interval), retry_(retry_interval) {}
+
+    void request() { pending_ = true; }
+    void synced(time_point now, bool failed) {
+        last_ = now;
+        pending_ = false;
+        failed_ = failed;
+    }
+    bool pending() const { return pending_; }
+
+    // When the next sync should start; nothing when none is due ever (no resync, no request).
+    std::optional<time_point> due() const;
+    // Why a sync that starts now runs: "requested", "retry" or "resync".
+    const char* reason() const;
+
+  private:
+    duration min_, resync_, retry_;
+    std::optional<time_point> last_;
+    bool pending_ = true;  // the first sync is always due
+    bool failed_ = false;
+};
+
+}  // namespace vigil::ipvs

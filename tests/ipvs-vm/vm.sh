@@ -1,0 +1,230 @@
+#!/bin/bash
+# vm.sh - vigil's real-kernel IPVS harness: boots Debian's kernel under qemu from a throw-away
+# initramfs (busybox-static + ip_vs modules + ipvsadm + the test binaries), runs one command in
+# the guest and returns its exit code. The host kernel has no IPVS, so this is the only place the
+# netlink backend meets a real kernel. Adapted from the shared ipvs-vm recipe.
+#
+# Usage:
+#   ipvs-vm.sh setup                 fetch+unpack a Debian kernel into $VM_DIR/kernel
+#                                    (apt-get download, no system-wide kernel install)
+#   ipvs-vm.sh run [options] [-- guest shell command]
+#     --add HOST[:GUEST]   copy a file into the initramfs (default GUEST=/usr/local/bin/<name>);
+#                          dynamically linked ELF files get their libs via ldd (repeatable)
+#     --accel kvm|tcg|auto default auto: kvm if /dev/kvm opens and the host KVM is not kvm_pvm, else tcg
+#     --timeout SEC        default 180 (exit 124 on timeout)
+#     --mem MB             default 512
+#     --cpus N             default 1
+#     --modules "m1 m2"    extra kernel modules to load (closure resolved with modprobe -D)
+#     --net                add a virtio NIC on qemu user networking with restrict=on
+#                          (guest 10.0.2.15/24 configured); see --guestfwd/--hostfwd
+#     --guestfwd GPORT:HOSTPORT   guest tcp 10.0.2.100:GPORT -> host 127.0.0.1:HOSTPORT (implies --net)
+#     --hostfwd HOSTPORT:GPORT    host 127.0.0.1:HOSTPORT -> guest :GPORT          (implies --net)
+#     --share DIR          export DIR read-only via virtio-9p, mounted at /mnt/host in the guest
+#     --keep               keep the build dir ($VM_DIR/build.XXXX) for inspection
+#     --qemu-arg ARG       extra qemu argument (repeatable), e.g. virtio-serial devices
+#     --bzimage            boot the compressed vmlinuz instead of the PVH vmlinux (slower under TCG)
+#     --log FILE           serial console log (default $VM_DIR/last-console.log)
+#   Default guest command: the ipvsadm demo (rr service + masq dest, ipvsadm -Ln).
+#   Exit status: guest command's exit status, 124 timeout/no marker, 125 build/setup error.
+#
+# Env: VM_DIR (default $VIGIL_IPVS_VM_CACHE or /var/cache/vigil-ipvs-vm: outside the source and
+#      build trees, so a clean build keeps the ~70 MB kernel), KVER (default: newest kernel under $KDIR/lib/modules),
+#      KDIR (default $VM_DIR/kernel; KDIR=/ uses an apt-installed linux-image from /boot + /lib/modules)
+set -u
+VM_DIR=${VM_DIR:-${VIGIL_IPVS_VM_CACHE:-/var/cache/vigil-ipvs-vm}}
+KDIR=${KDIR:-$VM_DIR/kernel}  # unpacked linux-image deb (boot/ + lib/modules/), or / for the installed one
+
+die() { echo "ipvs-vm: $*" >&2; exit 125; }
+log() { echo "[ipvs-vm $(date +%H:%M:%S.%3N)] $*" >&2; }
+
+# Idempotent: a second call with the kernel already unpacked only checks it.
+setup() {
+  local have; have=$(ls "$KDIR/lib/modules" 2>/dev/null | sort -V | tail -1)
+  if [ -n "$have" ] && [ -s "$KDIR/lib/modules/$have/modules.dep" ]; then
+    extract_vmlinux "$have"; return 0
+  fi
+  mkdir -p "$VM_DIR/debs" "$KDIR" || die "cannot create $VM_DIR (set VIGIL_IPVS_VM_CACHE)"
+  local meta pkg
+  # linux-image-amd64 is a metapackage; resolve the real image package name
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (apt-get update?)"
+  ls "$VM_DIR/debs/${pkg}"_*.deb >/dev/null 2>&1 || ( cd "$VM_DIR/debs" && apt-get download "$pkg" ) || die "apt-get download $pkg failed"
+  dpkg-deb -x "$VM_DIR/debs/${pkg}"_*.deb "$KDIR" || die "dpkg-deb -x failed"
+  local v; v=$(ls "$KDIR/lib/modules" | sort -V | tail -1)
+  depmod -b "$KDIR" "$v" || die "depmod failed"
+  extract_vmlinux "$v"
+  log "kernel $v unpacked to $KDIR ($(stat -c %s "$KDIR/boot/vmlinuz-$v") bytes vmlinuz, $(stat -c %s "$VM_DIR/vmlinux-$v" 2>/dev/null) bytes vmlinux)"
+}
+
+# Debian's bzImage is xz-compressed; decompressing it under TCG costs ~2.5 s per boot.
+# Extract the ELF vmlinux once: qemu boots it via the PVH entry point (CONFIG_PVH=y).
+extract_vmlinux() { # KVER -> $VM_DIR/vmlinux-KVER
+  local v=$1 off z="$KDIR/boot/vmlinuz-$1" out="$VM_DIR/vmlinux-$1"
+  [ -s "$out" ] && [ "$out" -nt "$z" ] && return 0
+  mkdir -p "$VM_DIR"
+  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -1 | cut -d: -f1)
+  [ -n "$off" ] || { log "no xz payload in $z (bzImage boot only)"; return 1; }
+  tail -c +$((off + 1)) "$z" | xz -dc > "$out.tmp" 2>/dev/null
+  if file "$out.tmp" | grep -q 'ELF 64-bit'; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; log "vmlinux extraction failed"; return 1; fi
+}
+
+# copy FILE into ROOT at GUEST path, plus shared libs for dynamic ELF
+add_file() { # ROOT HOST GUEST
+  local root=$1 src=$2 dst=$3 lib
+  mkdir -p "$root/$(dirname "$dst")"
+  cp -L "$src" "$root/$dst" || die "copy $src"
+  if file -L "$src" | grep -q 'ELF.*dynamically linked'; then
+    for lib in $(ldd "$src" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'); do
+      [ -e "$root/$lib" ] && continue
+      mkdir -p "$root/$(dirname "$lib")"; cp -L "$lib" "$root/$lib"
+    done
+  fi
+}
+
+run_vm() {
+  local accel=auto timeout=180 mem=512 cpus=1 extra_mods="" net=0 share="" keep=0 bzimage=0
+  local logf="$VM_DIR/last-console.log" adds=() gfwd=() hfwd=() qextra=() cmd=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --add) adds+=("$2"); shift 2 ;;
+      --accel) accel=$2; shift 2 ;;
+      --timeout) timeout=$2; shift 2 ;;
+      --mem) mem=$2; shift 2 ;;
+      --cpus) cpus=$2; shift 2 ;;
+      --modules) extra_mods="$extra_mods $2"; shift 2 ;;
+      --net) net=1; shift ;;
+      --guestfwd) gfwd+=("$2"); net=1; shift 2 ;;
+      --hostfwd) hfwd+=("$2"); net=1; shift 2 ;;
+      --share) share=$(cd "$2" && pwd) || die "bad --share"; shift 2 ;;
+      --keep) keep=1; shift ;;
+      --log) logf=$2; shift 2 ;;
+      --bzimage) bzimage=1; shift ;;
+      --qemu-arg) qextra+=("$2"); shift 2 ;;
+      --) shift; cmd="$*"; break ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  [ -n "$cmd" ] || cmd='ipvsadm -A -t 10.0.0.1:80 -s rr && ipvsadm -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 3 && ipvsadm -Ln'
+
+  local kver=${KVER:-$(ls "$KDIR/lib/modules" 2>/dev/null | sort -V | tail -1)}
+  if [ -z "$kver" ]; then setup || die "setup failed"; kver=$(ls "$KDIR/lib/modules" | sort -V | tail -1); fi
+  local kernel="$KDIR/boot/vmlinuz-$kver" moddir="$KDIR/lib/modules/$kver"
+  [ -r "$kernel" ] || die "missing $kernel"
+  [ -s "$moddir/modules.dep" ] || die "no $moddir/modules.dep (run depmod)"
+  if [ $bzimage = 0 ] && extract_vmlinux "$kver"; then kernel="$VM_DIR/vmlinux-$kver"; fi
+  local bb; bb=$(command -v busybox) || die "busybox-static not installed"
+  file -L "$bb" | grep -q 'statically linked' || die "$bb is not static (install busybox-static)"
+
+  local b; b=$(mktemp -d "$VM_DIR/build.XXXXXX")
+  local root=$b/root t0 t1
+  t0=$(date +%s%N)
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,run,mnt/host,etc,lib/modules/$kver}
+  cp "$bb" "$root/bin/busybox"
+
+  # --- kernel modules: closure of the wanted set, in load order, decompressed ---
+  local want="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_lblc ip_vs_lblcr ip_vs_twos crc32c_generic crc32c-intel $extra_mods"
+  [ $net = 1 ] && want="$want virtio_pci virtio_net"
+  [ -n "$share" ] && want="$want virtio_pci 9pnet_virtio 9p"
+  local m line ko rel order=()
+  for m in $want; do
+    modprobe -d "$KDIR" -S "$kver" -D "$m" 2>/dev/null | while read -r kw ko; do
+      [ "$kw" = insmod ] && echo "$ko"
+    done
+  done > "$b/closure.txt"
+  # dedupe keeping first occurrence (dependencies come first in modprobe -D output)
+  awk '!seen[$0]++' "$b/closure.txt" > "$b/order.txt"
+  : > "$root/etc/modules.order"
+  while read -r ko; do
+    rel=${ko#"$moddir/"}
+    mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
+    case "$ko" in
+      *.ko.xz)  xz -dc "$ko" > "$root/lib/modules/$kver/${rel%.xz}"; rel=${rel%.xz} ;;
+      *.ko.zst) zstd -qdc "$ko" > "$root/lib/modules/$kver/${rel%.zst}"; rel=${rel%.zst} ;;
+      *.ko.gz)  gzip -dc "$ko" > "$root/lib/modules/$kver/${rel%.gz}"; rel=${rel%.gz} ;;
+      *)        cp "$ko" "$root/lib/modules/$kver/$rel" ;;
+    esac
+    echo "$rel" >> "$root/etc/modules.order"
+  done < "$b/order.txt"
+  # modules.dep/alias for the subset, so in-guest request_module() -> busybox modprobe works
+  cp "$moddir"/modules.builtin* "$root/lib/modules/$kver/" 2>/dev/null
+  depmod -b "$root" "$kver" 2>/dev/null || log "warning: depmod on subset failed"
+
+  # --- userland ---
+  add_file "$root" "$(command -v ipvsadm)" /sbin/ipvsadm
+  local a src dst
+  for a in "${adds[@]}"; do
+    src=${a%%:*}; dst=${a#*:}; [ "$dst" = "$a" ] && dst=/usr/local/bin/$(basename "$src")
+    add_file "$root" "$src" "$dst"
+  done
+  printf '%s\n' "$cmd" > "$root/cmd.sh"
+  local nonce; nonce=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+  cat > "$root/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s
+export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
+echo /sbin/modprobe > /proc/sys/kernel/modprobe
+ip link set lo up
+for m in \$(cat /etc/modules.order); do
+  insmod /lib/modules/$kver/\$m 2>/tmp/insmod.err || grep -q 'File exists\|No such device' /tmp/insmod.err || { echo "insmod \$m: \$(cat /tmp/insmod.err)"; }
+done
+if [ $net = 1 ]; then
+  for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+  ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
+if [ -n "$share" ]; then mount -t 9p -o trans=virtio,version=9p2000.L,ro host0 /mnt/host || echo "9p mount failed"; fi
+echo "@@GUEST-START-$nonce@@"
+sh /cmd.sh
+echo "@@GUEST-RC-$nonce=\$?@@"
+poweroff -f
+EOF
+  chmod +x "$root/init" "$root/cmd.sh"
+  ( cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet 2>/dev/null | gzip -1 > "$b/initramfs.cpio.gz" ) \
+     || die "cpio failed"
+  t1=$(date +%s%N)
+  log "initramfs $(du -k "$b/initramfs.cpio.gz" | cut -f1) KiB ($(wc -l < "$root/etc/modules.order") modules) built in $(( (t1 - t0) / 1000000 )) ms"
+
+  # --- qemu ---
+  local qacc
+  if [ "$accel" = auto ]; then
+    accel=tcg
+    if [ -c /dev/kvm ] && { exec 9<>/dev/kvm; } 2>/dev/null; then
+      exec 9>&-
+      # kvm_pvm (PVM nested virt, e.g. in some cloud sandboxes) cannot run stock kernels:
+      # emulation failures (cmpxchg16b, xrstor, int3) -> stay on TCG there
+      [ -d /sys/module/kvm_pvm ] || accel=kvm
+    fi
+  fi
+  if [ "$accel" = kvm ]; then qacc=(-accel kvm -cpu host); else qacc=(-accel tcg -cpu max); fi
+  local qnet=() qshare=()
+  if [ $net = 1 ]; then
+    local nic="user,model=virtio-net-pci,restrict=on" f
+    for f in "${gfwd[@]}"; do nic="$nic,guestfwd=tcp:10.0.2.100:${f%%:*}-tcp:127.0.0.1:${f#*:}"; done
+    for f in "${hfwd[@]}"; do nic="$nic,hostfwd=tcp:127.0.0.1:${f%%:*}-:${f#*:}"; done
+    qnet=(-nic "$nic")
+  fi
+  [ -n "$share" ] && qshare=(-virtfs "local,path=$share,mount_tag=host0,security_model=none,readonly=on")
+  t0=$(date +%s%N)
+  timeout -k 5 "$timeout" qemu-system-x86_64 "${qacc[@]}" -m "$mem" -smp "$cpus" \
+      -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+      -kernel "$kernel" -initrd "$b/initramfs.cpio.gz" \
+      -append "console=ttyS0 panic=-1 quiet" "${qnet[@]}" "${qshare[@]}" "${qextra[@]}" \
+      </dev/null > "$logf" 2>&1
+  local qrc=$?
+  t1=$(date +%s%N)
+  tr -d '\r' < "$logf" | sed -n "/@@GUEST-START-$nonce@@/,/@@GUEST-RC-$nonce=/p" | grep -v "@@GUEST-" 
+  local rc; rc=$(tr -d '\r' < "$logf" | sed -n "s/.*@@GUEST-RC-$nonce=\([0-9]*\)@@.*/\1/p" | tail -1)
+  log "qemu ($accel) exited rc=$qrc after $(( (t1 - t0) / 1000000 )) ms; guest rc=${rc:-none}; console log $logf"
+  [ $keep = 1 ] && log "build dir kept: $b" || rm -rf "$b"
+  if [ -z "$rc" ]; then
+    tail -20 "$logf" >&2
+    return 124
+  fi
+  return "$rc"
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  run) shift; run_vm "$@" ;;
+  *) sed -n '2,30p' "$0"; exit 2 ;;
+esac
