@@ -659,23 +659,43 @@ std::vector<std::error_code> netlink_backend::apply(std::span<const operation> o
         st.answered = 0;
     };
 
+    // Commands of one window travel in one datagram: the kernel's netlink_rcv_skb handles each
+    // message in turn and acknowledges each, so a batch costs one sendmsg instead of one per
+    // command. The answers still come one per command, matched by sequence number.
+    std::vector<std::uint8_t> batch;
+    std::vector<std::pair<std::uint32_t, std::size_t>> batched;
+    auto send_batch = [&] {
+        if (batched.empty()) {
+            return;
+        }
+        int rc = nl_sendto(socket_, batch.data(), batch.size());
+        if (rc < 0) {
+            for (auto& [seq, index] : batched) {
+                answers[index] = errno_code(errno_from_nl(rc));
+            }
+        } else {
+            st.in_flight.insert(st.in_flight.end(), batched.begin(), batched.end());
+            drain();
+        }
+        batch.clear();
+        batched.clear();
+    };
     for (std::size_t i = 0; i < ops.size(); ++i) {
         msg_ref msg;
         if (!msg.p || !build_operation(msg.p, family_, ops[i])) {
             answers[i] = errno_code(EMSGSIZE);
             continue;
         }
-        int rc = nl_send_auto(socket_, msg.p);  // adds NLM_F_ACK: every command is answered
-        if (rc < 0) {
-            answers[i] = errno_code(errno_from_nl(rc));
-            continue;
-        }
-        st.in_flight.emplace_back(nlmsg_hdr(msg.p)->nlmsg_seq, i);
-        if (st.in_flight.size() >= window_) {
-            drain();
+        nl_complete_msg(socket_, msg.p);  // port, sequence number, NLM_F_ACK: every command answers
+        const nlmsghdr* header = nlmsg_hdr(msg.p);
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(header);
+        batch.insert(batch.end(), bytes, bytes + NLMSG_ALIGN(header->nlmsg_len));
+        batched.emplace_back(header->nlmsg_seq, i);
+        if (batched.size() >= window_) {
+            send_batch();
         }
     }
-    drain();
+    send_batch();
     return answers;
 }
 

@@ -1,0 +1,16 @@
+#!/bin/bash
+# Boots the IPVS guest once and runs bench/ipvs_bench.cpp in it: vigil's reconciler against
+# `ipvsadm -R` on 10,000 destinations. Usage: bench/ipvs_bench.sh [BUILD_DIR] [ROUNDS]
+# Needs root the first time (the kernel is fetched into $VIGIL_IPVS_VM_CACHE, default
+# /var/cache/vigil-ipvs-vm). Prints RESULT lines; exit 3 when the target ratio is missed.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+rounds=${2:-2}
+export VM_DIR=${VIGIL_IPVS_VM_CACHE:-/var/cache/vigil-ipvs-vm}
+ls "$VM_DIR"/kernel/lib/modules/*/modules.dep >/dev/null 2>&1 || "$root/tests/ipvs-vm/vm.sh" setup || exit 1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$build/bench/ipvs_bench" "$work/" && strip --strip-debug "$work/ipvs_bench"
+exec "$root/tests/ipvs-vm/vm.sh" run --timeout 900 --mem 1024 --log "$work/console.log" \
+  --add "$work/ipvs_bench" -- "ipvs_bench $rounds"
