@@ -1,13 +1,15 @@
 #include "checkers/curl_multi.hpp"
 
-#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #pragma GCC diagnostic pop
+#include <array>
 #include <new>
+#include <system_error>
 
 namespace vigil::checkers {
 
@@ -15,7 +17,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Curl's setopt functions are C varargs macros; these keep the casts in one place.
+// Curl's setopt functions are C varargs macros; this keeps the argument types explicit.
 template <class T>
 void multi_set(CURLM* multi, CURLMoption option, T value) {
     curl_multi_setopt(multi, option, value);
@@ -23,22 +25,33 @@ void multi_set(CURLM* multi, CURLMoption option, T value) {
 
 constexpr std::size_t max_spare_easy = 256;
 
+std::uint32_t epoll_events(int what) {
+    std::uint32_t events = 0;
+    if (what & CURL_POLL_IN) {
+        events |= EPOLLIN;
+    }
+    if (what & CURL_POLL_OUT) {
+        events |= EPOLLOUT;
+    }
+    return events;
+}
+
+int make_epoll() {
+    int fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) {
+        throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    }
+    return fd;
+}
+
 }  // namespace
 
-struct curl_multi::watched_socket {
-    watched_socket(asio::any_io_executor ex, curl_socket_t f) : descriptor(std::move(ex)), fd(f) {
-        descriptor.assign(f);
-    }
-    asio::posix::stream_descriptor descriptor;
-    curl_socket_t fd;
-    int wanted = 0;  // CURL_POLL_IN / OUT / INOUT
-    bool reading = false;
-    bool writing = false;
-    bool alive = true;
-};
-
 curl_multi::curl_multi(asio::any_io_executor executor)
-    : executor_(executor), multi_(curl_multi_init()), timer_(executor) {
+    : executor_(executor),
+      multi_(curl_multi_init()),
+      epoll_fd_(make_epoll()),
+      epoll_watch_(executor, epoll_fd_),
+      timer_(executor) {
     if (multi_ == nullptr) {
         throw std::bad_alloc();
     }
@@ -49,21 +62,17 @@ curl_multi::curl_multi(asio::any_io_executor executor)
 }
 
 curl_multi::~curl_multi() {
+    *alive_ = false;
     for (auto& [easy, done] : transfers_) {
         curl_multi_remove_handle(multi_, easy);
         curl_easy_cleanup(easy);
     }
     transfers_.clear();
-    // Curl closes its own sockets; the descriptors only watch them.
-    for (auto& [fd, s] : sockets_) {
-        s->alive = false;
-        s->descriptor.release();
-    }
-    sockets_.clear();
     curl_multi_cleanup(multi_);
     for (auto* easy : spare_easy_) {
         curl_easy_cleanup(easy);
     }
+    // epoll_watch_ closes the epoll descriptor.
 }
 
 CURL* curl_multi::acquire_easy() {
@@ -104,84 +113,115 @@ void curl_multi::remove(CURL* easy) {
 
 int curl_multi::on_socket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
     auto* self = static_cast<curl_multi*>(self_ptr);
-    auto it = self->sockets_.find(fd);
     if (what == CURL_POLL_REMOVE) {
-        if (it != self->sockets_.end()) {
-            // Curl closes the descriptor after this returns: stop watching it without closing.
-            it->second->alive = false;
-            it->second->descriptor.release();
-            self->sockets_.erase(it);
+        // Curl closes the descriptor after this returns.
+        if (self->sockets_.erase(fd) > 0) {
+            ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
         }
         return 0;
     }
-    if (it == self->sockets_.end()) {
-        try {
-            auto s = std::make_shared<watched_socket>(self->executor_, fd);
-            it = self->sockets_.emplace(fd, std::move(s)).first;
-        } catch (const std::exception&) {
-            return -1;  // curl fails this transfer, the loop goes on
+    epoll_event ev{};
+    ev.events = epoll_events(what);
+    ev.data.fd = fd;
+    auto [it, inserted] = self->sockets_.try_emplace(fd, what);
+    if (!inserted && it->second == what) {
+        return 0;
+    }
+    it->second = what;
+    if (::epoll_ctl(self->epoll_fd_, inserted ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
+        // A number curl reused after closing it without a REMOVE in between: start over.
+        ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        if (::epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            self->sockets_.erase(fd);
+            return -1;  // curl fails this transfer; the loop goes on
         }
     }
-    auto s = it->second;
-    s->wanted = what;
-    if (what & CURL_POLL_IN) {
-        self->arm(s, CURL_POLL_IN);
-    }
-    if (what & CURL_POLL_OUT) {
-        self->arm(s, CURL_POLL_OUT);
-    }
+    self->wait_for_sockets();
     return 0;
 }
 
-void curl_multi::arm(const std::shared_ptr<watched_socket>& s, int direction) {
-    bool in = direction == CURL_POLL_IN;
-    bool& pending = in ? s->reading : s->writing;
-    if (pending) {
+void curl_multi::wait_for_sockets() {
+    if (waiting_) {
         return;
     }
-    pending = true;
-    // Asio registers descriptors edge-triggered, while curl expects level-triggered readiness: it
-    // may leave bytes unread (one buffer per call) and ask again. An edge that passed while no wait
-    // was queued would never come back, so look first; when already ready, act on the next turn
-    // of the loop instead of waiting for an edge.
-    pollfd p{s->fd, static_cast<short>(in ? POLLIN : POLLOUT), 0};
-    bool ready = ::poll(&p, 1, 0) > 0;
-    auto handler = [this, s, in](const boost::system::error_code& ec) {
-        (in ? s->reading : s->writing) = false;
-        if (!s->alive || ec == asio::error::operation_aborted) {
+    waiting_ = true;
+    // Asio watches the epoll descriptor edge-triggered; drain_sockets() reads it until empty, so
+    // no readiness is left behind unseen.
+    epoll_watch_.async_wait(asio::posix::descriptor_base::wait_read,
+                            [this, alive = alive_](const boost::system::error_code& ec) {
+                                if (!*alive || ec == asio::error::operation_aborted) {
+                                    return;
+                                }
+                                waiting_ = false;
+                                drain_sockets();
+                            });
+}
+
+void curl_multi::drain_sockets() {
+    std::array<epoll_event, 256> events;
+    for (;;) {
+        int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
+        if (n <= 0) {
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            int flags = 0;
+            auto e = events[static_cast<std::size_t>(i)].events;
+            if (e & (EPOLLIN | EPOLLHUP)) {
+                flags |= CURL_CSELECT_IN;
+            }
+            if (e & EPOLLOUT) {
+                flags |= CURL_CSELECT_OUT;
+            }
+            if (e & EPOLLERR) {
+                flags |= CURL_CSELECT_ERR;
+            }
+            int running = 0;
+            curl_multi_socket_action(multi_, events[static_cast<std::size_t>(i)].data.fd, flags,
+                                     &running);
+        }
+        deliver_completions();
+        if (static_cast<std::size_t>(n) < events.size()) {
+            // What is still ready (curl left bytes unread) is reported by the next epoll_wait,
+            // level-triggered; ask once more only when this round was full.
+            int again = ::epoll_wait(epoll_fd_, events.data(), 0 + 1, 0);
+            if (again <= 0) {
+                break;
+            }
+            // Something is still ready: serve it on the next turn of the loop, so one busy socket
+            // never starves the rest of the loop.
+            asio::post(executor_, [this, alive = alive_] {
+                if (*alive) {
+                    drain_sockets();
+                }
+            });
             return;
         }
-        int events = in ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
-        if (ec) {
-            events |= CURL_CSELECT_ERR;
-        }
-        act(s->fd, events);
-        if (s->alive && (s->wanted & (in ? CURL_POLL_IN : CURL_POLL_OUT))) {
-            arm(s, in ? CURL_POLL_IN : CURL_POLL_OUT);
-        }
-    };
-    if (ready) {
-        asio::post(executor_, [handler] { handler(boost::system::error_code{}); });
-    } else {
-        s->descriptor.async_wait(
-            in ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
-            handler);
+    }
+    if (!sockets_.empty()) {
+        wait_for_sockets();
     }
 }
 
 int curl_multi::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
     auto* self = static_cast<curl_multi*>(self_ptr);
-    self->timer_.cancel();
     if (timeout_ms < 0) {
-        return 0;
+        return 0;  // an armed timer may fire anyway: a spurious timeout action is harmless
+    }
+    auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (self->timer_at_ && *self->timer_at_ <= at) {
+        return 0;  // the armed timer fires first; curl asks again afterwards
     }
     // Curl must not be re-entered from its own callback, so even a zero timeout goes through the
-    // loop.
-    self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-    self->timer_.async_wait([self](const boost::system::error_code& ec) {
-        if (!ec) {
-            self->act(CURL_SOCKET_TIMEOUT, 0);
+    // loop. Re-arming only for earlier deadlines keeps timerfd updates to a minimum.
+    self->timer_at_ = at;
+    self->timer_.expires_at(at);
+    self->timer_.async_wait([self, alive = self->alive_](const boost::system::error_code& ec) {
+        if (!*alive || ec == asio::error::operation_aborted) {
+            return;
         }
+        self->timer_at_.reset();
+        self->act(CURL_SOCKET_TIMEOUT, 0);
     });
     return 0;
 }
@@ -190,6 +230,9 @@ void curl_multi::act(curl_socket_t fd, int events) {
     int running = 0;
     curl_multi_socket_action(multi_, fd, events, &running);
     deliver_completions();
+    if (!sockets_.empty()) {
+        wait_for_sockets();
+    }
 }
 
 void curl_multi::deliver_completions() {

@@ -3,22 +3,29 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
 #include <curl/curl.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 namespace vigil::checkers {
 
 // libcurl's multi interface driven by Asio: curl tells us which sockets to watch
-// (CURLMOPT_SOCKETFUNCTION) and when to call back (CURLMOPT_TIMERFUNCTION); Asio waits for
-// readiness and one steady_timer, and we hand each event to curl_multi_socket_action. Every
-// transfer of the process shares the one multi handle and the event loop's thread: no thread per
-// check, nothing blocks.
+// (CURLMOPT_SOCKETFUNCTION) and when to call back (CURLMOPT_TIMERFUNCTION); we hand each event to
+// curl_multi_socket_action. Every transfer of the process shares the one multi handle and the
+// event loop's thread: no thread per check, nothing blocks.
+//
+// Curl's sockets live in an epoll set of our own, level-triggered as curl expects (it may leave
+// bytes unread and ask again); Asio watches only that epoll descriptor, plus one steady_timer.
+// One readiness wake-up then serves every socket that is ready, and no per-socket Asio object or
+// handler allocation is needed.
 //
 // Must be destroyed before its io_context. Easy handles still running when it is destroyed are
 // removed without their completion being called.
@@ -48,18 +55,23 @@ class curl_multi {
     void release_easy(CURL* easy);
 
   private:
-    struct watched_socket;
-
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
     static int on_timer(CURLM* multi, long timeout_ms, void* self);
-    void arm(const std::shared_ptr<watched_socket>& s, int direction);
+    void wait_for_sockets();
+    void drain_sockets();
     void act(curl_socket_t fd, int events);
     void deliver_completions();
 
     boost::asio::any_io_executor executor_;
     CURLM* multi_;
+    int epoll_fd_;
+    boost::asio::posix::stream_descriptor epoll_watch_;
+    bool waiting_ = false;
     boost::asio::steady_timer timer_;
-    std::unordered_map<curl_socket_t, std::shared_ptr<watched_socket>> sockets_;
+    // When the armed timer fires; a later request is served by it early (harmless: curl re-arms).
+    std::optional<std::chrono::steady_clock::time_point> timer_at_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::unordered_map<curl_socket_t, int> sockets_;  // fd -> CURL_POLL_* wanted
     std::unordered_map<CURL*, completion> transfers_;
     std::vector<CURL*> spare_easy_;
 };
