@@ -476,6 +476,7 @@ boost::system::error_code run_dump(nl_sock* socket, nl_msg* request,
                                    const std::function<void(nl_msg*)>& each) {
     struct state {
         const std::function<void(nl_msg*)>* each;
+        std::uint32_t seq = 0;
         bool done = false;
         int error = 0;
     } st{&each};
@@ -483,8 +484,15 @@ boost::system::error_code run_dump(nl_sock* socket, nl_msg* request,
     if (!cb.p) {
         return boost_errno(ENOMEM);
     }
+    // Answers to an earlier request whose reader gave up (a receive timeout) may still be queued:
+    // only this request's sequence number counts.
     nl_cb_set(
-        cb.p, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, +[](nl_msg*, void*) { return int{NL_OK}; }, nullptr);
+        cb.p, NL_CB_SEQ_CHECK, NL_CB_CUSTOM,
+        +[](nl_msg* m, void* arg) {
+            return nlmsg_hdr(m)->nlmsg_seq == static_cast<state*>(arg)->seq ? int{NL_OK}
+                                                                             : int{NL_SKIP};
+        },
+        &st);
     nl_cb_set(
         cb.p, NL_CB_VALID, NL_CB_CUSTOM,
         +[](nl_msg* m, void* arg) {
@@ -519,6 +527,7 @@ boost::system::error_code run_dump(nl_sock* socket, nl_msg* request,
     if (rc < 0) {
         return boost_errno(errno_from_nl(rc));
     }
+    st.seq = nlmsg_hdr(request)->nlmsg_seq;
     while (!st.done) {
         rc = nl_recvmsgs(socket, cb.p);
         if (rc < 0 && !st.done) {

@@ -204,6 +204,7 @@ boost::json::value status_json(const status_inputs& in) {
                 }
             }
             o["real_server"] = rs_name;
+            o["sorry_server"] = vs && vs->sorry_server == address;
             o["health"] = health;
             o["forwarding"] = to_string(d.forward);
             o["weight"] = d.weight;

@@ -21,7 +21,8 @@ std::string format_ipvsadm(const table& kernel, bool thresholds = false);
 // counters) beside what vigil wants and what the health checks say. For each service:
 //   service, owned, virtual_server (name or null), scheduler, flags, persistence_timeout,
 //   persistence_netmask, quorum_up, healthy_weight, sorry_server_active, in_sync, stats,
-//   destinations[] = {address, real_server (name or null), forwarding, weight, desired_weight
+//   destinations[] = {address, real_server (name or null), sorry_server (bool), forwarding,
+//   weight, desired_weight
 //   (null when vigil does not want it), health ("up", "down", "unchecked" or null),
 //   upper_threshold, lower_threshold, active_connections, inactive_connections,
 //   persistent_connections, stats}

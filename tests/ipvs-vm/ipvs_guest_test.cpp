@@ -435,6 +435,42 @@ TEST_CASE("the memory backend answers a replayed sequence exactly as the kernel 
           memory.stop_daemon(sync_role::master).value());
 }
 
+TEST_CASE("the reconciler's own sequences give the same table on both backends") {
+    flush();
+    auto kernel = open_kernel();
+    memory_backend memory;
+    auto replay = [&](const table& want) {
+        auto from_kernel = *kernel->dump();
+        auto from_memory = *memory.dump();
+        CHECK(settings_of(from_kernel) == settings_of(from_memory));
+        auto ops = diff(want, from_kernel, {});
+        auto a = kernel->apply(ops);
+        auto b = memory.apply(ops);
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            INFO(describe(ops[i]));
+            CHECK(a[i].value() == b[i].value());
+            CHECK_FALSE(a[i]);
+        }
+        CHECK(settings_of(*kernel->dump()) == settings_of(*memory.dump()));
+        CHECK(diff(want, *kernel->dump(), {}).empty());
+    };
+    auto want = feature_table();
+    replay(want);
+    // Edits everywhere, a service dropped, destinations moved between forwarding methods.
+    for (auto& [key, e] : want) {
+        e.settings.scheduler = e.settings.scheduler == "rr" ? "wlc" : "rr";
+        e.settings.flags &= ~(service_flags::sched_flag_1 | service_flags::sched_flag_2);
+        for (auto& [address, d] : e.destinations) {
+            d.weight += 1;
+            d.forward =
+                d.forward == forward_method::masq ? forward_method::route : forward_method::masq;
+        }
+    }
+    want.erase(want.begin());
+    replay(want);
+    replay({});
+}
+
 TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is counted") {
     flush();
     REQUIRE(run("sh /usr/local/bin/nat-lab.sh setup").status == 0);
@@ -445,25 +481,32 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     vs.name = "web";
     vs.settings = svc(protocol::tcp, "192.168.50.100:80", scheduler::rr);
     vs.method = forwarding::nat;
+    vs.quorum = 2;
+    vs.sorry_server = ep("10.0.1.2:8080");
     vs.real_servers = {{"web/10.0.1.2:80", ep("10.0.1.2:80"), 1, 0, 0},
                        {"web/10.0.1.6:80", ep("10.0.1.6:80"), 1, 0, 0}};
     desired_builder builder;
     auto built = builder.build({&vs, 1}, {});
+    CHECK(built.events.empty());
     r.set_desired(built.desired);
     REQUIRE(r.sync_now().failed == 0);
 
     auto traffic = run("sh /usr/local/bin/nat-lab.sh traffic 6");
     MESSAGE(traffic.output);
     CHECK(traffic.status == 0);
-    CHECK(traffic.output.find("rs1=3 rs2=3") != std::string::npos);
+    CHECK(traffic.output.find("rs1=3 rs2=3 sorry=0") != std::string::npos);
 
-    // A real server fails with on_failure = remove: all traffic goes to the other one.
+    // rs1 fails: the healthy weight 1 is below the quorum 2, the sorry server takes over.
     health_map health{{"web/10.0.1.2:80", {false, {}}}};
     built = builder.build({&vs, 1}, health);
+    REQUIRE(built.events.size() == 1);
+    CHECK_FALSE(built.events[0].up);
+    log_quorum_events(h.log, built.events);
     r.set_desired(built.desired);
-    CHECK(r.sync_now().operations == 1);
+    CHECK(r.sync_now().operations == 3);  // two real servers out, the sorry server in
     traffic = run("sh /usr/local/bin/nat-lab.sh traffic 4");
-    CHECK(traffic.output.find("rs1=0 rs2=4") != std::string::npos);
+    MESSAGE(traffic.output);
+    CHECK(traffic.output.find("rs1=0 rs2=0 sorry=4") != std::string::npos);
 
     // The counters come through the dump (the kernel's estimator lags about 2 s: poll).
     std::uint64_t connections = 0;
@@ -477,9 +520,24 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     }
     CHECK(connections == 10);
     auto dumped = *h.kernel->dump();
-    CHECK(dumped.at(vs.settings.key).destinations.at(ep("10.0.1.6:80")).stats.connections == 7);
-    CHECK(dumped.at(vs.settings.key).destinations.at(ep("10.0.1.6:80")).stats.in_packets > 0);
+    const auto& sorry = dumped.at(vs.settings.key).destinations.at(ep("10.0.1.2:8080"));
+    CHECK(sorry.stats.connections == 4);
+    CHECK(sorry.stats.in_packets > 0);
+    CHECK(sorry.stats.out_bytes > 0);
     std::set<service_key> owned = r.owned();
     auto status = status_json({dumped, built.desired, owned, {&vs, 1}, health, &built});
-    MESSAGE(boost::json::serialize(status));
+    auto text = boost::json::serialize(status);
+    MESSAGE(text);
+    CHECK(text.find("\"quorum_up\":false") != std::string::npos);
+    CHECK(text.find("\"sorry_server_active\":true") != std::string::npos);
+    CHECK(text.find("\"in_sync\":true") != std::string::npos);
+
+    // rs1 recovers: quorum regained, the real servers replace the sorry server.
+    built = builder.build({&vs, 1}, {});
+    REQUIRE(built.events.size() == 1);
+    CHECK(built.events[0].up);
+    r.set_desired(built.desired);
+    CHECK(r.sync_now().operations == 3);
+    traffic = run("sh /usr/local/bin/nat-lab.sh traffic 2");
+    CHECK(traffic.output.find("rs1=1 rs2=1 sorry=0") != std::string::npos);
 }

@@ -2,10 +2,12 @@
 # Runs INSIDE the IPVS guest. A client namespace reaches two real-server namespaces through a NAT
 # virtual server on the director (the guest's root namespace); vigil programs the IPVS table.
 #   client netns "cl" 192.168.50.2 --veth-- director 192.168.50.1 + VIP 192.168.50.100
-#   rs1 10.0.1.2 and rs2 10.0.1.6, each in its own netns behind a /30 veth to the director
+#   rs1 10.0.1.2 and rs2 10.0.1.6, each in its own netns behind a /30 veth to the director;
+#   rs1 also serves a sorry page on port 8080
 # Needs iproute2's ip as /usr/sbin/ip2 (busybox ip has no netns support).
 #   nat-lab.sh setup       build the namespaces and start busybox httpd in rs1 and rs2
-#   nat-lab.sh traffic N   N requests from the client; prints "rs1=A rs2=B"; fails if any fails
+#   nat-lab.sh traffic N   N requests from the client; prints "rs1=A rs2=B sorry=C"; fails if any
+#                          request fails
 set -e
 IP=/usr/sbin/ip2
 case "$1" in
@@ -30,16 +32,20 @@ setup)
     mkdir -p /srv/$n; echo "hello from $n" > /srv/$n/index.html
     $IP netns exec $n httpd -p 80 -h /srv/$n
   done
+  mkdir -p /srv/sorry; echo "sorry, come back later" > /srv/sorry/index.html
+  $IP netns exec rs1 httpd -p 8080 -h /srv/sorry
   ;;
 traffic)
-  ok1=0; ok2=0; i=0
+  ok1=0; ok2=0; sorry=0; i=0
   while [ $i -lt "$2" ]; do
     i=$((i + 1))
     # busybox 1.35 "wget -q -T 3" can segfault: bound it with timeout instead.
     r=$($IP netns exec cl timeout 5 wget -q -O - http://192.168.50.100/) || { echo "request $i failed"; exit 1; }
-    case "$r" in *rs1*) ok1=$((ok1 + 1));; *rs2*) ok2=$((ok2 + 1));; esac
+    case "$r" in
+      *rs1*) ok1=$((ok1 + 1));; *rs2*) ok2=$((ok2 + 1));; *sorry*) sorry=$((sorry + 1));;
+    esac
   done
-  echo "rs1=$ok1 rs2=$ok2"
+  echo "rs1=$ok1 rs2=$ok2 sorry=$sorry"
   ;;
 *) echo "usage: nat-lab.sh setup | traffic N" >&2; exit 2 ;;
 esac

@@ -1,0 +1,30 @@
+#include "ipvs/sync_pacer.hpp"
+
+#include <doctest/doctest.h>
+
+#include "test_support.hpp"
+
+using namespace vigil;
+using namespace vigil::ipvs;
+using namespace vigil::ipvs::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("pacer: first sync at once, then rate-limited requests, retries and resyncs") {
+    sync_pacer p(1000ms, 30000ms, 5000ms);
+    CHECK(p.due() == time_point::min());
+    CHECK(std::string(p.reason()) == "startup");
+    time_point t0{10s};
+    p.synced(t0, false);
+    CHECK(p.due() == t0 + 30000ms);
+    CHECK(std::string(p.reason()) == "resync");
+    p.request();
+    CHECK(p.due() == t0 + 1000ms);
+    CHECK(std::string(p.reason()) == "requested");
+    p.synced(t0 + 1000ms, true);
+    CHECK(p.due() == t0 + 6000ms);
+    CHECK(std::string(p.reason()) == "retry");
+
+    sync_pacer never(100ms, 0ms, 1000ms);
+    never.synced(t0, false);
+    CHECK_FALSE(never.due());
+}
