@@ -5,9 +5,9 @@
 # netlink backend meets a real kernel. Adapted from the shared ipvs-vm recipe.
 #
 # Usage:
-#   ipvs-vm.sh setup                 fetch+unpack a Debian kernel into $VM_DIR/kernel
+#   vm.sh setup                      fetch+unpack a Debian kernel into $VM_DIR/kernel
 #                                    (apt-get download, no system-wide kernel install)
-#   ipvs-vm.sh run [options] [-- guest shell command]
+#   vm.sh run [options] [-- guest shell command]
 #     --add HOST[:GUEST]   copy a file into the initramfs (default GUEST=/usr/local/bin/<name>);
 #                          dynamically linked ELF files get their libs via ldd (repeatable)
 #     --accel kvm|tcg|auto default auto: kvm if /dev/kvm opens and the host KVM is not kvm_pvm, else tcg
@@ -46,7 +46,13 @@ setup() {
   mkdir -p "$VM_DIR/debs" "$KDIR" || die "cannot create $VM_DIR (set VIGIL_IPVS_VM_CACHE)"
   local meta pkg
   # linux-image-amd64 is a metapackage; resolve the real image package name
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  resolve() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+  pkg=$(resolve)
+  if [ -z "$pkg" ]; then
+    # A fresh machine may have no package lists yet.
+    apt-get update -qq >/dev/null 2>&1 || true
+    pkg=$(resolve)
+  fi
   [ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (apt-get update?)"
   ls "$VM_DIR/debs/${pkg}"_*.deb >/dev/null 2>&1 || ( cd "$VM_DIR/debs" && apt-get download "$pkg" ) || die "apt-get download $pkg failed"
   dpkg-deb -x "$VM_DIR/debs/${pkg}"_*.deb "$KDIR" || die "dpkg-deb -x failed"
