@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
-fuzzers=(vrrp_packet_fuzz)
+fuzzers=(vrrp_packet_fuzz checkers_response_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -27,8 +27,21 @@ for vector in tests/data/vrrp/vrrp*.hex; do
   fi
 done
 
+# Seeds for checkers_response_fuzz (first byte: 0 status, 1 digest, 2 body, 3 tcp expect).
+checkers_corpus=$build/corpus/checkers_response
+mkdir -p "$checkers_corpus"
+printf '\x00200-299' >"$checkers_corpus/status"
+printf '\x00404' >"$checkers_corpus/status-one"
+printf '\x01md5:6f5902ac237024bdd0c176cb93063dc4' >"$checkers_corpus/md5"
+printf '\x01sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+  >"$checkers_corpus/sha256"
+printf '\x02\x40\x05ready\x00OK ready\xffmore body' >"$checkers_corpus/body"
+printf '\x03+PONG\n+PONG\r\n' >"$checkers_corpus/expect"
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
+  seeds=$corpus
+  [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$build/artifacts/$fuzzer-" "$corpus"
+    -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done
