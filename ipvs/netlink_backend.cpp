@@ -490,7 +490,7 @@ boost::system::error_code run_dump(nl_sock* socket, nl_msg* request,
         cb.p, NL_CB_SEQ_CHECK, NL_CB_CUSTOM,
         +[](nl_msg* m, void* arg) {
             return nlmsg_hdr(m)->nlmsg_seq == static_cast<state*>(arg)->seq ? int{NL_OK}
-                                                                             : int{NL_SKIP};
+                                                                            : int{NL_SKIP};
         },
         &st);
     nl_cb_set(
@@ -567,7 +567,17 @@ netlink_backend::open_result netlink_backend::open() {
     nl_socket_set_buffer_size(socket, 1 << 20, 1 << 20);
     timeval timeout{5, 0};
     setsockopt(nl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    return {std::unique_ptr<netlink_backend>(new netlink_backend(socket, family)), {}};
+    std::unique_ptr<netlink_backend> backend(new netlink_backend(socket, family));
+    // Every IPVS command needs CAP_NET_ADMIN; find out now rather than at the first sync.
+    auto probe = backend->info();
+    if (!probe) {
+        if (probe.error().value() == EPERM) {
+            return {nullptr,
+                    "IPVS refused the request (EPERM): vigil needs CAP_NET_ADMIN to program IPVS"};
+        }
+        return {nullptr, "IPVS does not answer: " + probe.error().message()};
+    }
+    return {std::move(backend), {}};
 }
 
 netlink_backend::~netlink_backend() {
@@ -706,6 +716,32 @@ std::vector<std::error_code> netlink_backend::apply(std::span<const operation> o
     }
     send_batch();
     return answers;
+}
+
+boost::system::result<netlink_backend::kernel_info> netlink_backend::info() {
+    kernel_info result;
+    msg_ref request;
+    if (!request.p || !genlmsg_put(request.p, NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, 0,
+                                   IPVS_CMD_GET_INFO, IPVS_GENL_VERSION)) {
+        return boost_errno(ENOMEM);
+    }
+    auto ec = run_dump(socket_, request.p, [&](nl_msg* m) {
+        if (auto* a = command_attribute(m, IPVS_INFO_ATTR_VERSION); a && nla_len(a) >= 4) {
+            result.version = nla_get_u32(a);
+        }
+        if (auto* a = command_attribute(m, IPVS_INFO_ATTR_CONN_TAB_SIZE); a && nla_len(a) >= 4) {
+            result.connection_table_size = nla_get_u32(a);
+        }
+    });
+    if (ec) {
+        return ec;
+    }
+    return result;
+}
+
+std::string netlink_backend::version_string(std::uint32_t version) {
+    return std::to_string((version >> 16) & 0xff) + "." + std::to_string((version >> 8) & 0xff) +
+           "." + std::to_string(version & 0xff);
 }
 
 boost::system::result<std::vector<sync_daemon>> netlink_backend::daemons() {

@@ -36,6 +36,14 @@ class netlink_backend final : public backend {
     std::error_code start_daemon(const sync_daemon& daemon) override;
     std::error_code stop_daemon(sync_role role) override;
 
+    // IPVS_CMD_GET_INFO: the IPVS version (0x010201 = 1.2.1) and the connection table size.
+    struct kernel_info {
+        std::uint32_t version = 0;
+        std::uint32_t connection_table_size = 0;
+    };
+    boost::system::result<kernel_info> info();
+    static std::string version_string(std::uint32_t version);
+
     // How many commands may be in flight before their answers are read.
     void set_window(std::size_t window) { window_ = window == 0 ? 1 : window; }
 

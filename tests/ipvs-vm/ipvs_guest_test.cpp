@@ -141,6 +141,16 @@ table feature_table() {
 
 }  // namespace
 
+TEST_CASE("the netlink backend opens and reads the kernel's IPVS version") {
+    auto kernel = open_kernel();
+    auto info = kernel->info();
+    REQUIRE(info.has_value());
+    CHECK(netlink_backend::version_string(info->version) == "1.2.1");
+    CHECK(info->connection_table_size == 4096);
+    CHECK(run("ipvsadm -Ln").output.find("IP Virtual Server version 1.2.1 (size=4096)") !=
+          std::string::npos);
+}
+
 TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm shows it") {
     flush();
     harness h;
