@@ -40,6 +40,7 @@ daemon::~daemon() = default;
 
 bool daemon::apply_vrrp(const config::configuration& config) {
     auto routers = router_configs(config);
+    auto groups = sync_group_configs(config);
     if (!vrrp_) {
         if (routers.empty()) {
             return true;
@@ -50,13 +51,13 @@ bool daemon::apply_vrrp(const config::configuration& config) {
             return false;
         }
         vrrp_ = std::make_unique<vrrp::node>(io_.get_executor(), *log_, *address_effects_);
-        if (auto error = vrrp_->start(std::move(routers))) {
+        if (auto error = vrrp_->start(std::move(routers), std::move(groups))) {
             log_->error("vrrp.start_failed", {{"error", *error}});
             return false;
         }
         return true;
     }
-    if (auto error = vrrp_->reconfigure(std::move(routers))) {
+    if (auto error = vrrp_->reconfigure(std::move(routers), std::move(groups))) {
         log_->error("vrrp.start_failed", {{"error", *error}});
         return false;
     }
@@ -114,11 +115,28 @@ void daemon::wait_for_signal() {
         log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
         // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
         // Master_Down_Interval, and the VIPs leave this node.
+        control_.close();
         if (vrrp_) {
             vrrp_->shutdown();
+            finish_notifications(std::chrono::steady_clock::now() + notify_grace);
+            return;
         }
-        control_.close();
         io_.stop();
+    });
+}
+
+void daemon::finish_notifications(std::chrono::steady_clock::time_point give_up_at) {
+    // notify_stop (and any notify still queued) runs to completion before the process exits,
+    // bounded so a hung program cannot hold up a stop.
+    if (!vrrp_->notifying() || std::chrono::steady_clock::now() >= give_up_at) {
+        io_.stop();
+        return;
+    }
+    shutdown_timer_.expires_after(std::chrono::milliseconds(20));
+    shutdown_timer_.async_wait([this, give_up_at](const boost::system::error_code& ec) {
+        if (!ec) {
+            finish_notifications(give_up_at);
+        }
     });
 }
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <memory>
@@ -35,6 +36,7 @@ class daemon {
     boost::json::object handle_request(const boost::json::object& request);
     boost::json::object status_json() const;
     bool apply_vrrp(const config::configuration& config);
+    void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
 
     std::string config_file_;
     config::configuration config_;
@@ -48,6 +50,8 @@ class daemon {
     // Declared after the log so that pending handlers die before what they refer to.
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
+    boost::asio::steady_timer shutdown_timer_{io_};
+    static constexpr auto notify_grace = std::chrono::seconds(15);
     control_server control_;
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;

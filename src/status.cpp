@@ -81,6 +81,22 @@ boost::json::object to_json(const daemon_status& status) {
             dropped[reason] = count;
         }
         i["dropped"] = std::move(dropped);
+        boost::json::array trackers;
+        for (const auto& t : r.trackers) {
+            static constexpr const char* kinds[] = {"interface", "script", "file"};
+            boost::json::object tracker;
+            tracker["name"] = t.name;
+            tracker["kind"] = kinds[static_cast<int>(t.kind)];
+            tracker["weight"] = t.weight;
+            tracker["healthy"] = t.healthy;
+            if (t.kind == vrrp::tracker_kind::file) {
+                tracker["value"] = t.value;
+            }
+            trackers.push_back(std::move(tracker));
+        }
+        i["trackers"] = std::move(trackers);
+        i["sync_group"] =
+            r.sync_group ? boost::json::value(*r.sync_group) : boost::json::value(nullptr);
         instances.push_back(std::move(i));
     }
 

@@ -33,7 +33,27 @@ std::vector<vrrp::router_config> router_configs(const config::configuration& con
         r.announce.master_refresh = instance.garp.master_refresh;
         r.announce.master_refresh_repeat = instance.garp.master_refresh_repeat;
         r.announce.interval = instance.garp.interval;
+        for (const auto& t : instance.track_interface) {
+            r.track_interfaces.push_back({t.name, t.weight});
+        }
+        for (const auto& t : instance.track_script) {
+            r.track_scripts.push_back(
+                {t.name, t.command, t.interval, t.timeout, t.rise, t.fall, t.weight, t.user});
+        }
+        for (const auto& t : instance.track_file) {
+            r.track_files.push_back({t.path, t.weight});
+        }
+        r.notify = {instance.notify.any,   instance.notify.master, instance.notify.backup,
+                    instance.notify.fault, instance.notify.stop,   instance.notify.timeout};
         out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::vector<vrrp::sync_group_config> sync_group_configs(const config::configuration& config) {
+    std::vector<vrrp::sync_group_config> out;
+    for (const auto& group : config.vrrp_sync_groups) {
+        out.push_back({group.name, group.instances});
     }
     return out;
 }

@@ -255,6 +255,10 @@ actions instance::on_advert(const received_advert& advert, time_point now) {
                 out.push_back(send_advert{priority_});
                 deadline_ = now + config_.advert_interval;
             } else if (sender_wins(advert)) {
+                // Two masters: the other wins. One last advert before yielding makes the winner
+                // hear a lower master and re-announce the VIPs; otherwise, when a partition
+                // heals, neighbours keep the MAC our own announcements taught them.
+                out.push_back(send_advert{priority_});
                 if (config_.version == protocol_version::v3) {
                     master_advert_interval_ = advert.interval;
                 }

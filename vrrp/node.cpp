@@ -1,7 +1,16 @@
 #include "vrrp/node.hpp"
 
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
 
 #include "vrrp/packet.hpp"
 #include "vrrp/socket.hpp"
@@ -43,7 +52,9 @@ bool same_settings(const router_config& a, const router_config& b) {
            a.announce.master_repeat == b.announce.master_repeat &&
            a.announce.master_refresh == b.announce.master_refresh &&
            a.announce.master_refresh_repeat == b.announce.master_refresh_repeat &&
-           a.announce.interval == b.announce.interval;
+           a.announce.interval == b.announce.interval && a.track_interfaces == b.track_interfaces &&
+           a.track_scripts == b.track_scripts && a.track_files == b.track_files &&
+           a.notify == b.notify;
 }
 
 struct node::interface_state {
@@ -70,19 +81,57 @@ class node::router {
           timer_(owner.executor_),
           announcer_(owner.executor_, config_.announce, [this] { announce_round(); }) {}
 
-    ~router() { *alive_ = false; }
+    ~router() {
+        *alive_ = false;
+        owner_.unwatch_files(*this);
+    }
     router(const router&) = delete;
     router& operator=(const router&) = delete;
 
     const router_config& config() const { return config_; }
+    instance& core() { return core_; }
+    const instance& core() const { return core_; }
+    bool busy() const { return notifying_ || !notify_queue_.empty(); }
 
     void start() {
         auto* iface = owner_.interface_for(config_.interface);
         held_.assign(config_.vips.size(), false);
         remove_stale_vips(*iface);
         bool ready = prepare(*iface);
+        init_trackers();
         perform(core_.start(mono_clock::now(), ready && iface->link_up()));
+        for (std::size_t i = 0; i < scripts_.size(); ++i) {
+            run_script(i);
+        }
     }
+
+    // Link state of an interface this router tracks (other than its own).
+    void on_tracked_link(const std::string& name, bool up) {
+        bool changed = false;
+        for (auto& t : trackers_) {
+            if (t.kind == tracker_kind::interface && t.name == name && t.healthy != up) {
+                t.healthy = up;
+                changed = true;
+                tracker_event(t, up ? "link up" : "link down");
+            }
+        }
+        if (changed) {
+            recompute();
+        }
+    }
+
+    void reread_file(std::size_t index) {
+        auto& t = trackers_[index];
+        auto value = read_tracked_file(t.name);
+        if (value != t.value) {
+            t.value = value;
+            tracker_event(t, "value " + std::to_string(value));
+            recompute();
+        }
+    }
+
+    // Applies actions a sync group decided for this router; the group is not asked again.
+    void perform_for_group(const actions& list) { perform(list, false); }
 
     void on_advert(const advert& packet, const inbound_packet& from) {
         ++adverts_received_;
@@ -127,7 +176,10 @@ class node::router {
     void shutdown() {
         announcer_.stop();
         timer_.cancel();
-        perform(core_.shutdown(mono_clock::now()));
+        for (auto& run : scripts_) {
+            run->timer.cancel();
+        }
+        perform(core_.shutdown(mono_clock::now()), false);
     }
 
     router_status status() const {
@@ -148,8 +200,12 @@ class node::router {
         s.adverts_received = adverts_received_;
         s.transitions = transitions_;
         s.dropped = dropped_;
+        s.trackers = trackers_;
+        s.sync_group = group_name_;
         return s;
     }
+
+    void set_group_name(std::optional<std::string> name) { group_name_ = std::move(name); }
 
   private:
     // Finds the primary address and makes sure the sockets exist. False when the interface is
@@ -218,11 +274,198 @@ class node::router {
         }
     }
 
-    void perform(const actions& list) {
+    void perform(const actions& list, bool ask_group = true) {
         for (const auto& a : list) {
             std::visit([this](const auto& act) { do_action(act); }, a);
         }
         arm_timer();
+        if (ask_group && !list.empty()) {
+            owner_.react_group(*this, list);
+        }
+    }
+
+    // --- trackers
+
+    void init_trackers() {
+        trackers_.clear();
+        scripts_.clear();
+        for (const auto& t : config_.track_interfaces) {
+            auto* iface = owner_.interface_for(t.name);
+            trackers_.push_back(
+                tracker_state{t.name, tracker_kind::interface, t.weight, iface->link_up(), 0});
+        }
+        for (const auto& t : config_.track_scripts) {
+            // Failed until proven: a node never claims a priority it has not earned.
+            trackers_.push_back(tracker_state{t.name, tracker_kind::script, t.weight, false, 0});
+            scripts_.push_back(std::make_unique<script_run>(t.rise, t.fall, owner_.executor_));
+        }
+        for (const auto& t : config_.track_files) {
+            trackers_.push_back(tracker_state{t.path, tracker_kind::file, t.weight, true,
+                                              read_tracked_file(t.path)});
+            owner_.watch_file(*this, trackers_.size() - 1, t.path);
+        }
+        // Before the election starts: the first advert already carries the right priority.
+        auto outcome = effective_priority(config_.election.priority, trackers_);
+        tracker_fault_ = outcome.fault;
+        core_.on_priority(outcome.priority, mono_clock::now());
+        core_.on_tracker_fault(outcome.fault, mono_clock::now());
+    }
+
+    static long long read_tracked_file(const std::string& path) {
+        std::ifstream in(path);
+        long long value = 0;
+        if (in >> value) {
+            return value;
+        }
+        return 0;  // missing or not a number: no effect
+    }
+
+    void tracker_event(const tracker_state& t, const std::string& detail) {
+        static constexpr const char* kinds[] = {"interface", "script", "file"};
+        owner_.log_.info("vrrp.tracker_changed", {{"instance", config_.name},
+                                                  {"tracker", t.name},
+                                                  {"kind", kinds[static_cast<int>(t.kind)]},
+                                                  {"healthy", t.healthy},
+                                                  {"value", t.value},
+                                                  {"weight", t.weight},
+                                                  {"detail", detail}});
+    }
+
+    void recompute() {
+        auto outcome = effective_priority(config_.election.priority, trackers_);
+        auto now = mono_clock::now();
+        actions out;
+        if (outcome.priority != core_.priority()) {
+            owner_.log_.info(
+                "vrrp.priority_changed",
+                {{"instance", config_.name}, {"from", core_.priority()}, {"to", outcome.priority}});
+            auto more = core_.on_priority(outcome.priority, now);
+            out.insert(out.end(), more.begin(), more.end());
+        }
+        if (outcome.fault != tracker_fault_) {
+            tracker_fault_ = outcome.fault;
+            auto more = core_.on_tracker_fault(outcome.fault, now);
+            out.insert(out.end(), more.begin(), more.end());
+        }
+        perform(out);
+    }
+
+    struct script_run {
+        script_run(unsigned rise, unsigned fall, asio::any_io_executor executor)
+            : counter(rise, fall), timer(std::move(executor)) {}
+        script_counter counter;
+        asio::steady_timer timer;
+    };
+
+    void run_script(std::size_t index) {
+        const auto& t = config_.track_scripts[index];
+        child_spec spec;
+        spec.argv = t.command;
+        spec.user = t.user;
+        spec.timeout = t.timeout;
+        spec.environment = {{"VIGIL_INSTANCE", config_.name}, {"VIGIL_TRACKER", t.name}};
+        auto started = mono_clock::now();
+        std::weak_ptr<bool> alive = alive_;
+        owner_.runner_.start(spec, [this, alive, index, started](child_result result) {
+            if (!alive.lock() || !*alive.lock()) {
+                return;
+            }
+            auto& tracker = trackers_[config_.track_interfaces.size() + index];
+            auto& run = *scripts_[index];
+            if (auto changed = run.counter.record(result.succeeded())) {
+                tracker.healthy = *changed;
+                tracker_event(tracker, describe(result));
+                recompute();
+            }
+            // The next run is due one interval after this one started, never sooner than now.
+            run.timer.expires_at(started + config_.track_scripts[index].interval);
+            run.timer.async_wait([this, alive, index](const boost::system::error_code& ec) {
+                if (!ec && alive.lock() && *alive.lock()) {
+                    run_script(index);
+                }
+            });
+        });
+    }
+
+    // --- notify
+
+    void queue_notify(const transition& t) {
+        const auto& n = config_.notify;
+        std::vector<const std::vector<std::string>*> programs;
+        const char* state_name = nullptr;
+        switch (t.to) {
+            case state::master:
+                state_name = "MASTER";
+                programs.push_back(&n.master);
+                break;
+            case state::backup:
+                state_name = "BACKUP";
+                programs.push_back(&n.backup);
+                break;
+            case state::fault:
+                state_name = "FAULT";
+                programs.push_back(&n.fault);
+                break;
+            case state::initialize:
+                state_name = "STOP";
+                programs.push_back(&n.stop);
+                break;
+        }
+        auto priority = std::to_string(core_.priority());
+        auto master = core_.master_address();
+        std::vector<std::pair<std::string, std::string>> environment{
+            {"VIGIL_INSTANCE", config_.name},
+            {"VIGIL_STATE", state_name},
+            {"VIGIL_FROM", std::string(to_string(t.from))},
+            {"VIGIL_REASON", std::string(to_string(t.reason))},
+            {"VIGIL_PRIORITY", priority},
+            {"VIGIL_MASTER", master ? to_string(*master) : std::string()}};
+        if (!n.any.empty()) {
+            child_spec spec;
+            spec.argv = n.any;
+            // keepalived's generic notify arguments: type, name, state, priority.
+            spec.argv.insert(spec.argv.end(), {"INSTANCE", config_.name, state_name, priority});
+            spec.environment = environment;
+            spec.timeout = n.timeout;
+            notify_queue_.push_back(std::move(spec));
+        }
+        for (const auto* program : programs) {
+            if (program->empty()) {
+                continue;
+            }
+            child_spec spec;
+            spec.argv = *program;
+            spec.environment = environment;
+            spec.timeout = n.timeout;
+            notify_queue_.push_back(std::move(spec));
+        }
+        run_next_notify();
+    }
+
+    // One at a time per instance, in transition order: a notify that sets up routes for MASTER
+    // must not race the one for the BACKUP that follows it.
+    void run_next_notify() {
+        if (notifying_ || notify_queue_.empty()) {
+            return;
+        }
+        auto spec = std::move(notify_queue_.front());
+        notify_queue_.pop_front();
+        notifying_ = true;
+        auto program = spec.argv.front();
+        std::weak_ptr<bool> alive = alive_;
+        owner_.runner_.start(std::move(spec), [this, alive, program](child_result result) {
+            if (!alive.lock() || !*alive.lock()) {
+                return;
+            }
+            notifying_ = false;
+            if (!result.succeeded()) {
+                owner_.log_.warning("vrrp.notify_failed", {{"instance", config_.name},
+                                                           {"program", program},
+                                                           {"result", describe(result)},
+                                                           {"output", result.output}});
+            }
+            run_next_notify();
+        });
     }
 
     void do_action(const send_advert& a) { send(a.priority); }
@@ -233,6 +476,7 @@ class node::router {
     }
     void do_action(const announce&) { announcer_.start(); }
     void do_action(const transition& t) {
+        queue_notify(t);
         ++transitions_;
         since_ = std::chrono::system_clock::now();
         if (t.from == state::master) {
@@ -414,6 +658,12 @@ class node::router {
     std::map<std::string, time_point> last_drop_event_;
     std::map<std::string, std::uint64_t> unreported_drops_;
     time_point last_send_error_{};
+    std::vector<tracker_state> trackers_;  // interfaces, then scripts, then files
+    std::vector<std::unique_ptr<script_run>> scripts_;
+    bool tracker_fault_ = false;
+    std::deque<child_spec> notify_queue_;
+    bool notifying_ = false;
+    std::optional<std::string> group_name_;
 };
 
 node::router* node::interface_state::find(address_family family, std::uint8_t vrid) const {
@@ -425,10 +675,147 @@ node::router* node::interface_state::find(address_family family, std::uint8_t vr
     return nullptr;
 }
 
-node::node(asio::any_io_executor executor, event_log& log, address_effects& effects)
-    : executor_(std::move(executor)), log_(log), effects_(effects) {}
+struct node::file_watch {
+    explicit file_watch(asio::any_io_executor executor) : descriptor(std::move(executor)) {}
+    asio::posix::stream_descriptor descriptor;
+    std::map<int, std::string> folders;  // inotify watch -> folder
+    struct watcher {
+        router* owner;
+        std::size_t tracker;
+        std::string folder;
+        std::string file;
+    };
+    std::vector<watcher> watchers;
+};
 
-node::~node() = default;
+node::node(asio::any_io_executor executor, event_log& log, address_effects& effects)
+    : executor_(executor), log_(log), effects_(effects), runner_(executor) {}
+
+node::~node() {
+    // Routers first: their destructors unregister from the file watch.
+    routers_.clear();
+}
+
+void node::watch_file(router& owner, std::size_t tracker, const std::string& path) {
+    if (!files_) {
+        int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (fd < 0) {
+            log_.error("vrrp.track_file_failed", {{"path", path}, {"error", std::strerror(errno)}});
+            return;
+        }
+        files_ = std::make_unique<file_watch>(executor_);
+        files_->descriptor.assign(fd);
+        on_file_events();
+    }
+    std::filesystem::path p(path);
+    auto folder = p.parent_path().string();
+    // The folder, not the file: the file may not exist yet, and editors replace files by rename.
+    int wd =
+        ::inotify_add_watch(files_->descriptor.native_handle(), folder.c_str(),
+                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE);
+    if (wd < 0) {
+        log_.error("vrrp.track_file_failed", {{"path", path}, {"error", std::strerror(errno)}});
+        return;
+    }
+    files_->folders[wd] = folder;
+    files_->watchers.push_back({&owner, tracker, folder, p.filename().string()});
+}
+
+void node::unwatch_files(router& owner) {
+    if (files_) {
+        std::erase_if(files_->watchers, [&](const auto& w) { return w.owner == &owner; });
+    }
+}
+
+void node::on_file_events() {
+    files_->descriptor.async_wait(
+        asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            alignas(inotify_event) char buffer[8192];
+            for (;;) {
+                auto n = ::read(files_->descriptor.native_handle(), buffer, sizeof buffer);
+                if (n <= 0) {
+                    break;
+                }
+                for (char* p = buffer; p < buffer + n;) {
+                    auto* event = reinterpret_cast<inotify_event*>(p);
+                    p += sizeof(inotify_event) + event->len;
+                    auto folder = files_->folders.find(event->wd);
+                    if (folder == files_->folders.end() || event->len == 0) {
+                        continue;
+                    }
+                    std::string name = event->name;
+                    // A copy: rereading may not change the list, but be safe.
+                    auto watchers = files_->watchers;
+                    for (const auto& w : watchers) {
+                        if (w.folder == folder->second && w.file == name) {
+                            w.owner->reread_file(w.tracker);
+                        }
+                    }
+                }
+            }
+            on_file_events();
+        });
+}
+
+void node::build_groups() {
+    for (auto& r : routers_) {
+        r->core().set_group_gate(false);
+        r->set_group_name(std::nullopt);
+    }
+    groups_.clear();
+    for (const auto& config : group_configs_) {
+        auto group = std::make_unique<sync_group>(config.name);
+        for (const auto& member : config.instances) {
+            for (auto& r : routers_) {
+                if (r->config().name == member) {
+                    group->add(r->core());
+                    r->set_group_name(config.name);
+                }
+            }
+        }
+        groups_.push_back(std::move(group));
+    }
+}
+
+void node::react_group(router& from, const actions& produced) {
+    for (auto& group : groups_) {
+        if (!group->contains(from.core())) {
+            continue;
+        }
+        auto moves = group->react(from.core(), produced, mono_clock::now());
+        if (moves.empty()) {
+            return;
+        }
+        field_value::list members;
+        for (auto& [core, list] : moves) {
+            for (auto& r : routers_) {
+                if (&r->core() == core) {
+                    r->perform_for_group(list);
+                }
+            }
+        }
+        for (auto* core : group->members()) {
+            for (auto& r : routers_) {
+                if (&r->core() == core) {
+                    members.push_back(r->config().name + "=" +
+                                      std::string(to_string(core->current_state())));
+                }
+            }
+        }
+        // One record after the members' own transitions: the group moved as one.
+        log_.info(
+            "vrrp.group_transition",
+            {{"group", group->name()}, {"trigger", from.config().name}, {"members", members}});
+        return;
+    }
+}
+
+bool node::notifying() const {
+    return std::any_of(routers_.begin(), routers_.end(), [](const auto& r) { return r->busy(); });
+}
 
 node::interface_state* node::interface_for(const std::string& name) {
     auto& slot = interfaces_[name];
@@ -523,6 +910,9 @@ void node::on_link_event(const link_monitor::link_event& event) {
     bool was_up = iface.link_up();
     refresh_interface(iface);
     bool up = iface.link_up() && !event.removed;
+    for (auto& r : routers_) {
+        r->on_tracked_link(iface.name, up);
+    }
     if (up == was_up && iface.socket(address_family::ipv4) == nullptr &&
         iface.socket(address_family::ipv6) == nullptr && !up) {
         return;
@@ -538,12 +928,12 @@ void node::start_router(const router_config& config) {
     auto r = std::make_unique<router>(*this, config);
     auto* iface = interface_for(config.interface);
     iface->routers.push_back(r.get());
-    auto* raw = r.get();
     routers_.push_back(std::move(r));
-    raw->start();
 }
 
-std::optional<std::string> node::start(std::vector<router_config> routers) {
+std::optional<std::string> node::start(std::vector<router_config> routers,
+                                       std::vector<sync_group_config> groups) {
+    group_configs_ = std::move(groups);
     if (!routers.empty() && !links_) {
         links_ = std::make_unique<link_monitor>(
             executor_, [this](const link_monitor::link_event& e) { on_link_event(e); },
@@ -568,13 +958,21 @@ std::optional<std::string> node::start(std::vector<router_config> routers) {
             }
         }
     }
+    std::vector<router*> fresh;
     for (const auto& config : routers) {
         start_router(config);
+        fresh.push_back(routers_.back().get());
+    }
+    // Groups first, so members are gated from their first timer on.
+    build_groups();
+    for (auto* r : fresh) {
+        r->start();
     }
     return std::nullopt;
 }
 
-std::optional<std::string> node::reconfigure(std::vector<router_config> routers) {
+std::optional<std::string> node::reconfigure(std::vector<router_config> routers,
+                                             std::vector<sync_group_config> groups) {
     std::vector<router_config> to_start;
     // Resign routers that are gone or changed.
     for (auto it = routers_.begin(); it != routers_.end();) {
@@ -593,9 +991,11 @@ std::optional<std::string> node::reconfigure(std::vector<router_config> routers)
         it = routers_.erase(it);
     }
     if (routers_.empty() && routers.empty()) {
+        group_configs_ = std::move(groups);
+        build_groups();
         return std::nullopt;
     }
-    return start(std::move(routers));
+    return start(std::move(routers), std::move(groups));
 }
 
 void node::shutdown() {

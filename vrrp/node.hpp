@@ -10,12 +10,50 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "base/child_process.hpp"
 #include "base/event_log.hpp"
 #include "vrrp/announcer.hpp"
 #include "vrrp/instance.hpp"
 #include "vrrp/netlink.hpp"
+#include "vrrp/sync_group.hpp"
+#include "vrrp/tracking.hpp"
 
 namespace vigil::vrrp {
+
+struct interface_tracker_config {
+    std::string name;
+    int weight = 0;
+    friend bool operator==(const interface_tracker_config&,
+                           const interface_tracker_config&) = default;
+};
+
+struct script_tracker_config {
+    std::string name;
+    std::vector<std::string> command;
+    duration interval = std::chrono::seconds(1);
+    duration timeout = std::chrono::seconds(1);
+    unsigned rise = 1;
+    unsigned fall = 1;
+    int weight = 0;
+    std::optional<std::string> user;
+    friend bool operator==(const script_tracker_config&, const script_tracker_config&) = default;
+};
+
+struct file_tracker_config {
+    std::string path;
+    int weight = 0;
+    friend bool operator==(const file_tracker_config&, const file_tracker_config&) = default;
+};
+
+struct notify_config {
+    std::vector<std::string> any;  // "INSTANCE" name state priority appended
+    std::vector<std::string> master;
+    std::vector<std::string> backup;
+    std::vector<std::string> fault;
+    std::vector<std::string> stop;
+    duration timeout = std::chrono::seconds(10);
+    friend bool operator==(const notify_config&, const notify_config&) = default;
+};
 
 // Everything one VRRP instance needs to run on a node.
 struct router_config {
@@ -28,6 +66,10 @@ struct router_config {
     // when the router starts.
     instance_config election;
     announce_settings announce;
+    std::vector<interface_tracker_config> track_interfaces;
+    std::vector<script_tracker_config> track_scripts;
+    std::vector<file_tracker_config> track_files;
+    notify_config notify;
 
     address_family family() const { return vips.front().family(); }
 };
@@ -51,6 +93,14 @@ struct router_status {
     std::uint64_t adverts_received = 0;
     std::uint64_t transitions = 0;
     std::map<std::string, std::uint64_t> dropped;  // by reason
+    std::vector<tracker_state> trackers;
+    std::optional<std::string> sync_group;
+};
+
+struct sync_group_config {
+    std::string name;
+    std::vector<std::string> instances;
+    friend bool operator==(const sync_group_config&, const sync_group_config&) = default;
 };
 
 // The VRRP side of one daemon: one router per configured instance, one raw socket per interface
@@ -64,12 +114,17 @@ class node {
 
     // Starts every router. Fails (with why) only for what retrying cannot fix, such as missing
     // privileges for raw sockets; a missing interface just keeps its routers in FAULT.
-    std::optional<std::string> start(std::vector<router_config> routers);
+    std::optional<std::string> start(std::vector<router_config> routers,
+                                     std::vector<sync_group_config> groups = {});
     // Applies a new set of routers: an unchanged one keeps running untouched (a master stays
     // master and keeps its VIPs); a changed one restarts; a removed one resigns.
-    std::optional<std::string> reconfigure(std::vector<router_config> routers);
-    // Every master resigns (priority 0) and releases its VIPs.
+    std::optional<std::string> reconfigure(std::vector<router_config> routers,
+                                           std::vector<sync_group_config> groups = {});
+    // Every master resigns (priority 0) and releases its VIPs; notify_stop programs are queued.
     void shutdown();
+    // Notify programs or tracker scripts are still running (the daemon waits for notifies on
+    // its way out, up to their timeout).
+    bool notifying() const;
 
     std::vector<router_status> status() const;
 
@@ -82,11 +137,23 @@ class node {
     void on_link_event(const link_monitor::link_event& event);
     void refresh_interface(interface_state& iface);
     void start_router(const router_config& config);
+    void build_groups();
+    // Lets the sync group of `from` react to the actions its core just produced.
+    void react_group(router& from, const actions& produced);
+    void watch_file(router& owner, std::size_t tracker, const std::string& path);
+    void unwatch_files(router& owner);
+    void on_file_events();
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
     address_effects& effects_;
     std::unique_ptr<link_monitor> links_;
+    child_process_runner runner_;
+    std::vector<sync_group_config> group_configs_;
+    std::vector<std::unique_ptr<sync_group>> groups_;
+    // track_file: one inotify descriptor, watching the folders of the tracked files.
+    struct file_watch;
+    std::unique_ptr<file_watch> files_;
     std::map<std::string, std::unique_ptr<interface_state>> interfaces_;
     std::vector<std::unique_ptr<router>> routers_;
 };

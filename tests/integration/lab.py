@@ -336,7 +336,9 @@ class keepalived_node:
             wait_for(lambda: not process_alive(pid), 10, "keepalived to exit")
 
     def kill(self):
-        for pid in self.pids():
+        # The VRRP child first: killed after its parent, it would get the parent-death SIGTERM
+        # keepalived arranges and resign cleanly with priority 0, which is not a crash.
+        for pid in reversed(self.pids()):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:

@@ -166,6 +166,9 @@ TEST_CASE("a master that hears a higher priority steps down and releases the VIP
     auto out = sim.receive(advert_from("10.0.0.2", 150));
     CHECK(sim.router.current_state() == state::backup);
     CHECK(count_of<remove_vips>(out) == 1);
+    // One last advert so the winner hears a lower master and re-announces the VIPs.
+    REQUIRE(std::holds_alternative<send_advert>(out.front()));
+    CHECK(std::get<send_advert>(out.front()).priority == 100);
     CHECK(transition_in(out)->reason == transition_reason::higher_priority);
     CHECK(sim.router.master_address() == addr("10.0.0.2"));
 }

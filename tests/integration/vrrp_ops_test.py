@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""VRRP operations for real, in network namespaces: weighted trackers (script, file, interface),
+notify programs, sync groups against keepalived, and split-brain healing after an nftables
+partition."""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab import keepalived_node, lab, vigil_node, wait_for  # noqa: E402
+
+VIGIL = sys.argv[1]
+VIP = "10.99.0.100"
+VIP2 = "10.99.0.200"
+
+
+def instance(priority, extra="", name="VI_1", vrid=51, vip=VIP):
+    return (f'[[vrrp_instance]]\nname = "{name}"\ninterface = "eth0"\nvirtual_router_id = {vrid}\n'
+            f'priority = {priority}\nversion = 3\nadvert_interval = "100ms"\n'
+            f'virtual_ipaddress = ["{vip}/24"]\n{extra}\n')
+
+
+class ops_case(unittest.TestCase):
+    def setUp(self):
+        self.lab = lab()
+        self.dir = self.lab.dir
+
+    def tearDown(self):
+        self.lab.close()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def master_is(self, host, vip=VIP):
+        others = [h for h in self.lab.hosts.values() if h is not host]
+        return host.has(vip) and not any(h.has(vip) for h in others)
+
+
+class trackers(ops_case):
+    def test_script_and_file_trackers_move_the_priority(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        healthy = self.path("service-ok")
+        open(healthy, "w").close()
+        drain = self.path("drain")
+        a = vigil_node(VIGIL, n1, instance(150, extra=(
+            f'track_script = [{{ name = "service", command = ["/usr/bin/test", "-e", "{healthy}"],'
+            f' interval = "100ms", fall = 2, rise = 2, weight = -60 }}]\n'
+            f'track_file = [{{ path = "{drain}", weight = -1 }}]\n'))).start()
+        b = vigil_node(VIGIL, n2, instance(100)).start()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        self.assertEqual(a.status()["vrrp_instances_by_name"]["VI_1"]["priority"], 150)
+
+        # The service dies: after `fall` failures n1 drops to 90 and n2 (100) preempts it.
+        os.remove(healthy)
+        wait_for(lambda: self.master_is(n2), 5, "n2 to take over from a failing service")
+        status = a.status()["vrrp_instances_by_name"]["VI_1"]
+        self.assertEqual(status["priority"], 90)
+        script = next(t for t in status["trackers"] if t["kind"] == "script")
+        self.assertFalse(script["healthy"])
+        self.assertIn({"instance": "VI_1", "from": 150, "to": 90},
+                      [{k: e[k] for k in ("instance", "from", "to")}
+                       for e in a.events("vrrp.priority_changed")])
+
+        # It comes back: n1 returns to 150 and preempts.
+        open(healthy, "w").close()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to preempt when healthy again")
+
+        # Draining by writing a number: 150 - 100 = 50 < 100.
+        with open(drain + ".tmp", "w") as f:
+            f.write("100\n")
+        os.rename(drain + ".tmp", drain)  # as editors and config tools replace files
+        wait_for(lambda: self.master_is(n2), 5, "n2 to take over from a drained n1")
+        self.assertEqual(a.status()["vrrp_instances_by_name"]["VI_1"]["priority"], 50)
+        with open(drain, "w") as f:
+            f.write("0\n")
+        wait_for(lambda: self.master_is(n1), 5, "n1 back after undrain")
+        b.stop()
+
+    def test_a_tracked_interface_with_weight_0_faults_the_instance(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        n1.exec("ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink0p")
+        n1.exec("ip", "link", "set", "uplink0p", "up")
+        n1.exec("ip", "link", "set", "uplink0", "up")
+        a = vigil_node(VIGIL, n1, instance(150, extra='track_interface = ["uplink0"]\n')).start()
+        vigil_node(VIGIL, n2, instance(100)).start()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        n1.exec("ip", "link", "set", "uplink0", "down")
+        wait_for(lambda: self.master_is(n2), 3, "n2 to take over when n1's uplink fails")
+        self.assertEqual(a.state(), "FAULT")
+        transitions = [(e["from"], e["to"], e["reason"]) for e in a.events("vrrp.transition")]
+        self.assertIn(("MASTER", "FAULT", "tracker_fault"), transitions)
+        n1.exec("ip", "link", "set", "uplink0", "up")
+        wait_for(lambda: self.master_is(n1), 5, "n1 back when its uplink returns")
+
+
+class notify(ops_case):
+    def test_notify_programs_run_in_order_for_every_transition_and_on_stop(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        log = self.path("notify.log")
+        # A program with arguments, run without a shell by vigil (the shell here is the program).
+        record = f'["/bin/sh", "-c", "echo \\"$*\\" $VIGIL_REASON >> {log}", "notify"]'
+        slow = f'["/bin/sh", "-c", "sleep 0.3; echo master-done >> {log}"]'
+        a = vigil_node(VIGIL, n1, instance(
+            150, extra=f"notify = {record}\nnotify_master = {slow}\n"
+                       f'notify_stop = ["/bin/sh", "-c", "sleep 0.2; echo stopped >> {log}"]\n'
+        )).start()
+        wait_for(lambda: n1.has(VIP), 5, "n1 to be master")
+        b = vigil_node(VIGIL, n2, instance(200)).start()
+        wait_for(lambda: self.master_is(n2), 5, "n2 to take over")
+        self.assertEqual(a.stop(signal.SIGTERM), 0)
+        with open(log) as f:
+            lines = f.read().splitlines()
+        # In transition order, the slow MASTER program finishing before BACKUP's notify starts,
+        # and the STOP program completed before vigil exited.
+        self.assertEqual(lines, [
+            "INSTANCE VI_1 BACKUP 150 startup",
+            "INSTANCE VI_1 MASTER 150 master_down",
+            "master-done",
+            "INSTANCE VI_1 BACKUP 150 higher_priority",
+            "INSTANCE VI_1 STOP 150 shutdown",
+            "stopped",
+        ])
+        b.stop()
+
+
+class sync_group_with_keepalived(ops_case):
+    def test_the_group_moves_together(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        n1.exec("ip", "link", "add", "inside0", "type", "veth", "peer", "name", "inside0p")
+        n1.exec("ip", "link", "set", "inside0p", "up")
+        n1.exec("ip", "link", "set", "inside0", "up")
+        config = (instance(150, name="EXT", vrid=51, vip=VIP) +
+                  instance(150, name="INT", vrid=52, vip=VIP2,
+                           extra='track_interface = ["inside0"]\n') +
+                  '[[vrrp_sync_group]]\nname = "nat"\ninstances = ["EXT", "INT"]\n')
+        v = vigil_node(VIGIL, n1, config).start()
+        keepalived_body = ""
+        for name, vrid, vip in (("EXT", 51, VIP), ("INT", 52, VIP2)):
+            keepalived_body += (f"vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n"
+                                f"    virtual_router_id {vrid}\n    priority 100\n"
+                                f"    advert_int 0.1\n    virtual_ipaddress {{\n"
+                                f"        {vip}/24 dev eth0\n    }}\n}}\n")
+        keepalived_body += "vrrp_sync_group nat {\n    group {\n        EXT\n        INT\n    }\n}\n"
+        keepalived_node(n2, keepalived_body, version=3).start()
+        wait_for(lambda: self.master_is(n1, VIP) and self.master_is(n1, VIP2), 10,
+                 "vigil to hold both VIPs")
+        status = v.status()["vrrp_instances_by_name"]
+        self.assertEqual(status["EXT"]["sync_group"], "nat")
+
+        # The inside link fails: INT faults, and EXT must leave with it.
+        n1.exec("ip", "link", "set", "inside0", "down")
+        wait_for(lambda: self.master_is(n2, VIP) and self.master_is(n2, VIP2), 5,
+                 "keepalived to take both VIPs")
+        status = v.status()["vrrp_instances_by_name"]
+        self.assertEqual((status["EXT"]["state"], status["INT"]["state"]), ("FAULT", "FAULT"))
+        group_events = v.events("vrrp.group_transition")
+        self.assertTrue(group_events)
+        self.assertIn("EXT=FAULT", group_events[-1]["members"])
+        # At no moment did the two VIPs sit on different directors for more than a handover.
+        for vip in (VIP, VIP2):
+            for start, seconds in self.lab.overlaps(vip, ["n1", "n2"]):
+                self.assertLess(seconds, 0.1)
+
+        n1.exec("ip", "link", "set", "inside0", "up")
+        wait_for(lambda: self.master_is(n1, VIP) and self.master_is(n1, VIP2), 10,
+                 "vigil to take both back")
+
+
+class split_brain(ops_case):
+    def partition(self, host, on):
+        if on:
+            host.exec("nft", "add table inet partition")
+            host.exec("nft", "add chain inet partition input { type filter hook input priority 0; }")
+            host.exec("nft", "add rule inet partition input ip protocol vrrp drop")
+        else:
+            host.exec("nft", "delete table inet partition")
+
+    def test_one_master_within_three_adverts_after_a_partition_heals(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        stop_sniffer = None
+        vigil_node(VIGIL, n1, instance(150)).start()
+        vigil_node(VIGIL, n2, instance(100)).start()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        self.partition(n1, True)
+        self.partition(n2, True)
+        wait_for(lambda: n1.has(VIP) and n2.has(VIP), 3, "both sides to become master")
+        time.sleep(0.5)
+        stop_sniffer = self.lab.sniff("n3", "arp")
+        healed = time.monotonic()
+        self.partition(n1, False)
+        self.partition(n2, False)
+        wait_for(lambda: self.master_is(n1), 0.3, "exactly one master within 3 adverts")
+        took = time.monotonic() - healed
+        time.sleep(1)
+        self.assertTrue(self.master_is(n1), "and it stays that way")
+        arp = stop_sniffer()
+        # The survivor re-announced its VIP so switches and neighbours relearn where it is.
+        self.assertIn(f"{n1.mac()} > ff:ff:ff:ff:ff:ff", arp)
+        self.assertIn(f"who-has {VIP} (ff:ff:ff:ff:ff:ff) tell {VIP}", arp)
+        self.assertLess(took, 0.3)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("skipped: network namespaces need root")
+        sys.exit(77)
+    unittest.main(argv=[sys.argv[0], "-v"])
