@@ -94,14 +94,24 @@ void write_pem(const fs::path& dir, const std::string& name, const key_and_cert&
     std::fclose(f);
 }
 
+void release(key_and_cert& kc) {
+    X509_free(kc.cert);
+    EVP_PKEY_free(kc.key);
+}
+
 void make_certificates(const fs::path& dir) {
     auto ca = make_cert("vigil test CA", nullptr, nullptr, -1, 30, 1);
     write_pem(dir, "ca", ca);
     const char* san = "DNS:www.example.test,DNS:localhost,IP:127.0.0.1";
-    write_pem(dir, "good", make_cert("www.example.test", san, &ca, -1, 30, 2));
-    write_pem(dir, "wronghost",
-              make_cert("other.example.test", "DNS:other.example.test", &ca, -1, 30, 3));
-    write_pem(dir, "expired", make_cert("www.example.test", san, &ca, -30, -1, 4));
+    auto good = make_cert("www.example.test", san, &ca, -1, 30, 2);
+    auto wrong_host = make_cert("other.example.test", "DNS:other.example.test", &ca, -1, 30, 3);
+    auto expired = make_cert("www.example.test", san, &ca, -30, -1, 4);
+    write_pem(dir, "good", good);
+    write_pem(dir, "wronghost", wrong_host);
+    write_pem(dir, "expired", expired);
+    for (auto* kc : {&ca, &good, &wrong_host, &expired}) {
+        release(*kc);
+    }
 }
 
 // ---- the server process -------------------------------------------------------------------
