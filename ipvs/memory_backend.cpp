@@ -15,11 +15,11 @@ std::string_view to_string(sync_role role) {
 }
 
 memory_backend::memory_backend() {
-    // The schedulers Debian's kernel ships as modules (ip_vs_twos included), loaded on demand.
+    // The schedulers Debian's 6.1 kernel ships as modules, loaded on demand (ip_vs_twos came
+    // later, in 6.3).
     for (auto s : all_schedulers) {
         schedulers_.emplace(to_string(s));
     }
-    schedulers_.emplace("twos");
 }
 
 boost::system::result<table> memory_backend::dump() {

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "guest_support.hpp"
@@ -443,6 +444,82 @@ TEST_CASE("the memory backend answers a replayed sequence exactly as the kernel 
           memory.stop_daemon(sync_role::master).value());
     CHECK(kernel->stop_daemon(sync_role::master).value() ==
           memory.stop_daemon(sync_role::master).value());
+}
+
+TEST_CASE("random operation sequences, valid and not, get the same answers from both backends") {
+    flush();
+    auto kernel = open_kernel();
+    memory_backend memory;
+    std::mt19937 random(20261121);
+    auto pick = [&](auto const& choices) {
+        return choices[std::uniform_int_distribution<std::size_t>(0, choices.size() - 1)(random)];
+    };
+    const std::vector<service_key> keys{
+        service_key::for_address(protocol::tcp, ep("10.40.0.1:80")),
+        service_key::for_address(protocol::udp, ep("10.40.0.1:80")),
+        service_key::for_address(protocol::sctp, ep("10.40.0.2:80")),
+        service_key::for_address(protocol::tcp, ep("[fd00:40::1]:443")),
+        service_key::for_fwmark(40, address_family::ipv4),
+        service_key::for_fwmark(41, address_family::ipv6)};
+    const std::vector<std::string> schedulers{"rr", "wrr",  "wlc",    "sh",
+                                              "mh", "lblc", "nosuch", "twos"};
+    const std::vector<std::string> addresses{"10.41.0.1:80", "10.41.0.2:80", "10.41.0.2:81",
+                                             "[fd00:41::1]:80", "[fd00:41::2]:0"};
+    const std::vector<std::uint32_t> weights{0, 1, 1, 7, 65535, 0x7fffffffU, 0x80000000U};
+    const std::vector<std::uint32_t> uppers{0, 0, 5, 10};
+    const std::vector<std::uint32_t> lowers{0, 0, 0, 5};
+    const std::vector<forward_method> methods{forward_method::masq, forward_method::route,
+                                              forward_method::tunnel};
+    const std::vector<op_kind> kinds{op_kind::add_service,      op_kind::edit_service,
+                                     op_kind::delete_service,   op_kind::add_destination,
+                                     op_kind::add_destination,  op_kind::edit_destination,
+                                     op_kind::edit_destination, op_kind::delete_destination};
+    std::vector<operation> ops;
+    for (int i = 0; i < 1500; ++i) {
+        operation op;
+        op.kind = pick(kinds);
+        op.svc.key = pick(keys);
+        op.svc.scheduler = pick(schedulers);
+        op.svc.netmask = op.svc.key.family == address_family::ipv4
+                             ? std::uniform_int_distribution<unsigned>(0, 32)(random)
+                             : std::uniform_int_distribution<unsigned>(0, 130)(random);
+        op.svc.flags = std::uniform_int_distribution<std::uint32_t>(0, 0x3f)(random) &
+                       service_flags::user_mask;
+        op.svc.timeout = op.svc.flags & service_flags::persistent ? 300 : 0;
+        op.dest.address = ep(pick(addresses));
+        op.dest.weight = pick(weights);
+        op.dest.forward = pick(methods);
+        op.dest.upper_threshold = pick(uppers);
+        op.dest.lower_threshold = pick(lowers);
+        ops.push_back(op);
+    }
+    auto from_kernel = kernel->apply(ops);
+    auto from_memory = memory.apply(ops);
+    std::size_t failures = 0;
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        failures += from_kernel[i] ? 1U : 0U;
+        if (from_kernel[i].value() != from_memory[i].value() && ++mismatches <= 10) {
+            MESSAGE(i << ": " << describe(ops[i]) << ": kernel " << from_kernel[i].value()
+                      << ", memory " << from_memory[i].value());
+        }
+    }
+    CHECK(mismatches == 0);
+    MESSAGE(ops.size() << " operations, " << failures << " refused by the kernel");
+    CHECK(failures > 300);               // the sequence exercises the error paths...
+    CHECK(ops.size() - failures > 150);  // ...and the successful ones
+    auto k = kernel->dump();
+    auto m = memory.dump();
+    REQUIRE(k.has_value());
+    REQUIRE(m.has_value());
+    CHECK(settings_of(*k) == settings_of(*m));
+    for (const auto& [key, entry] : *k) {
+        REQUIRE(m->contains(key));
+        CHECK(entry.settings.flags == m->at(key).settings.flags);
+        CHECK(entry.settings.netmask == m->at(key).settings.netmask);
+        CHECK(entry.settings.timeout == m->at(key).settings.timeout);
+    }
+    flush();
 }
 
 TEST_CASE("the reconciler's own sequences give the same table on both backends") {
