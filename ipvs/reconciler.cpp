@@ -63,8 +63,9 @@ void reconciler::set_sync_mode(sync_mode mode) {
     mode_ = mode;
     // A VRRP transition must not wait for the rate limit: the new master should send
     // connection state at once.
-    if (started_ && !stopped_) {
-        reconcile_daemons(mode_);
+    if (started_ && !stopped_ && !reconcile_daemons(mode_)) {
+        pacer_.failed_between_syncs();
+        arm();
     }
 }
 
@@ -249,10 +250,6 @@ bool reconciler::reconcile_daemons(sync_mode mode) {
                 "ipvs.sync_daemon_started",
                 {{"role", to_string(d.role)}, {"interface", d.interface}, {"sync_id", d.sync_id}});
         }
-    }
-    if (!ok) {
-        pacer_.synced(mono_clock::now(), true);
-        arm();
     }
     return ok;
 }

@@ -22,7 +22,7 @@ struct reconciler_settings {
     std::chrono::milliseconds min_sync_interval{200};
     // Periodic full sync that repairs changes made behind vigil's back; 0 = never.
     std::chrono::milliseconds resync_interval{30'000};
-    // A sync with failed operations is retried after this.
+    // A sync with failed operations is retried after this, doubling while failures persist.
     std::chrono::milliseconds retry_interval{5'000};
     // Where the list of owned services is kept; empty = not persisted (tests).
     std::filesystem::path state_file;

@@ -10,7 +10,9 @@ namespace vigil::ipvs {
 // When the reconciler syncs, as a pure core (the shell owns the timer):
 // - a change requests a sync, which runs at once unless the last one was less than
 //   `min_interval` ago (rate limit: a burst of health changes costs one dump, not one each);
-// - a sync with failed operations is retried `retry_interval` later;
+// - a sync with failed operations is retried `retry_interval` later, doubling with each
+//   consecutive failed sync up to the resync interval (at least a minute), so a fault that
+//   persists (a scheduler module missing) does not fill the log every few seconds;
 // - otherwise one sync every `resync_interval` repairs drift made by someone else (0 = never).
 class sync_pacer {
   public:
@@ -23,7 +25,16 @@ class sync_pacer {
         last_ = now;
         pending_ = false;
         failed_ = failed;
+        consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
     }
+    // Something the sync also repairs failed between syncs (a sync daemon on a VRRP transition):
+    // the next sync comes as a failed sync's retry would, without losing a pending request.
+    void failed_between_syncs() {
+        failed_ = true;
+        ++consecutive_failures_;
+    }
+    // The wait before the next retry after the failures so far.
+    duration retry_delay() const;
     bool pending() const { return pending_; }
 
     // When the next sync should start; nothing when none is due ever (no resync, no request).
@@ -36,6 +47,7 @@ class sync_pacer {
     std::optional<time_point> last_;
     bool pending_ = true;  // the first sync is always due
     bool failed_ = false;
+    unsigned consecutive_failures_ = 0;
 };
 
 }  // namespace vigil::ipvs

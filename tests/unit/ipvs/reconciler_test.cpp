@@ -314,3 +314,22 @@ TEST_CASE("quorum events are logged under their documented names") {
     CHECK(f.first("virtual_server.quorum_lost").find("\"healthy_weight\":2") != std::string::npos);
     CHECK(f.count("virtual_server.quorum_regained") == 1);
 }
+
+TEST_CASE("a sync daemon the kernel refuses on a transition is logged and retried") {
+    fixture f;
+    auto s = f.settings();
+    s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
+    // A mixed-family destination (someone else's) makes the kernel refuse any sync daemon.
+    put(f.kernel.raw(), tcp_service("198.51.100.1:443"),
+        {dest("[2001:db8::9]:443", 1, forward_method::tunnel)});
+    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    r.start();
+    r.set_desired({});
+    REQUIRE(run_until(f.io, [&] { return f.kernel.dumps() > 0; }));
+    r.set_sync_mode(sync_mode::master);
+    CHECK(f.kernel.daemons()->empty());
+    CHECK(f.first("ipvs.sync_daemon_failed").find("\"errno\":" + std::to_string(EINVAL)) !=
+          std::string::npos);
+    f.kernel.raw().clear();
+    CHECK(run_until(f.io, [&] { return f.kernel.daemons()->size() == 1; }));
+}

@@ -28,3 +28,22 @@ TEST_CASE("pacer: first sync at once, then rate-limited requests, retries and re
     never.synced(t0, false);
     CHECK_FALSE(never.due());
 }
+
+TEST_CASE("pacer: retries back off while syncs keep failing, and reset after a success") {
+    sync_pacer p(100ms, 30000ms, 5000ms);
+    time_point t{10s};
+    p.synced(t, true);
+    CHECK(p.due() == t + 5000ms);
+    p.synced(t, true);
+    CHECK(p.due() == t + 10000ms);
+    p.synced(t, true);
+    CHECK(p.due() == t + 20000ms);
+    for (int i = 0; i < 10; ++i) {
+        p.synced(t, true);
+    }
+    CHECK(p.retry_delay() == 60000ms);  // capped at the larger of a minute and the resync
+    CHECK(p.due() == t + 30000ms);      // the periodic resync comes first
+    p.synced(t, false);
+    p.synced(t, true);
+    CHECK(p.due() == t + 5000ms);
+}
