@@ -43,6 +43,19 @@ struct sync_report {
     std::chrono::microseconds apply_time{0};
 };
 
+// How src/ wires it (one of each per daemon):
+//   auto opened = netlink_backend::open();        // or a memory_backend for tests; on failure
+//                                                 // log opened.error and exit: no fallback
+//   reconciler r(io.get_executor(), *opened.backend, log, settings);
+//   desired_builder builder;                      // keeps quorum state between builds
+//   auto built = builder.build(specs, health);    // on start, reload and every health change
+//   log_quorum_events(log, built.events);
+//   r.set_desired(built.desired);                 // before start(): nothing syncs without it
+//   r.start();
+//   r.set_sync_mode(...)                          // on each VRRP transition of the sync instance
+//   status_json({*kernel.dump(), r.desired(), r.owned(), specs, health, &built})  // status
+//   r.shutdown();                                 // on SIGTERM, before the loop ends
+//
 // The I/O shell around diff(): on its executor it dumps the kernel table once, diffs it in memory
 // against the desired table and applies only the delta, then records what it owns. Syncs are
 // rate-limited, failed operations are logged (`ipvs.apply_failed`) and retried, and a periodic
