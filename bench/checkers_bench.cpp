@@ -2,7 +2,8 @@
 // checks per second on one core, RSS with 10,000 real servers, and fd count / RSS over a long run.
 // The server (checkers_bench_server) runs in a separate process; only this process is measured.
 //
-// Usage: checkers_bench [--servers N] [--seconds S] [--soak S] [--only http|tcp|saturate|soak]
+// Usage: checkers_bench [--servers N] [--seconds S] [--soak S] [--interval-ms MS]
+//                       [--only http|tcp|saturate|soak]
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
     double seconds = 20;
     double soak = 60;
     std::string only;
+    long interval_ms = 1000;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--servers") {
@@ -212,6 +214,8 @@ int main(int argc, char** argv) {
             seconds = std::atof(argv[i + 1]);
         } else if (a == "--soak") {
             soak = std::atof(argv[i + 1]);
+        } else if (a == "--interval-ms") {
+            interval_ms = std::atol(argv[i + 1]);
         } else if (a == "--only") {
             only = argv[i + 1];
         }
@@ -225,10 +229,12 @@ int main(int argc, char** argv) {
     std::printf("checkers_bench: server pid %d on port %u (separate process, not measured)\n",
                 server.pid, server.port);
     if (only.empty() || only == "http") {
-        measure("http", check_type::http, servers, 1s, server.port, seconds, false);
+        measure("http", check_type::http, servers, duration{interval_ms}, server.port, seconds,
+                false);
     }
     if (only.empty() || only == "tcp") {
-        measure("tcp", check_type::tcp, servers, 1s, server.port, seconds, false);
+        measure("tcp", check_type::tcp, servers, duration{interval_ms}, server.port, seconds,
+                false);
     }
     if (only.empty() || only == "saturate") {
         // Ten times the load the target asks for: what one core sustains.

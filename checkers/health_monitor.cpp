@@ -24,10 +24,23 @@ time_point on_grid(time_point t) {
 
 }  // namespace
 
+// A real server keeps only what is its own; the probe parameters live once, in the probe key.
 struct health_monitor::server {
-    server(real_server_spec s, health initial, time_point now)
-        : spec(std::move(s)), counter(spec.check.rise, spec.check.fall, initial), since(now) {}
-    real_server_spec spec;
+    server(const real_server_spec& s, time_point now)
+        : name(s.name),
+          virtual_server(s.virtual_server),
+          configured_weight(s.weight),
+          type(s.check.type),
+          rise(s.check.rise),
+          fall(s.check.fall),
+          counter(s.check.rise, s.check.fall, s.check.initial_state),
+          since(now) {}
+    std::string name;
+    std::string virtual_server;
+    unsigned configured_weight;
+    check_type type;
+    unsigned rise;
+    unsigned fall;
     rise_fall counter;
     time_point since;
     probe_id probe = 0;
@@ -37,11 +50,11 @@ struct health_monitor::server {
     time_point last_checked{};
     unsigned consecutive = 0;
 
-    unsigned weight() const { return dynamic_weight.value_or(spec.weight); }
+    unsigned weight() const { return dynamic_weight.value_or(configured_weight); }
 };
 
 struct health_monitor::probe_slot {
-    probe_key key;
+    const probe_key* key = nullptr;  // the key in probe_by_key_; the probe refers to its options
     std::unique_ptr<checkers::probe> impl;
     std::vector<server*> servers;
     std::uint64_t run = 0;  // serial of the current run; a stale answer carries an older one
@@ -78,8 +91,7 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
     return nullptr;
 }
 
-void health_monitor::attach(server& s) {
-    auto key = key_of(s.spec);
+void health_monitor::attach(server& s, probe_key key) {
     auto found = probe_by_key_.find(key);
     if (found != probe_by_key_.end()) {
         s.probe = found->second;
@@ -88,34 +100,38 @@ void health_monitor::attach(server& s) {
     }
     auto id = next_probe_++;
     auto slot = std::make_unique<probe_slot>();
-    slot->impl = make_probe(key);
+    auto inserted = probe_by_key_.emplace(std::move(key), id).first;
+    slot->key = &inserted->first;  // element addresses survive rehashing
+    slot->impl = make_probe(*slot->key);
     slot->servers.push_back(&s);
-    scheduler_.add(id, probe_timing{key.interval, key.recheck_interval, key.timeout}, clock_.now());
-    slot->key = key;
-    probe_by_key_.emplace(std::move(key), id);
+    const auto& k = *slot->key;
+    scheduler_.add(id, probe_timing{k.interval, k.recheck_interval, k.timeout}, clock_.now());
     probes_.emplace(id, std::move(slot));
     s.probe = id;
 }
 
 void health_monitor::detach(server& s) {
     auto it = probes_.find(s.probe);
+    s.probe = 0;
     if (it == probes_.end()) {
         return;
     }
-    auto& list = it->second->servers;
+    auto& slot = *it->second;
+    auto& list = slot.servers;
     list.erase(std::remove(list.begin(), list.end(), &s), list.end());
-    if (list.empty()) {
-        it->second->impl->cancel();
-        scheduler_.remove(it->first);
-        probe_by_key_.erase(it->second->key);
-        probes_.erase(it);
+    if (!list.empty()) {
+        return;
     }
-    s.probe = 0;
+    // The probe refers to the key's options: it goes first.
+    slot.impl.reset();
+    scheduler_.remove(it->first);
+    probe_by_key_.erase(probe_by_key_.find(*slot.key));
+    probes_.erase(it);
 }
 
 void health_monitor::update(std::vector<real_server_spec> servers) {
     auto now = clock_.now();
-    std::unordered_map<std::string, real_server_spec*> wanted;
+    std::unordered_map<std::string_view, real_server_spec*> wanted;
     for (auto& spec : servers) {
         wanted[spec.name] = &spec;
     }
@@ -130,35 +146,35 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
     for (auto& spec : servers) {
         auto it = servers_.find(spec.name);
         if (it == servers_.end()) {
-            auto s = std::make_unique<server>(spec, spec.check.initial_state, now);
-            attach(*s);
-            health_change change{s->spec.name, s->spec.virtual_server, s->counter.state(),
-                                 s->weight()};
-            servers_.emplace(spec.name, std::move(s));
+            auto s = std::make_unique<server>(spec, now);
+            attach(*s, key_of(spec));
+            health_change change{s->name, s->virtual_server, s->counter.state(), s->weight()};
+            std::string_view name = s->name;  // the key views the server's own name
+            servers_.emplace(name, std::move(s));
             if (on_change_) {
                 on_change_(change);
             }
             continue;
         }
         auto& s = *it->second;
-        if (s.spec == spec) {
-            continue;
-        }
         unsigned old_weight = s.weight();
-        if (key_of(s.spec) != key_of(spec) || s.spec.check.rise != spec.check.rise ||
-            s.spec.check.fall != spec.check.fall) {
+        auto key = key_of(spec);
+        if (*probes_.at(s.probe)->key != key || s.rise != spec.check.rise ||
+            s.fall != spec.check.fall) {
             // A new check starts from the state the old one established.
             detach(s);
             s.counter = rise_fall(spec.check.rise, spec.check.fall, s.counter.state());
             s.dynamic_weight.reset();
-            s.spec = spec;
-            attach(s);
-        } else {
-            s.spec = spec;
+            s.type = spec.check.type;
+            s.rise = spec.check.rise;
+            s.fall = spec.check.fall;
+            attach(s, std::move(key));
         }
+        // The initial state only matters at registration; a reload never resets to it.
+        s.virtual_server = spec.virtual_server;
+        s.configured_weight = spec.weight;
         if (s.weight() != old_weight && on_change_) {
-            on_change_(
-                health_change{s.spec.name, s.spec.virtual_server, s.counter.state(), s.weight()});
+            on_change_(health_change{s.name, s.virtual_server, s.counter.state(), s.weight()});
         }
     }
     rearm();
@@ -198,7 +214,7 @@ void health_monitor::on_timer() {
         slot.impl->cancel();
         ++counters_.runs_timed_out;
         auto result = probe_result::fail("timeout");
-        result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(slot.key.timeout);
+        result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(slot.key->timeout);
         deliver(id, slot.run, std::move(result));
     }
     for (auto id : work.start) {
@@ -249,23 +265,22 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
         bool up = *changed == health::up;
         log_.emit(up ? log_level::info : log_level::warning,
                   up ? "real_server.up" : "real_server.down",
-                  {{"virtual_server", s.spec.virtual_server},
-                   {"real_server", s.spec.name},
-                   {"check", to_string(s.spec.check.type)},
+                  {{"virtual_server", s.virtual_server},
+                   {"real_server", s.name},
+                   {"check", to_string(s.type)},
                    {"reason", result.reason},
                    {"latency_ms", static_cast<std::int64_t>(result.latency.count())}});
     }
     if ((changed || s.weight() != old_weight) && on_change_) {
-        on_change_(
-            health_change{s.spec.name, s.spec.virtual_server, s.counter.state(), s.weight()});
+        on_change_(health_change{s.name, s.virtual_server, s.counter.state(), s.weight()});
     }
 }
 
 real_server_status health_monitor::snapshot(const server& s) {
     real_server_status out;
-    out.name = s.spec.name;
-    out.virtual_server = s.spec.virtual_server;
-    out.check = s.spec.check.type;
+    out.name = s.name;
+    out.virtual_server = s.virtual_server;
+    out.check = s.type;
     out.state = s.counter.state();
     out.since = s.since;
     out.weight = s.weight();
@@ -288,7 +303,7 @@ std::vector<real_server_status> health_monitor::status() const {
 }
 
 std::optional<real_server_status> health_monitor::status(std::string_view real_server) const {
-    auto it = servers_.find(std::string(real_server));
+    auto it = servers_.find(real_server);
     if (it == servers_.end()) {
         return std::nullopt;
     }

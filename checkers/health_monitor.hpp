@@ -98,7 +98,7 @@ class health_monitor {
     struct probe_slot;
 
     std::unique_ptr<probe> make_probe(const probe_key& key);
-    void attach(server& s);
+    void attach(server& s, probe_key key);
     void detach(server& s);
     void on_timer();
     void rearm();
@@ -117,7 +117,7 @@ class health_monitor {
     child_process_runner runner_;
     boost::asio::steady_timer timer_;
     std::optional<time_point> armed_for_;
-    std::unordered_map<std::string, std::unique_ptr<server>> servers_;
+    std::unordered_map<std::string_view, std::unique_ptr<server>> servers_;
     std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;

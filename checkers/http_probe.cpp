@@ -143,11 +143,11 @@ std::string describe_curl_failure(CURLcode code, long os_errno, const char* erro
     }
 }
 
-http_probe::http_probe(curl_multi& multi, bool https, ip_endpoint target, http_options options,
-                       std::chrono::milliseconds timeout)
+http_probe::http_probe(curl_multi& multi, bool https, const ip_endpoint& target,
+                       const http_options& options, std::chrono::milliseconds timeout)
     : multi_(multi),
       https_(https),
-      options_(std::move(options)),
+      options_(options),
       // The engine times the probe out; curl's own limit is a backstop a little later so that a
       // transfer can never outlive its run.
       timeout_(timeout + std::chrono::seconds(1)),
@@ -164,7 +164,7 @@ void http_probe::start(completion done) {
     cancel();
     done_ = std::move(done);
     judge_.reset();
-    error_[0] = '\0';
+    error_ = std::make_unique<char[]>(CURL_ERROR_SIZE);
     started_ = std::chrono::steady_clock::now();
     CURL* easy = multi_.acquire_easy();
     if (easy == nullptr) {
@@ -172,7 +172,7 @@ void http_probe::start(completion done) {
         boost::asio::post(multi_.executor(), [cb] { cb(probe_result::fail("out of memory")); });
         return;
     }
-    configure_easy(easy, plan_, options_, https_, timeout_, lists_, error_);
+    configure_easy(easy, plan_, options_, https_, timeout_, lists_, error_.get());
     set(easy, CURLOPT_WRITEFUNCTION, &http_probe::on_body);
     set(easy, CURLOPT_WRITEDATA, static_cast<void*>(this));
     easy_ = easy;
@@ -191,6 +191,7 @@ void http_probe::cancel() {
         multi_.release_easy(easy_);
         easy_ = nullptr;
         done_ = nullptr;
+        error_.reset();
     }
 }
 
@@ -214,8 +215,9 @@ void http_probe::finished(CURL* easy, CURLcode code) {
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && judge_.truncated())) {
         result = judge_.verdict(static_cast<unsigned>(status));
     } else {
-        result = probe_result::fail(describe_curl_failure(code, os_errno, error_));
+        result = probe_result::fail(describe_curl_failure(code, os_errno, error_.get()));
     }
+    error_.reset();
     multi_.release_easy(easy);
     result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started_);

@@ -29,9 +29,9 @@ probe_result judge_script(const child_result& result, bool dynamic_weight) {
     return out;
 }
 
-script_probe::script_probe(child_process_runner& runner, ip_endpoint target, script_options options,
-                           duration timeout)
-    : runner_(runner), target_(target), options_(std::move(options)), timeout_(timeout) {}
+script_probe::script_probe(child_process_runner& runner, const ip_endpoint& target,
+                           const script_options& options, duration timeout)
+    : runner_(runner), target_(target), options_(options), timeout_(timeout) {}
 
 script_probe::~script_probe() {
     cancel();

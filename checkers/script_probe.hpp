@@ -19,8 +19,9 @@ probe_result judge_script(const child_result& result, bool dynamic_weight);
 // it. The script learns what it checks from VIGIL_REAL_SERVER_ADDRESS and VIGIL_REAL_SERVER_PORT.
 class script_probe final : public probe {
   public:
-    script_probe(child_process_runner& runner, ip_endpoint target, script_options options,
-                 duration timeout);
+    // `options` must outlive the probe.
+    script_probe(child_process_runner& runner, const ip_endpoint& target,
+                 const script_options& options, duration timeout);
     ~script_probe() override;
 
     void start(completion done) override;
@@ -34,7 +35,7 @@ class script_probe final : public probe {
     };
     child_process_runner& runner_;
     ip_endpoint target_;
-    script_options options_;
+    const script_options& options_;
     duration timeout_;
     std::shared_ptr<token> current_;
 };

@@ -97,8 +97,9 @@ struct tcp_probe::run {
     }
 };
 
-tcp_probe::tcp_probe(asio::any_io_executor executor, ip_endpoint target, tcp_options options)
-    : executor_(std::move(executor)), target_(target), options_(std::move(options)) {}
+tcp_probe::tcp_probe(asio::any_io_executor executor, const ip_endpoint& target,
+                     const tcp_options& options)
+    : executor_(std::move(executor)), target_(target), options_(options) {}
 
 tcp_probe::~tcp_probe() {
     cancel();

@@ -23,7 +23,9 @@ expect_state match_expect(std::string_view received, std::string_view expect, bo
 // A TCP connect check on Asio, optionally sending a payload and expecting text in the answer.
 class tcp_probe final : public probe {
   public:
-    tcp_probe(boost::asio::any_io_executor executor, ip_endpoint target, tcp_options options);
+    // `options` must outlive the probe.
+    tcp_probe(boost::asio::any_io_executor executor, const ip_endpoint& target,
+              const tcp_options& options);
     ~tcp_probe() override;
 
     void start(completion done) override;
@@ -34,7 +36,7 @@ class tcp_probe final : public probe {
   private:
     boost::asio::any_io_executor executor_;
     ip_endpoint target_;
-    tcp_options options_;
+    const tcp_options& options_;
     std::shared_ptr<run> current_;
 };
 
