@@ -251,6 +251,32 @@ TEST_CASE("tampering with ipvsadm is repaired by the next sync; a foreign servic
     CHECK(ipvsadm_table("-Ln") == foreign_before);
 }
 
+TEST_CASE("the periodic resync on the event loop repairs ipvsadm -d by itself") {
+    flush();
+    harness h;
+    auto s = h.settings();
+    s.resync_interval = 200ms;
+    reconciler r(h.io.get_executor(), *h.kernel, h.log, s);
+    r.start();
+    auto want = feature_table();
+    r.set_desired(want);
+    h.io.run_for(100ms);
+    REQUIRE(diff(want, *h.kernel->dump(), {}).empty());
+    REQUIRE(run("ipvsadm -d -t 10.10.0.1:80 -r 10.20.0.1:8080 && ipvsadm -D -f 7").status == 0);
+    auto t0 = std::chrono::steady_clock::now();
+    bool repaired = false;
+    while (!repaired && std::chrono::steady_clock::now() - t0 < 5s) {
+        h.io.run_for(50ms);
+        repaired = diff(want, *h.kernel->dump(), {}).empty();
+    }
+    CHECK(repaired);
+    MESSAGE("repaired after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - t0)
+                                     .count()
+                              << " ms");
+    r.shutdown();
+}
+
 TEST_CASE("a virtual server dropped from the config while vigil was down goes at next start") {
     flush();
     std::filesystem::remove_all("/tmp/vigil-state");
