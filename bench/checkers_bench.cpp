@@ -31,6 +31,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
+double tv_seconds(timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+double user_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return tv_seconds(u.ru_utime);
+}
+
 double cpu_seconds() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -143,6 +153,7 @@ run_result measure(const char* label, check_type type, int count, duration inter
     io.run_for(interval + 500ms);  // every probe has started once: the jitter spread is over
     auto before = monitor.stats();
     double cpu0 = cpu_seconds();
+    double user0 = user_seconds();
     auto t0 = std::chrono::steady_clock::now();
     int fds0 = fd_count();
     double rss0 = rss_mb();
@@ -162,8 +173,7 @@ run_result measure(const char* label, check_type type, int count, duration inter
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double cpu = cpu_seconds() - cpu0;
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
+    double user = user_seconds() - user0;
     auto after = monitor.stats();
     auto checks = static_cast<double>(after.runs_completed - before.runs_completed);
     run_result r;
@@ -188,6 +198,10 @@ run_result measure(const char* label, check_type type, int count, duration inter
         r.cpu_per_second * 100, r.cpu_per_10k, r.rss, rss_mb("VmHWM:"), fds0, fd_count(),
         static_cast<unsigned long long>(failures),
         static_cast<unsigned long long>(after.runs_timed_out - before.runs_timed_out));
+    if (checks > 0) {
+        std::printf("  of which user %.3f s and kernel %.3f s per 10,000 checks\n",
+                    user / checks * 10000, (cpu - user) / checks * 10000);
+    }
     for (const auto& [reason, n] : reasons) {
         std::printf("  failing: %d x %s\n", n, reason.c_str());
     }

@@ -50,6 +50,8 @@ int make_epoll() {
 
 curl_multi::curl_multi(asio::any_io_executor executor)
     : executor_(executor),
+      // Reference-counted by curl; explicit so that it never happens lazily inside a transfer.
+      global_init_(curl_global_init(CURL_GLOBAL_DEFAULT)),
       multi_(curl_multi_init()),
       epoll_fd_(make_epoll()),
       epoll_watch_(executor, epoll_fd_),
@@ -75,6 +77,9 @@ curl_multi::~curl_multi() {
         curl_easy_cleanup(easy);
     }
     // epoll_watch_ closes the epoll descriptor.
+    if (global_init_ == CURLE_OK) {
+        curl_global_cleanup();
+    }
 }
 
 CURL* curl_multi::acquire_easy() {
@@ -208,24 +213,38 @@ void curl_multi::drain_sockets() {
 int curl_multi::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
     auto* self = static_cast<curl_multi*>(self_ptr);
     if (timeout_ms < 0) {
-        return 0;  // an armed timer may fire anyway: a spurious timeout action is harmless
+        self->curl_wants_.reset();  // an armed timer may still fire: a spurious action is harmless
+        return 0;
     }
     auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (self->timer_at_ && *self->timer_at_ <= at) {
-        return 0;  // the armed timer fires first; curl asks again afterwards
+    self->curl_wants_ = at;
+    self->arm_timer(at);
+    return 0;
+}
+
+void curl_multi::arm_timer(std::chrono::steady_clock::time_point at) {
+    if (timer_at_ && *timer_at_ <= at) {
+        return;  // the armed timer fires first, and then re-arms for what curl wants
     }
     // Curl must not be re-entered from its own callback, so even a zero timeout goes through the
     // loop. Re-arming only for earlier deadlines keeps timerfd updates to a minimum.
-    self->timer_at_ = at;
-    self->timer_.expires_at(at);
-    self->timer_.async_wait([self, alive = self->alive_](const boost::system::error_code& ec) {
+    timer_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (!*alive || ec == asio::error::operation_aborted) {
             return;
         }
-        self->timer_at_.reset();
-        self->act(CURL_SOCKET_TIMEOUT, 0);
+        timer_at_.reset();
+        if (curl_wants_ && *curl_wants_ <= std::chrono::steady_clock::now()) {
+            curl_wants_.reset();  // this is the call curl asked for
+        }
+        act(CURL_SOCKET_TIMEOUT, 0);
+        // Curl reports a timeout only when it changes. If this wake-up came early (for a
+        // deadline curl has since moved), curl still counts on the later one.
+        if (curl_wants_ && !timer_at_) {
+            arm_timer(*curl_wants_);
+        }
     });
-    return 0;
 }
 
 void curl_multi::act(curl_socket_t fd, int events) {

@@ -57,12 +57,14 @@ class curl_multi {
   private:
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
     static int on_timer(CURLM* multi, long timeout_ms, void* self);
+    void arm_timer(std::chrono::steady_clock::time_point at);
     void wait_for_sockets();
     void drain_sockets();
     void act(curl_socket_t fd, int events);
     void deliver_completions();
 
     boost::asio::any_io_executor executor_;
+    CURLcode global_init_;
     CURLM* multi_;
     int epoll_fd_;
     boost::asio::posix::stream_descriptor epoll_watch_;
@@ -70,6 +72,8 @@ class curl_multi {
     boost::asio::steady_timer timer_;
     // When the armed timer fires; a later request is served by it early (harmless: curl re-arms).
     std::optional<std::chrono::steady_clock::time_point> timer_at_;
+    // The deadline curl last asked for; empty when it asked for none.
+    std::optional<std::chrono::steady_clock::time_point> curl_wants_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::unordered_map<curl_socket_t, int> sockets_;  // fd -> CURL_POLL_* wanted
     std::unordered_map<CURL*, completion> transfers_;

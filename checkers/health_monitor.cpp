@@ -16,6 +16,12 @@ namespace {
 // 10,000; starting a probe up to 10 ms late does not matter to a health check.
 constexpr auto wakeup_grid = std::chrono::milliseconds(10);
 
+// libcurl 7.88 walks its connection cache (hashed by host, 97 buckets) when a transfer ends, so a
+// transfer costs more the more run at once in the same multi handle: with thousands in flight
+// (a slow network, a stalled loop) that cost grows until it is the bottleneck. Probes are spread
+// over several multi handles to keep each one's cache short; they all share the loop.
+constexpr std::size_t curl_shards = 64;
+
 time_point on_grid(time_point t) {
     auto since = t.time_since_epoch();
     auto rounded = (since + wakeup_grid - mono_clock::duration{1}) / wakeup_grid * wakeup_grid;
@@ -68,21 +74,29 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
       clock_(clock),
       on_change_(std::move(on_change)),
       scheduler_(random),
-      multi_(executor),
+      multis_([&] {
+          std::vector<std::unique_ptr<curl_multi>> v;
+          for (std::size_t i = 0; i < curl_shards; ++i) {
+              v.push_back(std::make_unique<curl_multi>(executor));
+          }
+          return v;
+      }()),
       runner_(executor),
       timer_(executor) {}
 
 health_monitor::~health_monitor() {
-    // Probes first: they cancel their transfers and children while multi_ and runner_ still exist.
+    *alive_ = false;
+    // Probes first: they cancel their transfers and children while multis_ and runner_ still exist.
     probes_.clear();
 }
 
-std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
+std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id id) {
     switch (key.type) {
         case check_type::http:
         case check_type::https:
-            return std::make_unique<http_probe>(multi_, key.type == check_type::https, key.target,
-                                                key.http, key.timeout);
+            return std::make_unique<http_probe>(*multis_[id % multis_.size()],
+                                                key.type == check_type::https, key.target, key.http,
+                                                key.timeout);
         case check_type::tcp:
             return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
         case check_type::script:
@@ -102,7 +116,7 @@ void health_monitor::attach(server& s, probe_key key) {
     auto slot = std::make_unique<probe_slot>();
     auto inserted = probe_by_key_.emplace(std::move(key), id).first;
     slot->key = &inserted->first;  // element addresses survive rehashing
-    slot->impl = make_probe(*slot->key);
+    slot->impl = make_probe(*slot->key, id);
     slot->servers.push_back(&s);
     const auto& k = *slot->key;
     scheduler_.add(id, probe_timing{k.interval, k.recheck_interval, k.timeout}, clock_.now());
@@ -221,8 +235,13 @@ void health_monitor::on_timer() {
         auto& slot = *probes_.at(id);
         auto run = ++slot.run;
         ++counters_.runs_started;
-        slot.impl->start(
-            [this, id, run](probe_result result) { deliver(id, run, std::move(result)); });
+        // A probe reports on the loop, after start() returned; `alive` covers a report that was
+        // already queued when the engine was destroyed.
+        slot.impl->start([this, id, run, alive = alive_](probe_result result) {
+            if (*alive) {
+                deliver(id, run, std::move(result));
+            }
+        });
     }
     rearm();
 }

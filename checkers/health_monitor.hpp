@@ -54,7 +54,7 @@ struct real_server_status {
     unsigned pending = 0;
 };
 
-// The health-check engine: owns the curl multi handle, the child runner, one timer and every
+// The health-check engine: owns the curl multi handles, the child runner, one timer and every
 // probe; feeds each real server's rise/fall counter from its probe. A probe is shared by every
 // real server whose probe_key is equal, so identical checks on several virtual servers run once.
 //
@@ -97,7 +97,7 @@ class health_monitor {
     struct server;
     struct probe_slot;
 
-    std::unique_ptr<probe> make_probe(const probe_key& key);
+    std::unique_ptr<probe> make_probe(const probe_key& key, probe_id id);
     void attach(server& s, probe_key key);
     void detach(server& s);
     void on_timer();
@@ -113,7 +113,7 @@ class health_monitor {
     scheduler scheduler_;
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
-    curl_multi multi_;
+    std::vector<std::unique_ptr<curl_multi>> multis_;
     child_process_runner runner_;
     boost::asio::steady_timer timer_;
     std::optional<time_point> armed_for_;
@@ -121,6 +121,7 @@ class health_monitor {
     std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;
 };
 
