@@ -45,6 +45,8 @@ std::vector<vrrp::router_config> router_configs(const config::configuration& con
         }
         r.notify = {instance.notify.any,   instance.notify.master, instance.notify.backup,
                     instance.notify.fault, instance.notify.stop,   instance.notify.timeout};
+        r.use_vmac = instance.use_vmac;
+        r.vmac_name = instance.vmac_name;
         out.push_back(std::move(r));
     }
     return out;

@@ -7,6 +7,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -173,6 +174,55 @@ std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
         nl_cache_free(cache);
     }
     return info;
+}
+
+address_result netlink_effects::create_macvlan(int base_index, const std::string& name,
+                                               const mac_address& mac) {
+    if (!socket_) {
+        return {address_change::failed, "no route netlink socket"};
+    }
+    if (auto existing = lookup(name)) {
+        if (existing->mac == mac) {
+            return {address_change::already, {}};
+        }
+        // Left behind with another MAC (a changed VRID): replace it.
+        delete_link(name);
+    }
+    auto* link = rtnl_link_macvlan_alloc();
+    if (!link) {
+        return {address_change::failed, "out of memory"};
+    }
+    rtnl_link_set_link(link, base_index);
+    rtnl_link_set_name(link, name.c_str());
+    auto* address = nl_addr_build(AF_LLC, mac.data(), mac.size());
+    rtnl_link_set_addr(link, address);
+    // Private mode, as keepalived's VMACs: the child does not talk to its siblings.
+    rtnl_link_macvlan_set_mode(link, static_cast<uint32_t>(rtnl_link_macvlan_str2mode("private")));
+    rtnl_link_set_flags(link, IFF_UP);
+    int err = rtnl_link_add(socket_, link, NLM_F_CREATE | NLM_F_EXCL);
+    nl_addr_put(address);
+    rtnl_link_put(link);
+    if (err != 0) {
+        return {address_change::failed, nl_geterror(err)};
+    }
+    return {address_change::done, {}};
+}
+
+address_result netlink_effects::delete_link(const std::string& name) {
+    if (!socket_) {
+        return {address_change::failed, "no route netlink socket"};
+    }
+    auto* link = rtnl_link_alloc();
+    rtnl_link_set_name(link, name.c_str());
+    int err = rtnl_link_delete(socket_, link);
+    rtnl_link_put(link);
+    if (err == 0) {
+        return {address_change::done, {}};
+    }
+    if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND) {
+        return {address_change::already, {}};
+    }
+    return {address_change::failed, nl_geterror(err)};
 }
 
 struct link_monitor::shared_state {

@@ -41,6 +41,11 @@ class address_effects {
     virtual address_result add(int ifindex, const ip_prefix& vip) = 0;
     virtual address_result remove(int ifindex, const ip_prefix& vip) = 0;
     virtual std::optional<interface_info> lookup(const std::string& name) = 0;
+    // A macvlan child of `base_index` named `name` with `mac`, up. An existing one with that
+    // name is reused if it has the MAC, else replaced.
+    virtual address_result create_macvlan(int base_index, const std::string& name,
+                                          const mac_address& mac) = 0;
+    virtual address_result delete_link(const std::string& name) = 0;
 };
 
 class netlink_effects final : public address_effects {
@@ -56,6 +61,9 @@ class netlink_effects final : public address_effects {
     address_result add(int ifindex, const ip_prefix& vip) override;
     address_result remove(int ifindex, const ip_prefix& vip) override;
     std::optional<interface_info> lookup(const std::string& name) override;
+    address_result create_macvlan(int base_index, const std::string& name,
+                                  const mac_address& mac) override;
+    address_result delete_link(const std::string& name) override;
 
   private:
     nl_sock* socket_ = nullptr;

@@ -34,6 +34,25 @@ bool is_link_local(const ip_address& a) {
     return a.is_v6() && a.to_v6().is_link_local();
 }
 
+std::string sysctl_path(const std::string& interface, const char* key) {
+    return "/proc/sys/net/ipv4/conf/" + interface + "/" + key;
+}
+
+std::optional<std::string> read_sysctl(const std::string& path) {
+    std::ifstream in(path);
+    std::string value;
+    if (in >> value) {
+        return value;
+    }
+    return std::nullopt;
+}
+
+bool write_sysctl(const std::string& path, const std::string& value) {
+    std::ofstream out(path);
+    out << value << "\n";
+    return static_cast<bool>(out);
+}
+
 }  // namespace
 
 bool same_settings(const router_config& a, const router_config& b) {
@@ -54,7 +73,7 @@ bool same_settings(const router_config& a, const router_config& b) {
            a.announce.master_refresh_repeat == b.announce.master_refresh_repeat &&
            a.announce.interval == b.announce.interval && a.track_interfaces == b.track_interfaces &&
            a.track_scripts == b.track_scripts && a.track_files == b.track_files &&
-           a.notify == b.notify;
+           a.notify == b.notify && a.use_vmac == b.use_vmac && a.vmac_name == b.vmac_name;
 }
 
 struct node::interface_state {
@@ -77,6 +96,10 @@ class node::router {
     router(node& owner, router_config config)
         : owner_(owner),
           config_(std::move(config)),
+          vmac_name_(!config_.vmac_name.empty() ? config_.vmac_name
+                     : config_.family() == address_family::ipv6
+                         ? "vrrp6." + std::to_string(config_.virtual_router_id)
+                         : "vrrp." + std::to_string(config_.virtual_router_id)),
           core_(config_.election),
           timer_(owner.executor_),
           announcer_(owner.executor_, config_.announce, [this] { announce_round(); }) {}
@@ -96,7 +119,7 @@ class node::router {
     void start() {
         auto* iface = owner_.interface_for(config_.interface);
         held_.assign(config_.vips.size(), false);
-        remove_stale_vips(*iface);
+        remove_stale_vips(*owner_.interface_for(vip_interface()));
         bool ready = prepare(*iface);
         init_trackers();
         perform(core_.start(mono_clock::now(), ready && iface->link_up()));
@@ -180,6 +203,7 @@ class node::router {
             run->timer.cancel();
         }
         perform(core_.shutdown(mono_clock::now()), false);
+        remove_vmac();
     }
 
     router_status status() const {
@@ -228,7 +252,87 @@ class node::router {
         primary_ = *primary;
         // The core compares it on equal priority and drops adverts that carry it as source.
         core_.set_primary_address(*primary);
+        return !config_.use_vmac || ensure_vmac(iface);
+    }
+
+    // --- virtual MAC
+
+    // Where the VIPs live and announcements leave: the VMAC when configured.
+    const std::string& vip_interface() const {
+        return config_.use_vmac ? vmac_name_ : config_.interface;
+    }
+    // Where adverts leave: the VMAC for IPv4, so they carry the virtual MAC; the base interface
+    // for IPv6, whose link-local address is the advert's source (keepalived's vmac_xmit_base).
+    const std::string& send_interface() const {
+        return config_.use_vmac && config_.family() == address_family::ipv4 ? vmac_name_
+                                                                            : config_.interface;
+    }
+
+    mac_address virtual_mac() const {
+        // RFC 5798 7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
+        return {0x00,
+                0x00,
+                0x5e,
+                0x00,
+                static_cast<std::uint8_t>(config_.family() == address_family::ipv6 ? 0x02 : 0x01),
+                config_.virtual_router_id};
+    }
+
+    bool ensure_vmac(interface_state& base) {
+        auto result = owner_.effects_.create_macvlan(base.info->index, vmac_name_, virtual_mac());
+        if (result.outcome == address_change::failed) {
+            owner_.log_.error(
+                "vrrp.vmac_failed",
+                {{"instance", config_.name}, {"interface", vmac_name_}, {"error", result.error}});
+            return false;
+        }
+        if (result.outcome == address_change::done) {
+            owner_.log_.info("vrrp.vmac_created", {{"instance", config_.name},
+                                                   {"interface", vmac_name_},
+                                                   {"base", config_.interface}});
+        }
+        // Only the VMAC may answer ARP for the VIPs: by default the base interface would answer
+        // too, with its own MAC. arp_ignore=1 answers only for addresses of the receiving
+        // interface. Replies and traffic to the VIP arrive on the VMAC while the route back leaves
+        // by the base, so the VMAC takes loose reverse-path filtering (a strict one drops them).
+        auto base_path = sysctl_path(config_.interface, "arp_ignore");
+        if (!saved_sysctls_.contains(base_path)) {
+            if (auto previous = read_sysctl(base_path)) {
+                saved_sysctls_[base_path] = *previous;
+            }
+        }
+        write_sysctl(base_path, "1");
+        write_sysctl(sysctl_path(vmac_name_, "arp_ignore"), "1");
+        write_sysctl(sysctl_path(vmac_name_, "rp_filter"), "2");
+        auto* vmac = owner_.interface_for(vmac_name_);
+        owner_.refresh_interface(*vmac);
+        if (!vmac->info) {
+            return false;
+        }
+        if (!vmac->socket(config_.family())) {
+            if (auto error = owner_.open_sockets(*vmac, config_.family())) {
+                owner_.log_.error("vrrp.socket_failed",
+                                  {{"interface", vmac_name_}, {"error", *error}});
+                return false;
+            }
+        }
         return true;
+    }
+
+    void remove_vmac() {
+        if (!config_.use_vmac) {
+            return;
+        }
+        auto result = owner_.effects_.delete_link(vmac_name_);
+        if (result.outcome == address_change::done) {
+            owner_.log_.info("vrrp.vmac_removed",
+                             {{"instance", config_.name}, {"interface", vmac_name_}});
+        }
+        owner_.refresh_interface(*owner_.interface_for(vmac_name_));
+        for (const auto& [path, value] : saved_sysctls_) {
+            write_sysctl(path, value);
+        }
+        saved_sysctls_.clear();
     }
 
     std::optional<ip_address> pick_primary(const interface_info& info) const {
@@ -499,7 +603,7 @@ class node::router {
     void do_action(const drop& d) { count_drop(to_string(d.reason), last_source_); }
 
     void send(std::uint8_t priority) {
-        auto* iface = owner_.interface_for(config_.interface);
+        auto* iface = owner_.interface_for(send_interface());
         auto* socket = iface->socket(config_.family());
         if (!socket || !primary_) {
             return;
@@ -540,7 +644,7 @@ class node::router {
     }
 
     void change_vips(bool add, const char* reason) {
-        auto* iface = owner_.interface_for(config_.interface);
+        auto* iface = owner_.interface_for(vip_interface());
         if (!iface->info) {
             return;
         }
@@ -569,7 +673,7 @@ class node::router {
         if (std::all_of(held_.begin(), held_.end(), [](bool h) { return h; })) {
             return;
         }
-        auto* iface = owner_.interface_for(config_.interface);
+        auto* iface = owner_.interface_for(vip_interface());
         for (std::size_t i = 0; i < config_.vips.size() && iface->info; ++i) {
             if (held_[i]) {
                 continue;
@@ -594,7 +698,7 @@ class node::router {
     }
 
     void announce_round() {
-        auto* iface = owner_.interface_for(config_.interface);
+        auto* iface = owner_.interface_for(vip_interface());
         if (!iface->sender || !iface->info) {
             return;
         }
@@ -644,6 +748,7 @@ class node::router {
   private:
     node& owner_;
     router_config config_;
+    std::string vmac_name_;
     instance core_;
     asio::steady_timer timer_;
     announcer announcer_;
@@ -664,6 +769,7 @@ class node::router {
     std::deque<child_spec> notify_queue_;
     bool notifying_ = false;
     std::optional<std::string> group_name_;
+    std::map<std::string, std::string> saved_sysctls_;  // base interface values to restore
 };
 
 node::router* node::interface_state::find(address_family family, std::uint8_t vrid) const {

@@ -70,6 +70,9 @@ struct router_config {
     std::vector<script_tracker_config> track_scripts;
     std::vector<file_tracker_config> track_files;
     notify_config notify;
+    // The VRRP virtual MAC on a macvlan child (keepalived's use_vmac); name default vrrp.VRID.
+    bool use_vmac = false;
+    std::string vmac_name;
 
     address_family family() const { return vips.front().family(); }
 };

@@ -203,6 +203,49 @@ class split_brain(ops_case):
         self.assertLess(took, 0.3)
 
 
+class virtual_mac_with_keepalived(ops_case):
+    def addresses_on(self, host, device):
+        out = host.exec("ip", "-o", "addr", "show", "dev", device, check=False).stdout
+        return [line.split()[3].split("/")[0] for line in out.splitlines()]
+
+    def test_the_vip_moves_with_the_virtual_mac(self):
+        n1, n2, n3 = self.lab["n1"], self.lab["n2"], self.lab["n3"]
+        vmac = "00:00:5e:00:01:33"  # VRID 51
+        stop_sniffer = self.lab.sniff("n3", "arp or ip proto 112")
+        v = vigil_node(VIGIL, n1, instance(150, extra="use_vmac = true\n")).start()
+        wait_for(lambda: VIP in self.addresses_on(n1, "vrrp.51"), 5, "the VIP on n1's vrrp.51")
+        self.assertFalse(n1.has(VIP), "the VIP sits on the VMAC, not on eth0")
+        link = n1.exec("ip", "-o", "link", "show", "dev", "vrrp.51").stdout
+        self.assertIn(f"link/ether {vmac}", link)
+        k = keepalived_node(n2, (
+            "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    use_vmac\n"
+            "    virtual_router_id 51\n    priority 100\n    advert_int 0.1\n"
+            f"    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"), version=3).start()
+        time.sleep(1)
+        self.assertNotIn(VIP, self.addresses_on(n2, "vrrp.51"), "keepalived stays backup")
+
+        # The client resolves the VIP to the virtual MAC, and only that.
+        n3.exec("ping", "-c1", "-W1", "-q", VIP)
+        neighbour = n3.exec("ip", "neigh", "show", VIP).stdout
+        self.assertIn(vmac, neighbour)
+        traffic = stop_sniffer()
+        self.assertIn(f"{vmac} > 01:00:5e:00:00:12", traffic, "adverts leave from the VMAC")
+        self.assertIn(f"{vmac} > ff:ff:ff:ff:ff:ff", traffic, "gratuitous ARP from the VMAC")
+        self.assertNotIn(f"{n1.mac()} > ", traffic.split("Reply")[0] if "Reply" in traffic else "",
+                         "eth0 does not answer for the VIP")
+
+        # Handover: keepalived takes the VIP on its own vrrp.51 and the client still reaches it.
+        # (Which MAC keepalived then answers with is keepalived's business: here, its base one.)
+        self.assertEqual(v.stop(signal.SIGTERM), 0)
+        wait_for(lambda: VIP in self.addresses_on(n2, "vrrp.51"), 3, "keepalived to take over")
+        self.assertNotIn("vrrp.51", n1.exec("ip", "-o", "link", "show").stdout,
+                         "vigil removes its VMAC on stop")
+        self.assertEqual(n1.exec("sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore").stdout.strip(),
+                         "0", "and restores the base interface's arp_ignore")
+        self.assertEqual(n3.exec("ping", "-c1", "-W2", "-q", VIP, check=False).returncode, 0)
+        k.stop()
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("skipped: network namespaces need root")
