@@ -193,11 +193,12 @@ run_result measure(const char* label, check_type type, int count, duration inter
     std::printf(
         "%-9s %6d servers every %5lld ms: %8.0f checks/s, CPU %5.1f%% of a core, "
         "%.3f CPU-s per 10,000 checks, RSS %.1f MB (peak %.1f), fds %d -> %d, "
-        "failing now %llu, timeouts %llu\n",
+        "failing now %llu, timeouts %llu, deferred %llu\n",
         label, count, static_cast<long long>(interval.count()), r.checks_per_second,
         r.cpu_per_second * 100, r.cpu_per_10k, r.rss, rss_mb("VmHWM:"), fds0, fd_count(),
         static_cast<unsigned long long>(failures),
-        static_cast<unsigned long long>(after.runs_timed_out - before.runs_timed_out));
+        static_cast<unsigned long long>(after.runs_timed_out - before.runs_timed_out),
+        static_cast<unsigned long long>(after.runs_deferred - before.runs_deferred));
     if (checks > 0) {
         std::printf("  of which user %.3f s and kernel %.3f s per 10,000 checks\n",
                     user / checks * 10000, (cpu - user) / checks * 10000);
@@ -250,11 +251,11 @@ int main(int argc, char** argv) {
         measure("tcp", check_type::tcp, servers, duration{interval_ms}, server.port, seconds,
                 false);
     }
-    if (only.empty() || only == "saturate") {
-        // Ten times the load the target asks for: what one core sustains.
-        measure("saturate", check_type::http, servers, 100ms, server.port, seconds / 2, false);
-    }
     if (only.empty() || only == "soak") {
         measure("soak", check_type::http, servers, 1s, server.port, soak, true);
+    }
+    if (only.empty() || only == "saturate") {
+        // Four times the load the target asks for: what one core sustains (the rest waits).
+        measure("saturate", check_type::http, servers, 250ms, server.port, seconds / 2, false);
     }
 }

@@ -68,7 +68,7 @@ struct health_monitor::probe_slot {
 
 health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
                                random_source& random, const clock_source& clock,
-                               change_handler on_change)
+                               change_handler on_change, std::size_t max_running)
     : executor_(executor),
       log_(log),
       clock_(clock),
@@ -82,7 +82,8 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
           return v;
       }()),
       runner_(executor),
-      timer_(executor) {}
+      timer_(executor),
+      max_running_(std::max<std::size_t>(max_running, 1)) {}
 
 health_monitor::~health_monitor() {
     *alive_ = false;
@@ -138,6 +139,9 @@ void health_monitor::detach(server& s) {
     }
     // The probe refers to the key's options: it goes first.
     slot.impl.reset();
+    if (scheduler_.running(it->first)) {
+        --running_;
+    }
     scheduler_.remove(it->first);
     probe_by_key_.erase(probe_by_key_.find(*slot.key));
     probes_.erase(it);
@@ -232,6 +236,13 @@ void health_monitor::on_timer() {
         deliver(id, slot.run, std::move(result));
     }
     for (auto id : work.start) {
+        if (running_ >= max_running_) {
+            // Try again on the next tick; its place in the cadence is kept by start time.
+            scheduler_.postpone(id, now + wakeup_grid);
+            ++counters_.runs_deferred;
+            continue;
+        }
+        ++running_;
         auto& slot = *probes_.at(id);
         auto run = ++slot.run;
         ++counters_.runs_started;
@@ -256,6 +267,7 @@ void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result
         return;
     }
     ++counters_.runs_completed;
+    --running_;
     bool pending = false;
     // Copied: the list must not change under the loop (on_change must not call update(); this
     // only guards against a slot vector reallocation).
@@ -333,6 +345,7 @@ health_monitor::counters health_monitor::stats() const {
     auto c = counters_;
     c.real_servers = servers_.size();
     c.probes = probes_.size();
+    c.running = running_;
     return c;
 }
 

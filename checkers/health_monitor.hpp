@@ -69,8 +69,15 @@ class health_monitor {
   public:
     using change_handler = std::function<void(const health_change&)>;
 
+    // At most `max_running` probes run at once; the rest wait their turn (started a little late)
+    // instead of piling up. It bounds memory (about 30 KB per HTTP transfer) and keeps an
+    // overloaded or partitioned director from timing out thousands of checks at once and taking
+    // healthy servers down: overload stretches intervals instead.
+    static constexpr std::size_t default_max_running = 2048;
+
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
-                   const clock_source& clock, change_handler on_change);
+                   const clock_source& clock, change_handler on_change,
+                   std::size_t max_running = default_max_running);
     ~health_monitor();
     health_monitor(const health_monitor&) = delete;
     health_monitor& operator=(const health_monitor&) = delete;
@@ -90,6 +97,8 @@ class health_monitor {
         std::uint64_t runs_started = 0;
         std::uint64_t runs_completed = 0;
         std::uint64_t runs_timed_out = 0;
+        std::uint64_t runs_deferred = 0;  // starts put off because max_running were running
+        std::size_t running = 0;
     };
     counters stats() const;
 
@@ -121,6 +130,8 @@ class health_monitor {
     std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;
+    std::size_t max_running_;
+    std::size_t running_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;
 };

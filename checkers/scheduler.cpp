@@ -57,6 +57,17 @@ bool scheduler::finish(probe_id id, time_point now, bool transition_pending) {
     return true;
 }
 
+void scheduler::postpone(probe_id id, time_point at) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state != phase::running) {
+        return;
+    }
+    auto& e = it->second;
+    dequeue(id, e);
+    e.state = phase::idle;
+    enqueue(id, e, at);
+}
+
 std::optional<time_point> scheduler::next_wakeup() const {
     if (queue_.empty()) {
         return std::nullopt;

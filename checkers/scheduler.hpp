@@ -55,6 +55,10 @@ class scheduler {
     // running: a late answer after remove() or a double report, which the caller must drop.
     bool finish(probe_id id, time_point now, bool transition_pending);
 
+    // A run poll() handed out that the shell could not start now (too many running): idle again,
+    // due at `at`, and not counted as a run.
+    void postpone(probe_id id, time_point at);
+
     // When poll() next has work; empty when nothing is scheduled.
     std::optional<time_point> next_wakeup() const;
 

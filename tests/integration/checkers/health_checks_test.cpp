@@ -711,3 +711,33 @@ TEST_CASE("scripts: the configured user runs the script (root only)") {
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
     CHECK_MESSAGE(h.state(s.name).last.success, h.state(s.name).last.reason);
 }
+
+TEST_CASE("no more than max_running probes run at once; the rest wait instead of piling up") {
+    boost::asio::io_context io;
+    event_log log(std::make_unique<memory_sink>());
+    random_source random(7);
+    steady_clock_source clock;
+    health_monitor monitor(io.get_executor(), log, random, clock, {}, 2);
+    std::vector<real_server_spec> specs;
+    for (int i = 1; i <= 6; ++i) {
+        auto address = "127.0.4." + std::to_string(i);
+        auto s = http_server("slow", loopback(servers().ports["http"], address.c_str()), "/silent");
+        s.check.interval = 200ms;
+        s.check.timeout = 150ms;
+        specs.push_back(s);
+    }
+    monitor.update(specs);
+    std::size_t most = 0;
+    auto end = std::chrono::steady_clock::now() + 1500ms;
+    while (std::chrono::steady_clock::now() < end) {
+        io.run_for(5ms);
+        most = std::max(most, monitor.stats().running);
+    }
+    CHECK(most == 2);
+    CHECK(monitor.stats().runs_deferred > 0);
+    // Every server still got checked (and timed out), just later.
+    for (const auto& st : monitor.status()) {
+        CHECK(st.checked);
+        CHECK(st.last.reason == "timeout");
+    }
+}

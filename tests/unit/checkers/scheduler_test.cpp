@@ -168,3 +168,20 @@ TEST_CASE("due probes come out in order of their due time") {
         CHECK(work.start[i] == expected[i].second);
     }
 }
+
+TEST_CASE("a postponed start is idle again, due when told, and not counted as a run") {
+    random_source random(5);
+    scheduler s(random);
+    s.add(1, timing(1s, 1s, 500ms), t0);
+    auto first = *s.next_wakeup();
+    REQUIRE(s.poll(first).start.size() == 1);
+    s.postpone(1, first + 10ms);
+    CHECK_FALSE(s.running(1));
+    CHECK(s.next_wakeup() == first + 10ms);
+    CHECK_FALSE(s.finish(1, first + 5ms, false));  // nothing was running
+    auto work = s.poll(first + 10ms);
+    CHECK(work.start.size() == 1);
+    s.finish(1, first + 20ms, false);
+    // The cadence counts from the real start.
+    CHECK(s.next_wakeup() == first + 10ms + 1s);
+}
