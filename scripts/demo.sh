@@ -22,6 +22,8 @@ cp -r etc/vigil/. "$work/"
 # eth0 exists on this host: VRRP must not speak on it here, so the demo copy names an interface
 # that does not exist (its instance waits in FAULT).
 sed -i "s|interface = \"eth0\"|interface = \"vigil-demo0\"|" "$work/vigil.toml"
+# Nor is there IPVS in this host's kernel: the copy programs vigil's in-memory table instead.
+sed -i "s|backend = \"netlink\"|backend = \"memory\"|; s|state_dir = .*|state_dir = \"$work/state\"|" "$work/vigil.toml"
 sed -i "s|^control_socket = .*|control_socket = \"$work/vigil.sock\"|" "$work/vigil.toml"
 
 step "a broken copy is refused, every error with its file, line and column"

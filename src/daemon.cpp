@@ -2,9 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 
 #include "config/loader.hpp"
+#include "ipvs/memory_backend.hpp"
+#include "ipvs/netlink_backend.hpp"
+#include "ipvs/status.hpp"
+#include "ipvs_settings.hpp"
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
@@ -38,6 +44,58 @@ daemon::daemon(std::string config_file, config::configuration initial,
 
 daemon::~daemon() = default;
 
+bool daemon::apply_ipvs(const config::configuration& config) {
+    auto specs = virtual_server_specs(config);
+    auto settings = reconciler_settings(config);
+    sync_daemon_instance_ = sync_daemon_instance(config);
+    if (!reconciler_) {
+        if (specs.empty() && !settings.sync_daemon_settings) {
+            return true;  // nothing to program; the kernel need not have IPVS
+        }
+        if (config.global.ipvs.backend == config::ipvs_backend_choice::memory) {
+            ipvs_backend_ = std::make_unique<ipvs::memory_backend>();
+        } else {
+            // Never a silent fallback: a director whose kernel has no IPVS must not look healthy.
+            auto opened = ipvs::netlink_backend::open();
+            if (!opened.backend) {
+                log_->error("ipvs.start_failed", {{"backend", "netlink"}, {"error", opened.error}});
+                return false;
+            }
+            ipvs_backend_ = std::move(opened.backend);
+        }
+        std::error_code ignored;
+        std::filesystem::create_directories(config.global.state_dir, ignored);
+        reconciler_ =
+            std::make_unique<ipvs::reconciler>(io_.get_executor(), *ipvs_backend_, *log_, settings);
+        ipvs_specs_ = std::move(specs);
+        rebuild_ipvs();
+        reconciler_->start();
+        return true;
+    }
+    // Reload: virtual servers that left the config forget their quorum memory.
+    for (const auto& old : ipvs_specs_) {
+        bool kept = std::any_of(specs.begin(), specs.end(),
+                                [&](const auto& spec) { return spec.name == old.name; });
+        if (!kept) {
+            desired_builder_.forget(old.name);
+        }
+    }
+    ipvs_specs_ = std::move(specs);
+    reconciler_->set_settings(settings);
+    reconciler_->set_sync_daemon(settings.sync_daemon_settings);
+    rebuild_ipvs();
+    return true;
+}
+
+void daemon::rebuild_ipvs() {
+    if (!reconciler_) {
+        return;
+    }
+    last_build_ = desired_builder_.build(ipvs_specs_, health_);
+    ipvs::log_quorum_events(*log_, last_build_.events);
+    reconciler_->set_desired(last_build_.desired);
+}
+
 bool daemon::apply_vrrp(const config::configuration& config) {
     auto routers = router_configs(config);
     auto groups = sync_group_configs(config);
@@ -51,6 +109,15 @@ bool daemon::apply_vrrp(const config::configuration& config) {
             return false;
         }
         vrrp_ = std::make_unique<vrrp::node>(io_.get_executor(), *log_, *address_effects_);
+        vrrp_->on_state_change([this](const std::string& instance, vrrp::state to) {
+            // keepalived's lvs_sync_daemon: master daemon while MASTER, backup otherwise.
+            if (reconciler_ && sync_daemon_instance_ == instance) {
+                reconciler_->set_sync_mode(to == vrrp::state::master ? ipvs::sync_mode::master
+                                           : to == vrrp::state::initialize
+                                               ? ipvs::sync_mode::none
+                                               : ipvs::sync_mode::backup);
+            }
+        });
         if (auto error = vrrp_->start(std::move(routers), std::move(groups))) {
             log_->error("vrrp.start_failed", {{"error", *error}});
             return false;
@@ -89,7 +156,8 @@ int daemon::run() {
                                  {"vrrp_instances", config_.vrrp_instances.size()},
                                  {"virtual_servers", config_.virtual_servers.size()},
                                  {"real_servers", config_.real_server_count()}});
-    if (!apply_vrrp(config_)) {
+    // IPVS first: the table is programmed whichever VRRP state this node ends up in.
+    if (!apply_ipvs(config_) || !apply_vrrp(config_)) {
         control_.close();
         return 1;
     }
@@ -116,6 +184,9 @@ void daemon::wait_for_signal() {
         // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
         // Master_Down_Interval, and the VIPs leave this node.
         control_.close();
+        if (reconciler_) {
+            reconciler_->shutdown();
+        }
         if (vrrp_) {
             vrrp_->shutdown();
             finish_notifications(std::chrono::steady_clock::now() + notify_grace);
@@ -174,6 +245,7 @@ void daemon::reload() {
         }
     }
     config_ = std::move(next);
+    apply_ipvs(config_);
     apply_vrrp(config_);
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
@@ -202,7 +274,23 @@ boost::json::object daemon::status_json() const {
     if (vrrp_) {
         status.vrrp = vrrp_->status();
     }
-    return to_json(status);
+    auto document = to_json(status);
+    if (reconciler_) {
+        boost::json::object section;
+        section["backend"] = std::string(ipvs_backend_->name());
+        auto kernel = ipvs_backend_->dump();
+        if (kernel.has_value()) {
+            auto table_status =
+                ipvs::status_json({*kernel, reconciler_->desired(), reconciler_->owned(),
+                                   ipvs_specs_, health_, &last_build_});
+            section["services"] = table_status.as_object().at("services");
+            section["missing"] = table_status.as_object().at("missing");
+        } else {
+            section["error"] = kernel.error().message();
+        }
+        document["ipvs"] = std::move(section);
+    }
+    return document;
 }
 
 boost::json::object daemon::handle_request(const boost::json::object& request) {

@@ -11,6 +11,9 @@
 #include "base/event_log.hpp"
 #include "config/model.hpp"
 #include "control_server.hpp"
+#include "ipvs/backend.hpp"
+#include "ipvs/desired.hpp"
+#include "ipvs/reconciler.hpp"
 #include "vrrp/netlink.hpp"
 #include "vrrp/node.hpp"
 
@@ -36,6 +39,10 @@ class daemon {
     boost::json::object handle_request(const boost::json::object& request);
     boost::json::object status_json() const;
     bool apply_vrrp(const config::configuration& config);
+    // Starts the reconciler (first call) or hands it the new config (reload).
+    bool apply_ipvs(const config::configuration& config);
+    // Rebuilds the desired IPVS table from config + health and hands it to the reconciler.
+    void rebuild_ipvs();
     void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
 
     std::string config_file_;
@@ -56,6 +63,14 @@ class daemon {
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;
     std::unique_ptr<vrrp::node> vrrp_;
+    // IPVS: the backend outlives the reconciler that applies operations through it.
+    std::unique_ptr<ipvs::backend> ipvs_backend_;
+    std::unique_ptr<ipvs::reconciler> reconciler_;
+    ipvs::desired_builder desired_builder_;
+    std::vector<ipvs::virtual_server_spec> ipvs_specs_;
+    ipvs::health_map health_;
+    ipvs::desired_result last_build_;
+    std::optional<std::string> sync_daemon_instance_;
     int exit_status_ = 0;
 };
 

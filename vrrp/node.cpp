@@ -581,6 +581,9 @@ class node::router {
     void do_action(const announce&) { announcer_.start(); }
     void do_action(const transition& t) {
         queue_notify(t);
+        if (owner_.state_listener_) {
+            owner_.state_listener_(config_.name, t.to);
+        }
         ++transitions_;
         since_ = std::chrono::system_clock::now();
         if (t.from == state::master) {

@@ -131,6 +131,11 @@ class node {
 
     std::vector<router_status> status() const;
 
+    // Told of every state an instance enters (after its own actions): the daemon drives the IPVS
+    // connection sync daemon from it.
+    using state_listener = std::function<void(const std::string& instance, state to)>;
+    void on_state_change(state_listener listener) { state_listener_ = std::move(listener); }
+
     class router;
     struct interface_state;
 
@@ -151,6 +156,7 @@ class node {
     event_log& log_;
     address_effects& effects_;
     std::unique_ptr<link_monitor> links_;
+    state_listener state_listener_;
     child_process_runner runner_;
     std::vector<sync_group_config> group_configs_;
     std::vector<std::unique_ptr<sync_group>> groups_;

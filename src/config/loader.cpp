@@ -147,7 +147,7 @@ std::optional<ip_address> loader::read_address(table_reader& reader, std::string
 }
 
 std::optional<std::vector<std::string>> loader::read_argv(table_reader& reader,
-                                                         std::string_view key) {
+                                                          std::string_view key) {
     const auto* array = reader.array(key);
     if (!array) {
         return std::nullopt;
@@ -158,8 +158,9 @@ std::optional<std::vector<std::string>> loader::read_argv(table_reader& reader,
         if (const auto* arg = item.as_string()) {
             argv.push_back(arg->get());
         } else {
-            reader.error_at(item, key, rule::wrong_type,
-                            "expected argument strings, got " + std::string(type_name(item.type())));
+            reader.error_at(
+                item, key, rule::wrong_type,
+                "expected argument strings, got " + std::string(type_name(item.type())));
             ok = false;
         }
     }
@@ -169,8 +170,9 @@ std::optional<std::vector<std::string>> loader::read_argv(table_reader& reader,
     }
     if (ok && (argv.front().empty() || argv.front().front() != '/')) {
         reader.error(key, rule::bad_value,
-                     in_quotes(argv.front()) + " is not an absolute path: a daemon's PATH is not "
-                                               "the operator's");
+                     in_quotes(argv.front()) +
+                         " is not an absolute path: a daemon's PATH is not "
+                         "the operator's");
         return std::nullopt;
     }
     return ok ? std::optional(argv) : std::nullopt;
@@ -230,8 +232,9 @@ void loader::read_trackers(file_context& file, table_reader& reader, const std::
     tables("track_script", [&](const toml::node& item, const std::string& item_path) {
         const auto* table = item.as_table();
         if (!table) {
-            reader.error_at(item, "track_script", rule::wrong_type,
-                            "expected { name, command, ... }, got " + std::string(type_name(item.type())));
+            reader.error_at(
+                item, "track_script", rule::wrong_type,
+                "expected { name, command, ... }, got " + std::string(type_name(item.type())));
             return;
         }
         table_reader r(file, *table, item_path);
@@ -241,7 +244,8 @@ void loader::read_trackers(file_context& file, table_reader& reader, const std::
             if (valid_name(*name)) {
                 t.name = *name;
             } else {
-                r.error("name", rule::bad_value, in_quotes(*name) + " is not a valid name (" + name_rule + ")");
+                r.error("name", rule::bad_value,
+                        in_quotes(*name) + " is not a valid name (" + name_rule + ")");
             }
         }
         r.require("command");
@@ -288,8 +292,9 @@ void loader::read_trackers(file_context& file, table_reader& reader, const std::
     tables("track_file", [&](const toml::node& item, const std::string& item_path) {
         const auto* table = item.as_table();
         if (!table) {
-            reader.error_at(item, "track_file", rule::wrong_type,
-                            "expected { path, weight }, got " + std::string(type_name(item.type())));
+            reader.error_at(
+                item, "track_file", rule::wrong_type,
+                "expected { path, weight }, got " + std::string(type_name(item.type())));
             return;
         }
         table_reader r(file, *table, item_path);
@@ -469,16 +474,18 @@ void loader::read_ipvs(file_context& file, const toml::table& table, ipvs_settin
     table_reader reader(file, table, "global.ipvs");
     if (auto backend = reader.string("backend")) {
         if (*backend == "netlink" || *backend == "memory") {
-            ipvs.backend = *backend == "netlink" ? ipvs_backend_choice::netlink
-                                                 : ipvs_backend_choice::memory;
+            ipvs.backend =
+                *backend == "netlink" ? ipvs_backend_choice::netlink : ipvs_backend_choice::memory;
         } else {
-            reader.error("backend", rule::bad_value, in_quotes(*backend) + " is not netlink or memory");
+            reader.error("backend", rule::bad_value,
+                         in_quotes(*backend) + " is not netlink or memory");
         }
     }
     if (auto interval = reader.duration_value("resync_interval", 0ms, 24h)) {
         if (interval->count() > 0 && *interval < 1s) {
-            reader.error("resync_interval", rule::out_of_range,
-                         format_duration(*interval) + " is out of range (0 for never, or 1s to 24h)");
+            reader.error(
+                "resync_interval", rule::out_of_range,
+                format_duration(*interval) + " is out of range (0 for never, or 1s to 24h)");
         } else {
             ipvs.resync_interval = *interval;
         }
@@ -487,7 +494,8 @@ void loader::read_ipvs(file_context& file, const toml::table& table, ipvs_settin
         if (*action == "keep" || *action == "remove") {
             ipvs.on_shutdown = *action == "keep" ? shutdown_action::keep : shutdown_action::remove;
         } else {
-            reader.error("on_shutdown", rule::bad_value, in_quotes(*action) + " is not keep or remove");
+            reader.error("on_shutdown", rule::bad_value,
+                         in_quotes(*action) + " is not keep or remove");
         }
     }
     reader.finish();
@@ -500,8 +508,9 @@ void loader::read_sync_groups(table_reader& root, configuration& config) {
     }
     const auto* array = node->as_array();
     if (!array || !array->is_array_of_tables()) {
-        root.error("vrrp_sync_group", rule::wrong_type,
-                   "expected [[vrrp_sync_group]] tables, got " + std::string(type_name(node->type())));
+        root.error(
+            "vrrp_sync_group", rule::wrong_type,
+            "expected [[vrrp_sync_group]] tables, got " + std::string(type_name(node->type())));
         return;
     }
     std::map<std::string, location> member_of;
@@ -515,7 +524,8 @@ void loader::read_sync_groups(table_reader& root, configuration& config) {
         reader.require("name");
         if (auto name = reader.string("name")) {
             if (!valid_name(*name)) {
-                reader.error("name", rule::bad_value, in_quotes(*name) + " is not a valid name (" + name_rule + ")");
+                reader.error("name", rule::bad_value,
+                             in_quotes(*name) + " is not a valid name (" + name_rule + ")");
             } else if (auto [it, inserted] = names.emplace(*name, group.where); !inserted) {
                 reader.error("name", rule::duplicate_instance_name,
                              "the group name " + in_quotes(*name) + " is already used" +
@@ -529,16 +539,19 @@ void loader::read_sync_groups(table_reader& root, configuration& config) {
             for (const auto& member : *members) {
                 const auto* name = member.as_string();
                 if (!name) {
-                    reader.error_at(member, "instances", rule::wrong_type,
-                                    "expected instance names, got " + std::string(type_name(member.type())));
+                    reader.error_at(
+                        member, "instances", rule::wrong_type,
+                        "expected instance names, got " + std::string(type_name(member.type())));
                     continue;
                 }
-                bool exists = std::any_of(config.vrrp_instances.begin(), config.vrrp_instances.end(),
-                                          [&](const vrrp_instance& i) { return i.name == name->get(); });
+                bool exists =
+                    std::any_of(config.vrrp_instances.begin(), config.vrrp_instances.end(),
+                                [&](const vrrp_instance& i) { return i.name == name->get(); });
                 if (!exists) {
                     reader.error_at(member, "instances", rule::bad_value,
                                     "no vrrp_instance is named " + in_quotes(name->get()));
-                } else if (auto [it, inserted] = member_of.emplace(name->get(), root.file().at(member.source()));
+                } else if (auto [it, inserted] =
+                               member_of.emplace(name->get(), root.file().at(member.source()));
                            !inserted) {
                     reader.error_at(member, "instances", rule::conflicting_keys,
                                     in_quotes(name->get()) + " is already in a sync group" +
@@ -807,9 +820,11 @@ std::optional<vrrp_instance> loader::read_vrrp_instance(file_context& file,
     }
     if (auto name = reader.string("vmac_name")) {
         if (!valid_interface_name(*name)) {
-            reader.error("vmac_name", rule::bad_value, in_quotes(*name) + " is not a valid interface name");
+            reader.error("vmac_name", rule::bad_value,
+                         in_quotes(*name) + " is not a valid interface name");
         } else if (!instance.use_vmac) {
-            reader.error("vmac_name", rule::conflicting_keys, "has no effect without use_vmac = true");
+            reader.error("vmac_name", rule::conflicting_keys,
+                         "has no effect without use_vmac = true");
         } else {
             instance.vmac_name = *name;
         }
@@ -1001,12 +1016,14 @@ std::optional<virtual_server> loader::read_virtual_server(file_context& file,
                          name == "mh-port";
             if (!known) {
                 reader.error_at(item, "scheduler_flags", rule::bad_value,
-                                in_quotes(name) + " is not a scheduler flag (sh-fallback, sh-port, "
-                                                  "mh-fallback, mh-port)");
+                                in_quotes(name) +
+                                    " is not a scheduler flag (sh-fallback, sh-port, "
+                                    "mh-fallback, mh-port)");
             } else if (name.substr(0, 2) != ipvs::to_string(vs.scheduler)) {
                 reader.error_at(item, "scheduler_flags", rule::conflicting_keys,
                                 in_quotes(name) + " applies only to the " + name.substr(0, 2) +
-                                    " scheduler, not " + std::string(ipvs::to_string(vs.scheduler)));
+                                    " scheduler, not " +
+                                    std::string(ipvs::to_string(vs.scheduler)));
             } else if (std::find(vs.scheduler_flags.begin(), vs.scheduler_flags.end(), name) !=
                        vs.scheduler_flags.end()) {
                 reader.error_at(item, "scheduler_flags", rule::bad_value,
@@ -1202,7 +1219,8 @@ std::optional<real_server> loader::read_real_server(file_context& file, const to
         server.upper_threshold = static_cast<std::uint32_t>(*upper);
     }
     if (auto lower = reader.integer("lower_threshold", 0, 0xffffffffLL)) {
-        if (server.upper_threshold == 0 || static_cast<std::uint32_t>(*lower) >= server.upper_threshold) {
+        if (server.upper_threshold == 0 ||
+            static_cast<std::uint32_t>(*lower) >= server.upper_threshold) {
             reader.error("lower_threshold", rule::conflicting_keys,
                          "needs an upper_threshold above it (new connections resume below the "
                          "lower one after reaching the upper one)");
@@ -1265,7 +1283,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
         if (*initial == "up" || *initial == "down") {
             c.initial_state = *initial == "up" ? initial_health::up : initial_health::down;
         } else {
-            reader.error("initial_state", rule::bad_value, in_quotes(*initial) + " is not up or down");
+            reader.error("initial_state", rule::bad_value,
+                         in_quotes(*initial) + " is not up or down");
         }
     }
     if (auto rise = reader.integer("rise", 1, 1000)) {
@@ -1375,7 +1394,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     only_for("reuse_connection", http, "http and https");
     if (auto target = read_endpoint(reader, "connect")) {
         if (target->port == 0) {
-            reader.error("connect", rule::out_of_range, "port 0 is not a service port (1 to 65535)");
+            reader.error("connect", rule::out_of_range,
+                         "port 0 is not a service port (1 to 65535)");
         } else {
             c.connect = *target;
         }
@@ -1482,6 +1502,23 @@ void loader::check_duplicates(const configuration& config) {
                            std::to_string(instance.virtual_router_id) + " is already used for " +
                            std::string(to_string(instance.family())) + " on " + instance.interface +
                            first_at(it->second));
+        }
+    }
+    // The kernel runs one master and one backup sync daemon: one instance may drive them.
+    std::optional<location> sync_daemon_owner;
+    for (const auto& instance : config.vrrp_instances) {
+        if (!instance.sync_daemon) {
+            continue;
+        }
+        if (sync_daemon_owner) {
+            file_context(instance.where.file, diagnostics_)
+                .error(instance.where, rule::conflicting_keys,
+                       "vrrp_instance " + in_quotes(instance.name) +
+                           ": sync_daemon is already set on another instance; the kernel runs one "
+                           "connection sync daemon" +
+                           first_at(*sync_daemon_owner));
+        } else {
+            sync_daemon_owner = instance.where;
         }
     }
     std::map<std::string, location> services;

@@ -41,6 +41,10 @@ class running_daemon(unittest.TestCase):
         # The example's eth0 exists on the host: VRRP must not speak there, so the instance is
         # pointed at an interface that does not exist and stays in FAULT.
         self.edit("vigil.toml", 'interface = "eth0"', 'interface = "vigil-none0"')
+        # This host's kernel has no IPVS: the in-memory table stands in for it (tests/ipvs-vm
+        # covers the kernel), and the state directory is the test's own.
+        self.edit("vigil.toml", 'backend = "netlink"', 'backend = "memory"')
+        self.edit("vigil.toml", 'state_dir = "/var/lib/vigil"', f'state_dir = "{self.dir}/state"')
         self.events_path = os.path.join(self.dir, "events.log")
         self.events_file = open(self.events_path, "w")
         self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main], stderr=self.events_file,
@@ -100,6 +104,18 @@ class running_daemon(unittest.TestCase):
                          ("VI_1", "vigil-none0", "FAULT"))
         self.assertIsNone(instance["master"])
         self.assertEqual(instance["adverts_sent"], 0)
+        # The example's two virtual servers are programmed (into the in-memory table here), with
+        # every real server up: no check has said otherwise yet.
+        ipvs = document["ipvs"]
+        self.assertEqual(ipvs["backend"], "memory")
+        self.assertEqual(sorted(s["service"] for s in ipvs["services"]),
+                         ["tcp 192.168.1.200:443", "tcp 192.168.1.200:80"])
+        web = next(s for s in ipvs["services"] if s["virtual_server"] == "web")
+        self.assertTrue(web["owned"] and web["in_sync"] and web["quorum_up"])
+        self.assertEqual(web["scheduler"], "wrr")
+        self.assertEqual({(d["real_server"], d["weight"]) for d in web["destinations"]},
+                         {("web/192.168.1.101:80", 3), ("web/192.168.1.102:80", 2)})
+        self.assertEqual(ipvs["missing"], [])
 
     def test_the_schema_rejects_what_it_does_not_describe(self):
         document = self.status_json()
@@ -136,6 +152,12 @@ class running_daemon(unittest.TestCase):
         document = self.status_json()
         self.assertEqual(document["config"]["real_servers"], 5)
         self.assertEqual(document["config"]["reloads_applied"], 1)
+        # The new real server reaches the IPVS table (the reconciler syncs within ~200 ms).
+        def web_destinations():
+            ipvs = self.status_json()["ipvs"]
+            web = next(s for s in ipvs["services"] if s["virtual_server"] == "web")
+            return {d["address"] for d in web["destinations"]}
+        wait_for(lambda: "192.168.1.103:80" in web_destinations(), 5, "the new destination")
 
     def test_a_bad_reload_is_refused_and_the_running_config_stays(self):
         self.edit("conf.d/web.toml", "weight = 3", "weight = -1")
@@ -217,6 +239,28 @@ class file_log_target(unittest.TestCase):
 
 
 class startup(unittest.TestCase):
+    def test_netlink_ipvs_on_a_kernel_without_ipvs_is_a_clear_error(self):
+        if os.path.exists("/proc/net/ip_vs"):
+            return  # this kernel has IPVS: the guest suite (tests/ipvs-vm) covers netlink
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(os.path.join(SOURCE, "etc/vigil"), tmp, dirs_exist_ok=True)
+            main = os.path.join(tmp, "vigil.toml")
+            text = open(main).read()
+            text = text.replace('control_socket = "/run/vigil/vigil.sock"',
+                                f'control_socket = "{tmp}/s"')
+            text = text.replace('interface = "eth0"', 'interface = "vigil-none0"')
+            text = text.replace('state_dir = "/var/lib/vigil"', f'state_dir = "{tmp}/state"')
+            open(main, "w").write(text)
+            result = subprocess.run([VIGIL, "run", "-c", main], capture_output=True, text=True,
+                                    timeout=10)
+            self.assertEqual(result.returncode, 1)
+            failure = [json.loads(line) for line in result.stderr.splitlines()
+                       if '"ipvs.start_failed"' in line]
+            self.assertEqual(len(failure), 1, result.stderr)
+            self.assertEqual(failure[0]["backend"], "netlink")
+            self.assertIn("IPVS", failure[0]["error"])
+            self.assertFalse(os.path.exists(os.path.join(tmp, "s")))
+
     def test_an_invalid_config_never_starts_the_daemon(self):
         with tempfile.TemporaryDirectory() as tmp:
             main = os.path.join(tmp, "vigil.toml")

@@ -111,9 +111,7 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(ext.garp.master_refresh == 60s);
     CHECK(ext.garp.master_refresh_repeat == 2);
     CHECK(ext.garp.interval == 10ms);
-    REQUIRE(ext.sync_daemon);
-    CHECK(ext.sync_daemon->interface == "eth1");
-    CHECK(ext.sync_daemon->id == 7);
+    CHECK_FALSE(ext.sync_daemon);
     CHECK_FALSE(config.vrrp_instances[1].sync_daemon);
     REQUIRE(ext.track_interface.size() == 2);
     CHECK(ext.track_interface[0] == tracked_interface{"eth1", 0});
@@ -138,10 +136,10 @@ TEST_CASE("every key of the model is read with its value") {
     REQUIRE(config.vrrp_sync_groups.size() == 1);
     CHECK(config.vrrp_sync_groups[0].name == "nat");
     CHECK(config.vrrp_sync_groups[0].instances == std::vector<std::string>{"external", "internal"});
-    // An empty sync_daemon table means: on the instance's interface, with its VRID as id.
+    // The interface defaults to the instance's (the id, left out, would default to its VRID).
     REQUIRE(config.vrrp_instances[2].sync_daemon);
     CHECK(config.vrrp_instances[2].sync_daemon->interface == "eth1");
-    CHECK(config.vrrp_instances[2].sync_daemon->id == 52);
+    CHECK(config.vrrp_instances[2].sync_daemon->id == 7);
     CHECK(config.vrrp_instances[1].family() == address_family::ipv6);
     CHECK(config.vrrp_instances[1].advert_interval == 40950ms);
     const auto& internal = config.vrrp_instances[2];
