@@ -24,6 +24,9 @@ cp -r etc/vigil/. "$work/"
 sed -i "s|interface = \"eth0\"|interface = \"vigil-demo0\"|" "$work/vigil.toml"
 # Nor is there IPVS in this host's kernel: the copy programs vigil's in-memory table instead.
 sed -i "s|backend = \"netlink\"|backend = \"memory\"|; s|state_dir = .*|state_dir = \"$work/state\"|" "$work/vigil.toml"
+# And the health checks must only reach this machine: the example's addresses move to loopback
+# (nothing listens there, so the demo shows the real servers going down).
+sed -i "s|192\.168\.1\.|127.0.1.|g" "$work/vigil.toml" "$work"/conf.d/*.toml
 sed -i "s|^control_socket = .*|control_socket = \"$work/vigil.sock\"|" "$work/vigil.toml"
 
 step "a broken copy is refused, every error with its file, line and column"

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <csignal>
 #include <filesystem>
 
+#include "checker_settings.hpp"
 #include "config/loader.hpp"
 #include "ipvs/memory_backend.hpp"
 #include "ipvs/netlink_backend.hpp"
@@ -87,6 +89,37 @@ bool daemon::apply_ipvs(const config::configuration& config) {
     return true;
 }
 
+void daemon::apply_checks(const config::configuration& config) {
+    auto servers = checked_real_servers(config);
+    // Health of real servers that left the config is forgotten.
+    std::erase_if(health_, [&](const auto& entry) {
+        return std::none_of(servers.begin(), servers.end(),
+                            [&](const auto& s) { return s.name == entry.first; });
+    });
+    if (!health_monitor_) {
+        if (servers.empty()) {
+            return;
+        }
+        health_monitor_ = std::make_unique<checkers::health_monitor>(
+            io_.get_executor(), *log_, random_, clock_,
+            [this](const checkers::health_change& change) { on_health_change(change); });
+    }
+    health_monitor_->update(std::move(servers));
+}
+
+void daemon::on_health_change(const checkers::health_change& change) {
+    health_[change.real_server] =
+        ipvs::real_server_health{change.state == checkers::health::up, change.weight};
+    if (rebuild_pending_) {
+        return;
+    }
+    rebuild_pending_ = true;
+    boost::asio::post(io_, [this] {
+        rebuild_pending_ = false;
+        rebuild_ipvs();
+    });
+}
+
 void daemon::rebuild_ipvs() {
     if (!reconciler_) {
         return;
@@ -161,6 +194,7 @@ int daemon::run() {
         control_.close();
         return 1;
     }
+    apply_checks(config_);
     log_->info("daemon.started", {{"version", std::string(version)},
                                   {"pid", static_cast<std::int64_t>(::getpid())},
                                   {"control_socket", control_.path()}});
@@ -184,6 +218,7 @@ void daemon::wait_for_signal() {
         // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
         // Master_Down_Interval, and the VIPs leave this node.
         control_.close();
+        health_monitor_.reset();  // no more probes: the loop is winding down
         if (reconciler_) {
             reconciler_->shutdown();
         }
@@ -245,6 +280,7 @@ void daemon::reload() {
         }
     }
     config_ = std::move(next);
+    apply_checks(config_);
     apply_ipvs(config_);
     apply_vrrp(config_);
     config_loaded_at_ = std::chrono::system_clock::now();
@@ -275,6 +311,36 @@ boost::json::object daemon::status_json() const {
         status.vrrp = vrrp_->status();
     }
     auto document = to_json(status);
+    boost::json::array servers;
+    if (health_monitor_) {
+        auto wall_now = std::chrono::system_clock::now();
+        auto mono_now = clock_.now();
+        auto wall = [&](time_point t) {
+            return format_utc(
+                wall_now -
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(mono_now - t));
+        };
+        for (const auto& r : health_monitor_->status()) {
+            boost::json::object o;
+            o["name"] = r.name;
+            o["virtual_server"] = r.virtual_server;
+            o["check"] = checkers::to_string(r.check);
+            o["state"] = r.state == checkers::health::up ? "up" : "down";
+            o["since"] = wall(r.since);
+            o["weight"] = r.weight;
+            o["checked"] = r.checked;
+            if (r.checked) {
+                o["last_result"] = r.last.reason;
+                o["last_success"] = r.last.success;
+                o["latency_ms"] = r.last.latency.count();
+                o["last_checked"] = wall(r.last_checked);
+            }
+            o["consecutive"] = r.consecutive;
+            o["pending"] = r.pending;
+            servers.push_back(std::move(o));
+        }
+    }
+    document["real_servers"] = std::move(servers);
     if (reconciler_) {
         boost::json::object section;
         section["backend"] = std::string(ipvs_backend_->name());

@@ -8,7 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.hpp"
 #include "base/event_log.hpp"
+#include "base/random_source.hpp"
+#include "checkers/health_monitor.hpp"
 #include "config/model.hpp"
 #include "control_server.hpp"
 #include "ipvs/backend.hpp"
@@ -43,6 +46,10 @@ class daemon {
     bool apply_ipvs(const config::configuration& config);
     // Rebuilds the desired IPVS table from config + health and hands it to the reconciler.
     void rebuild_ipvs();
+    // Starts the health checks (first call) or gives them the new set (reload: unchanged real
+    // servers keep their state and counters).
+    void apply_checks(const config::configuration& config);
+    void on_health_change(const checkers::health_change& change);
     void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
 
     std::string config_file_;
@@ -71,6 +78,11 @@ class daemon {
     ipvs::health_map health_;
     ipvs::desired_result last_build_;
     std::optional<std::string> sync_daemon_instance_;
+    // Health checks: many changes in one loop turn (thousands at startup) make one rebuild.
+    random_source random_ = random_source::from_entropy();
+    steady_clock_source clock_;
+    std::unique_ptr<checkers::health_monitor> health_monitor_;
+    bool rebuild_pending_ = false;
     int exit_status_ = 0;
 };
 

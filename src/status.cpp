@@ -198,6 +198,25 @@ std::string render_status_text(const boost::json::object& status) {
         }
         out += render_table(rows);
     }
+    if (const auto* servers = status.if_contains("real_servers");
+        servers && !servers->as_array().empty()) {
+        out += "\n";
+        std::vector<std::vector<std::string>> rows{
+            {"REAL SERVER", "STATE", "WEIGHT", "CHECK", "LAST RESULT", "LATENCY", "SINCE"}};
+        for (const auto& value : servers->as_array()) {
+            const auto& r = value.as_object();
+            bool checked = r.at("checked").as_bool();
+            rows.push_back(
+                {std::string(r.at("name").as_string()), std::string(r.at("state").as_string()),
+                 std::to_string(r.at("weight").to_number<std::uint64_t>()),
+                 std::string(r.at("check").as_string()),
+                 checked ? std::string(r.at("last_result").as_string()) : "-",
+                 checked ? std::to_string(r.at("latency_ms").to_number<std::int64_t>()) + "ms"
+                         : "-",
+                 std::string(r.at("since").as_string())});
+        }
+        out += render_table(rows);
+    }
     return out;
 }
 

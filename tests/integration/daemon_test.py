@@ -30,6 +30,44 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+class health_server:
+    """An HTTP server on 0.0.0.0:PORT (so it answers every 127.x address) for the checks."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if self.path.startswith("/health") else 404)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def localize(path, port):
+    """The example's 192.168.1.x addresses become 127.0.1.x, and the HTTP(S) real servers'
+    checks go to the local test server's port; nothing leaves the machine."""
+    text = open(path).read().replace("192.168.1.", "127.0.1.")
+    text = text.replace('check = { type = "https"', f'check = {{ type = "http", connect = "127.0.0.1:{port}"')
+    text = text.replace('host = "api.example.com", ', "")
+    text = text.replace('check = { type = "http", path', f'check = {{ type = "http", connect = "127.0.0.1:{port}", path')
+    text = text.replace('check = { type = "tcp"', f'check = {{ type = "tcp", connect = "127.0.0.1:{port}"')
+    open(path, "w").write(text)
+
+
 class running_daemon(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="vigil-daemon-test-")
@@ -45,6 +83,11 @@ class running_daemon(unittest.TestCase):
         # covers the kernel), and the state directory is the test's own.
         self.edit("vigil.toml", 'backend = "netlink"', 'backend = "memory"')
         self.edit("vigil.toml", 'state_dir = "/var/lib/vigil"', f'state_dir = "{self.dir}/state"')
+        # Health checks must only ever reach this machine: every example address moves onto
+        # loopback, and a local server answers the checks (one listener serves every 127.x).
+        self.http = health_server()
+        for name in ("vigil.toml", "conf.d/web.toml", "conf.d/api-tls.toml"):
+            localize(os.path.join(self.dir, name), self.http.port)
         self.events_path = os.path.join(self.dir, "events.log")
         self.events_file = open(self.events_path, "w")
         self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main], stderr=self.events_file,
@@ -57,6 +100,7 @@ class running_daemon(unittest.TestCase):
             self.daemon.kill()
             self.daemon.wait()
         self.events_file.close()
+        self.http.close()
         shutil.rmtree(self.dir)
 
     def edit(self, name, old, new):
@@ -109,13 +153,28 @@ class running_daemon(unittest.TestCase):
         ipvs = document["ipvs"]
         self.assertEqual(ipvs["backend"], "memory")
         self.assertEqual(sorted(s["service"] for s in ipvs["services"]),
-                         ["tcp 192.168.1.200:443", "tcp 192.168.1.200:80"])
+                         ["tcp 127.0.1.200:443", "tcp 127.0.1.200:80"])
         web = next(s for s in ipvs["services"] if s["virtual_server"] == "web")
         self.assertTrue(web["owned"] and web["in_sync"] and web["quorum_up"])
         self.assertEqual(web["scheduler"], "wrr")
         self.assertEqual({(d["real_server"], d["weight"]) for d in web["destinations"]},
-                         {("web/192.168.1.101:80", 3), ("web/192.168.1.102:80", 2)})
+                         {("web/127.0.1.101:80", 3), ("web/127.0.1.102:80", 2)})
         self.assertEqual(ipvs["missing"], [])
+
+    def test_real_servers_are_checked_and_shown(self):
+        # The example's checks run every 2-6 s, with jittered starts: within 7 s all have run.
+        def checked():
+            return [r for r in self.status_json()["real_servers"] if r["checked"]]
+        wait_for(lambda: len(checked()) == 4, 8, "every real server checked once")
+        servers = {r["name"]: r for r in self.status_json()["real_servers"]}
+        self.assertEqual(set(servers), {"web/127.0.1.101:80", "web/127.0.1.102:80",
+                                        "api/127.0.1.111:443", "api/127.0.1.112:443"})
+        for r in servers.values():
+            self.assertEqual((r["state"], r["last_result"]), ("up", "ok"), r)
+        self.assertEqual(servers["api/127.0.1.112:443"]["check"], "tcp")
+        text = self.status()
+        self.assertIn("REAL SERVER", text)
+        self.assertRegex(text, r"web/127\.0\.1\.101:80\s+up\s+3\s+http\s+ok\s+\d+ms")
 
     def test_the_schema_rejects_what_it_does_not_describe(self):
         document = self.status_json()
@@ -144,9 +203,9 @@ class running_daemon(unittest.TestCase):
         self.assertEqual(mode, 0o600)
 
     def test_a_good_reload_applies_the_new_config(self):
-        self.edit("conf.d/web.toml", '[[virtual_server.real_server]]\naddress = "192.168.1.102:80"',
-                  '[[virtual_server.real_server]]\naddress = "192.168.1.102:80"\n\n'
-                  '[[virtual_server.real_server]]\naddress = "192.168.1.103:80"')
+        self.edit("conf.d/web.toml", '[[virtual_server.real_server]]\naddress = "127.0.1.102:80"',
+                  '[[virtual_server.real_server]]\naddress = "127.0.1.102:80"\n\n'
+                  '[[virtual_server.real_server]]\naddress = "127.0.1.103:80"')
         event = self.reload("config.reloaded")
         self.assertEqual(event["real_servers"], 5)
         document = self.status_json()
@@ -157,7 +216,7 @@ class running_daemon(unittest.TestCase):
             ipvs = self.status_json()["ipvs"]
             web = next(s for s in ipvs["services"] if s["virtual_server"] == "web")
             return {d["address"] for d in web["destinations"]}
-        wait_for(lambda: "192.168.1.103:80" in web_destinations(), 5, "the new destination")
+        wait_for(lambda: "127.0.1.103:80" in web_destinations(), 5, "the new destination")
 
     def test_a_bad_reload_is_refused_and_the_running_config_stays(self):
         self.edit("conf.d/web.toml", "weight = 3", "weight = -1")
@@ -251,6 +310,8 @@ class startup(unittest.TestCase):
             text = text.replace('interface = "eth0"', 'interface = "vigil-none0"')
             text = text.replace('state_dir = "/var/lib/vigil"', f'state_dir = "{tmp}/state"')
             open(main, "w").write(text)
+            for name in ("vigil.toml", "conf.d/web.toml", "conf.d/api-tls.toml"):
+                localize(os.path.join(tmp, name), 9)  # discard port: nothing may leave the host
             result = subprocess.run([VIGIL, "run", "-c", main], capture_output=True, text=True,
                                     timeout=10)
             self.assertEqual(result.returncode, 1)

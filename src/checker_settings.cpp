@@ -1,0 +1,67 @@
+#include "checker_settings.hpp"
+
+namespace vigil {
+
+namespace {
+
+checkers::check_spec to_spec(const config::check& c) {
+    checkers::check_spec spec;
+    switch (c.type) {
+        case config::check_type::http:
+            spec.type = checkers::check_type::http;
+            break;
+        case config::check_type::https:
+            spec.type = checkers::check_type::https;
+            break;
+        case config::check_type::tcp:
+            spec.type = checkers::check_type::tcp;
+            break;
+        case config::check_type::script:
+            spec.type = checkers::check_type::script;
+            break;
+    }
+    spec.interval = c.interval;
+    spec.timeout = c.timeout;
+    spec.recheck_interval = c.recheck_interval;
+    spec.rise = c.rise;
+    spec.fall = c.fall;
+    spec.initial_state = c.initial_state == config::initial_health::down ? checkers::health::down
+                                                                         : checkers::health::up;
+    spec.connect = c.connect;
+    spec.http.method = c.method == config::http_method::head ? checkers::http_method::head
+                                                             : checkers::http_method::get;
+    spec.http.path = c.path;
+    spec.http.host = c.host;
+    spec.http.status = c.status;
+    spec.http.body_regex = c.body_regex;
+    spec.http.digest = c.body_digest;
+    spec.http.body_limit = c.body_limit;
+    spec.http.reuse_connection = c.reuse_connection;
+    spec.http.tls_verify = c.tls_verify;
+    spec.http.ca_file = c.ca_file;
+    spec.http.sni = c.sni;
+    spec.tcp.send = c.send.value_or("");
+    spec.tcp.expect = c.expect.value_or("");
+    spec.script.argv = c.command;
+    spec.script.user = c.user;
+    spec.script.dynamic_weight = c.dynamic_weight;
+    return spec;
+}
+
+}  // namespace
+
+std::vector<checkers::real_server_spec> checked_real_servers(const config::configuration& config) {
+    std::vector<checkers::real_server_spec> out;
+    for (const auto& vs : config.virtual_servers) {
+        for (const auto& rs : vs.real_servers) {
+            const auto* check = vs.check_for(rs);
+            if (!check) {
+                continue;
+            }
+            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check)});
+        }
+    }
+    return out;
+}
+
+}  // namespace vigil
