@@ -201,6 +201,11 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
 void health_monitor::rearm() {
     auto next = scheduler_.next_wakeup();
     if (next) {
+        if (running_ >= max_running_) {
+            // Deferred probes are overdue; look again when a run ends or on the next tick, not
+            // in a busy loop.
+            next = std::max(*next, clock_.now() + wakeup_grid);
+        }
         next = on_grid(*next);
     }
     if (!next) {
@@ -237,8 +242,8 @@ void health_monitor::on_timer() {
     }
     for (auto id : work.start) {
         if (running_ >= max_running_) {
-            // Try again on the next tick; its place in the cadence is kept by start time.
-            scheduler_.postpone(id, now + wakeup_grid);
+            // Due as before: the longest-waiting probe gets the next free slot.
+            scheduler_.postpone(id);
             ++counters_.runs_deferred;
             continue;
         }

@@ -32,6 +32,7 @@ scheduler::work scheduler::poll(time_point now) {
         queue_.erase(queue_.begin());
         auto& e = entries_.at(id);
         if (e.state == phase::idle) {
+            e.due = e.queued;
             e.state = phase::running;
             e.started = now;
             enqueue(id, e, now + e.timing.timeout);
@@ -57,7 +58,7 @@ bool scheduler::finish(probe_id id, time_point now, bool transition_pending) {
     return true;
 }
 
-void scheduler::postpone(probe_id id, time_point at) {
+void scheduler::postpone(probe_id id) {
     auto it = entries_.find(id);
     if (it == entries_.end() || it->second.state != phase::running) {
         return;
@@ -65,7 +66,7 @@ void scheduler::postpone(probe_id id, time_point at) {
     auto& e = it->second;
     dequeue(id, e);
     e.state = phase::idle;
-    enqueue(id, e, at);
+    enqueue(id, e, e.due);
 }
 
 std::optional<time_point> scheduler::next_wakeup() const {

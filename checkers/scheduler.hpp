@@ -55,9 +55,10 @@ class scheduler {
     // running: a late answer after remove() or a double report, which the caller must drop.
     bool finish(probe_id id, time_point now, bool transition_pending);
 
-    // A run poll() handed out that the shell could not start now (too many running): idle again,
-    // due at `at`, and not counted as a run.
-    void postpone(probe_id id, time_point at);
+    // A run poll() handed out that the shell could not start now (too many running): idle again
+    // and due at its original time, so the longest-waiting probe gets the next free slot; not
+    // counted as a run. The shell must not poll again before a slot frees or time passes.
+    void postpone(probe_id id);
 
     // When poll() next has work; empty when nothing is scheduled.
     std::optional<time_point> next_wakeup() const;
@@ -74,6 +75,7 @@ class scheduler {
         probe_timing timing;
         phase state = phase::idle;
         time_point started{};
+        time_point due{};     // when the current run was due (for postpone)
         time_point queued{};  // meaningful while idle or running
     };
 

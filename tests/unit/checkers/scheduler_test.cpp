@@ -169,19 +169,24 @@ TEST_CASE("due probes come out in order of their due time") {
     }
 }
 
-TEST_CASE("a postponed start is idle again, due when told, and not counted as a run") {
+TEST_CASE("a postponed start is idle again, keeps its due time, and is not counted as a run") {
     random_source random(5);
     scheduler s(random);
     s.add(1, timing(1s, 1s, 500ms), t0);
-    auto first = *s.next_wakeup();
-    REQUIRE(s.poll(first).start.size() == 1);
-    s.postpone(1, first + 10ms);
-    CHECK_FALSE(s.running(1));
-    CHECK(s.next_wakeup() == first + 10ms);
-    CHECK_FALSE(s.finish(1, first + 5ms, false));  // nothing was running
-    auto work = s.poll(first + 10ms);
-    CHECK(work.start.size() == 1);
-    s.finish(1, first + 20ms, false);
+    s.add(2, timing(1s, 1s, 500ms), t0);
+    auto work = s.poll(t0 + 1s);
+    REQUIRE(work.start.size() == 2);
+    auto oldest = work.start[0];
+    auto due = *s.queued_at(oldest) - 500ms;  // its deadline minus the timeout
+    s.postpone(oldest);
+    CHECK_FALSE(s.running(oldest));
+    CHECK(s.queued_at(oldest) <= due + 500ms);
+    CHECK_FALSE(s.finish(oldest, t0 + 1s, false));  // nothing was running
+    // The longest-waiting probe comes out first on the next poll.
+    auto again = s.poll(t0 + 1s + 10ms);
+    REQUIRE(again.start.size() == 1);
+    CHECK(again.start[0] == oldest);
+    s.finish(oldest, t0 + 1s + 20ms, false);
     // The cadence counts from the real start.
-    CHECK(s.next_wakeup() == first + 10ms + 1s);
+    CHECK(s.queued_at(oldest) == t0 + 2s + 10ms);
 }
