@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "checker_settings.hpp"
 #include "config/loader.hpp"
@@ -124,7 +125,13 @@ void daemon::rebuild_ipvs() {
     if (!reconciler_) {
         return;
     }
-    last_build_ = desired_builder_.build(ipvs_specs_, health_);
+    // A drained real server stays in the table at weight 0: established connections finish,
+    // new ones go elsewhere. Its health still decides whether it is there at all.
+    auto health = health_;
+    for (const auto& name : drained_) {
+        health[name].weight = 0;
+    }
+    last_build_ = desired_builder_.build(ipvs_specs_, health);
     ipvs::log_quorum_events(*log_, last_build_.events);
     reconciler_->set_desired(last_build_.desired);
 }
@@ -190,6 +197,7 @@ int daemon::run() {
                                  {"virtual_servers", config_.virtual_servers.size()},
                                  {"real_servers", config_.real_server_count()}});
     // IPVS first: the table is programmed whichever VRRP state this node ends up in.
+    load_drained();
     if (!apply_ipvs(config_) || !apply_vrrp(config_)) {
         control_.close();
         return 1;
@@ -210,7 +218,7 @@ void daemon::wait_for_signal() {
             return;
         }
         if (signal_number == SIGHUP) {
-            reload();
+            (void)reload();
             wait_for_signal();
             return;
         }
@@ -246,7 +254,7 @@ void daemon::finish_notifications(std::chrono::steady_clock::time_point give_up_
     });
 }
 
-void daemon::reload() {
+std::vector<std::string> daemon::reload() {
     auto result = config::load_configuration(config_file_);
     if (!result.config) {
         ++reloads_rejected_;
@@ -254,7 +262,7 @@ void daemon::reload() {
         log_->error("config.rejected", {{"file", config_file_},
                                         {"errors", result.diagnostics.size()},
                                         {"diagnostics", diagnostic_lines(result.diagnostics)}});
-        return;
+        return diagnostic_lines(result.diagnostics);
     }
     auto next = std::move(*result.config);
     // The log target is reopened on every reload so that rotated files are let go.
@@ -265,7 +273,7 @@ void daemon::reload() {
                                         {"errors", 1},
                                         {"diagnostics", field_value::list{last_rejection_}}});
         apply_log_settings(config_.global.log);
-        return;
+        return {last_rejection_};
     }
     if (next.global.control_socket != control_.path()) {
         if (auto error = control_.open(next.global.control_socket)) {
@@ -276,7 +284,7 @@ void daemon::reload() {
                                             {"diagnostics", field_value::list{*error}}});
             apply_log_settings(config_.global.log);
             control_.open(config_.global.control_socket);
-            return;
+            return {last_rejection_};
         }
     }
     config_ = std::move(next);
@@ -290,6 +298,7 @@ void daemon::reload() {
                                    {"vrrp_instances", config_.vrrp_instances.size()},
                                    {"virtual_servers", config_.virtual_servers.size()},
                                    {"real_servers", config_.real_server_count()}});
+    return {};
 }
 
 boost::json::object daemon::status_json() const {
@@ -341,6 +350,11 @@ boost::json::object daemon::status_json() const {
         }
     }
     document["real_servers"] = std::move(servers);
+    boost::json::array drained;
+    for (const auto& name : drained_) {
+        drained.emplace_back(name);
+    }
+    document["drained"] = std::move(drained);
     if (reconciler_) {
         boost::json::object section;
         section["backend"] = std::string(ipvs_backend_->name());
@@ -359,13 +373,102 @@ boost::json::object daemon::status_json() const {
     return document;
 }
 
+void daemon::load_drained() {
+    drained_.clear();
+    std::ifstream in(std::filesystem::path(config_.global.state_dir) / "drained");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty()) {
+            drained_.insert(line);
+        }
+    }
+}
+
+bool daemon::save_drained() {
+    // Written aside and renamed, so a crash never leaves half a file.
+    auto path = std::filesystem::path(config_.global.state_dir) / "drained";
+    auto temporary = path;
+    temporary += ".tmp";
+    std::error_code ignored;
+    std::filesystem::create_directories(path.parent_path(), ignored);
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        for (const auto& name : drained_) {
+            out << name << "\n";
+        }
+        if (!out.flush()) {
+            return false;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(temporary, path, ec);
+    return !ec;
+}
+
+boost::json::object daemon::drain(const boost::json::object& request, bool drained) {
+    boost::json::object reply;
+    const auto* name = request.if_contains("real_server");
+    if (!name || !name->is_string()) {
+        reply["error"] = "a drain names a real_server";
+        return reply;
+    }
+    std::string wanted(name->as_string());
+    const config::real_server* found = nullptr;
+    for (const auto& vs : config_.virtual_servers) {
+        for (const auto& rs : vs.real_servers) {
+            if (rs.name == wanted) {
+                found = &rs;
+            }
+        }
+    }
+    if (!found) {
+        reply["error"] = "no real server " + wanted;
+        return reply;
+    }
+    bool changed = drained ? drained_.insert(wanted).second : drained_.erase(wanted) > 0;
+    if (changed) {
+        if (!save_drained()) {
+            // Not persisted: refuse rather than drain for now and forget after a restart.
+            if (drained) {
+                drained_.erase(wanted);
+            } else {
+                drained_.insert(wanted);
+            }
+            reply["error"] = "cannot write " + config_.global.state_dir + "/drained";
+            return reply;
+        }
+        log_->info(drained ? "real_server.drained" : "real_server.undrained",
+                   {{"real_server", wanted}});
+        rebuild_ipvs();
+    }
+    reply["real_server"] = wanted;
+    reply["drained"] = drained;
+    reply["changed"] = changed;
+    return reply;
+}
+
 boost::json::object daemon::handle_request(const boost::json::object& request) {
     const auto* command = request.if_contains("command");
     if (command && command->is_string() && command->as_string() == "status") {
         return status_json();
     }
+    if (command && command->is_string() && command->as_string() == "reload") {
+        auto errors = reload();
+        boost::json::object reply;
+        reply["reloaded"] = errors.empty();
+        boost::json::array list;
+        for (const auto& e : errors) {
+            list.emplace_back(e);
+        }
+        reply["errors"] = std::move(list);
+        return reply;
+    }
+    if (command && command->is_string() &&
+        (command->as_string() == "drain" || command->as_string() == "undrain")) {
+        return drain(request, command->as_string() == "drain");
+    }
     boost::json::object reply;
-    reply["error"] = "unknown command; known: status";
+    reply["error"] = "unknown command; known: status, reload, drain, undrain";
     return reply;
 }
 

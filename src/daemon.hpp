@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "base/clock.hpp"
@@ -37,7 +38,11 @@ class daemon {
 
   private:
     void wait_for_signal();
-    void reload();
+    // Returns the diagnostics that refused the new config (empty: applied).
+    std::vector<std::string> reload();
+    boost::json::object drain(const boost::json::object& request, bool drained);
+    void load_drained();
+    bool save_drained();
     bool apply_log_settings(const config::log_settings& settings);
     boost::json::object handle_request(const boost::json::object& request);
     boost::json::object status_json() const;
@@ -83,6 +88,9 @@ class daemon {
     steady_clock_source clock_;
     std::unique_ptr<checkers::health_monitor> health_monitor_;
     bool rebuild_pending_ = false;
+    // Real servers an operator took out of rotation (weight 0, connections finish); kept in
+    // <state_dir>/drained so a drain survives reloads and restarts.
+    std::set<std::string> drained_;
     int exit_status_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "base/address.hpp"
@@ -160,6 +161,101 @@ int run_status(const std::vector<std::string>& args) {
     return 0;
 }
 
+// Sends one request to the running daemon; prints an error and returns nothing if it failed.
+std::optional<boost::json::object> ask_daemon(const char* name, const po::variables_map& values,
+                                              const boost::json::object& request) {
+    auto reply = vigil::control_request(socket_path(values), request);
+    if (!reply.reply) {
+        std::cerr << "vigil " << name << ": " << reply.error << "\n";
+        return std::nullopt;
+    }
+    if (const auto* error = reply.reply->if_contains("error")) {
+        std::cerr << "vigil " << name << ": " << std::string(error->as_string()) << "\n";
+        return std::nullopt;
+    }
+    return reply.reply;
+}
+
+void add_socket_options(po::options_description& options) {
+    options.add_options()("socket,s", po::value<std::string>(),
+                          "control socket (default: the config's, else /run/vigil/vigil.sock)")(
+        "config,c", po::value<std::string>()->default_value(default_config),
+        "configuration naming the control socket");
+}
+
+int run_reload(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Makes the running daemon re-read its configuration (as SIGHUP does) and says whether it "
+        "was applied; a config with errors is refused and the running one stays");
+    add_socket_options(options);
+    po::variables_map values;
+    if (int status = parse_options("reload", "[-s SOCKET | -c FILE]", options, args, values);
+        status >= 0) {
+        return status;
+    }
+    boost::json::object request;
+    request["command"] = "reload";
+    auto reply = ask_daemon("reload", values, request);
+    if (!reply) {
+        return exit_failure;
+    }
+    if (reply->at("reloaded").as_bool()) {
+        std::cout << "reloaded\n";
+        return 0;
+    }
+    for (const auto& error : reply->at("errors").as_array()) {
+        std::cerr << std::string(error.as_string()) << "\n";
+    }
+    return exit_bad_config;
+}
+
+// drain / undrain VS RS: the real server is named by its virtual server and its address:port.
+int run_drain(const std::vector<std::string>& args, bool drain) {
+    const char* name = drain ? "drain" : "undrain";
+    po::options_description options(
+        drain ? "Takes a real server out of rotation gracefully: IPVS weight 0, established "
+                "connections finish. Kept across reloads and restarts until undrained"
+              : "Puts a drained real server back into rotation");
+    std::vector<std::string> positional;
+    options.add_options()("target", po::value(&positional)->multitoken(),
+                          "VIRTUAL_SERVER REAL_SERVER");
+    add_socket_options(options);
+    po::variables_map values;
+    po::positional_options_description where;
+    where.add("target", -1);
+    options.add_options()("help,h", "show this help");
+    try {
+        po::store(po::command_line_parser(args).options(options).positional(where).run(), values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        std::cerr << "vigil " << name << ": " << e.what() << "\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << "Usage: vigil " << name << " VIRTUAL_SERVER REAL_SERVER [-s SOCKET]\n"
+                  << "  e.g. vigil " << name << " web 192.168.1.101:80\n\n"
+                  << options;
+        return 0;
+    }
+    if (positional.size() != 2) {
+        std::cerr << "vigil " << name
+                  << ": give the virtual server and the real server's "
+                     "address:port\n";
+        return exit_usage;
+    }
+    boost::json::object request;
+    request["command"] = name;
+    request["real_server"] = positional[0] + "/" + positional[1];
+    auto reply = ask_daemon(name, values, request);
+    if (!reply) {
+        return exit_failure;
+    }
+    std::cout << std::string(reply->at("real_server").as_string())
+              << (drain ? " drained" : " undrained")
+              << (reply->at("changed").as_bool() ? "" : " (already)") << "\n";
+    return 0;
+}
+
 int run_version(const std::vector<std::string>& args) {
     po::options_description options("Prints the version");
     po::variables_map values;
@@ -262,6 +358,13 @@ const std::map<std::string, command>& commands() {
         {"run", {"run the daemon in the foreground", run_daemon}},
         {"probe", {"fetch a URL once and print its status and digests", run_probe}},
         {"status", {"show the running daemon's state", run_status}},
+        {"reload", {"make the daemon re-read its configuration", run_reload}},
+        {"drain",
+         {"take a real server out of rotation gracefully",
+          [](const std::vector<std::string>& a) { return run_drain(a, true); }}},
+        {"undrain",
+         {"put a drained real server back",
+          [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
         {"version", {"print the version", run_version}},
     };
     return table;

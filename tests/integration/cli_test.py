@@ -61,7 +61,7 @@ class check_command(unittest.TestCase):
 
 class usage(unittest.TestCase):
     def test_every_command_has_help(self):
-        for command in ["check", "run", "status", "version"]:
+        for command in ["check", "run", "status", "reload", "drain", "undrain", "probe", "version"]:
             with self.subTest(command=command):
                 result = vigil(command, "--help")
                 self.assertEqual(result.returncode, 0, result.stderr)

@@ -236,6 +236,58 @@ class running_daemon(unittest.TestCase):
         self.assertIn("priority: 0 is out of range", document["config"]["last_rejection"])
         self.assertIsNone(self.daemon.poll(), "the daemon must keep running")
 
+    def vigil_cli(self, *args):
+        return subprocess.run([VIGIL, *args, "-s", self.socket], capture_output=True, text=True,
+                              timeout=10)
+
+    def web_weights(self):
+        ipvs = self.status_json()["ipvs"]
+        web = next(s for s in ipvs["services"] if s["virtual_server"] == "web")
+        return {d["address"]: d["weight"] for d in web["destinations"]}
+
+    def test_drain_survives_reload_and_restart_until_undrained(self):
+        wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 3, 5, "the initial table")
+        result = self.vigil_cli("drain", "web", "127.0.1.101:80")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "web/127.0.1.101:80 drained\n")
+        wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 0, 5, "weight 0")
+        self.assertEqual(self.web_weights()["127.0.1.102:80"], 2, "others untouched")
+        self.assertEqual(self.status_json()["drained"], ["web/127.0.1.101:80"])
+        self.assertEqual(self.events("real_server.drained")[-1]["real_server"],
+                         "web/127.0.1.101:80")
+
+        self.reload("config.reloaded")
+        time.sleep(0.5)
+        self.assertEqual(self.web_weights()["127.0.1.101:80"], 0, "a reload keeps the drain")
+
+        self.daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.wait(timeout=10), 0)
+        self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main], stderr=self.events_file,
+                                       stdout=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.socket), 10, "the restarted daemon")
+        wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 0, 5,
+                 "the drain to survive a restart")
+
+        result = self.vigil_cli("undrain", "web", "127.0.1.101:80")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 3, 5, "weight 3 again")
+        self.assertEqual(self.status_json()["drained"], [])
+
+    def test_drain_of_an_unknown_real_server_is_refused(self):
+        result = self.vigil_cli("drain", "web", "127.0.1.199:80")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no real server web/127.0.1.199:80", result.stderr)
+        self.assertEqual(self.status_json()["drained"], [])
+
+    def test_vigil_reload_applies_or_reports_the_errors(self):
+        result = self.vigil_cli("reload")
+        self.assertEqual((result.returncode, result.stdout), (0, "reloaded\n"), result.stderr)
+        self.edit("conf.d/web.toml", "weight = 3", "weight = -1")
+        result = self.vigil_cli("reload")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("weight: -1 is out of range (0 to 65535)", result.stderr)
+        self.assertEqual(self.status_json()["config"]["reloads_rejected"], 1)
+
     def test_sigterm_stops_cleanly_and_removes_the_socket(self):
         self.daemon.send_signal(signal.SIGTERM)
         self.assertEqual(self.daemon.wait(timeout=10), 0)
