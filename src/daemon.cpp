@@ -207,9 +207,40 @@ int daemon::run() {
                                   {"pid", static_cast<std::int64_t>(::getpid())},
                                   {"control_socket", control_.path()}});
     wait_for_signal();
+    announce_ready_when_synced();
+    ping_watchdog();
     io_.run();
     control_.close();
     return exit_status_;
+}
+
+void daemon::announce_ready_when_synced() {
+    if (reconciler_ && !reconciler_->last_report()) {
+        ready_timer_.expires_after(std::chrono::milliseconds(20));
+        ready_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                announce_ready_when_synced();
+            }
+        });
+        return;
+    }
+    notifier_.notify("READY=1\nSTATUS=" + std::to_string(config_.vrrp_instances.size()) +
+                     " VRRP instances, " + std::to_string(config_.virtual_servers.size()) +
+                     " virtual servers");
+}
+
+void daemon::ping_watchdog() {
+    auto period = notifier_.watchdog_period();
+    if (!period) {
+        return;
+    }
+    notifier_.notify("WATCHDOG=1");
+    watchdog_timer_.expires_after(*period);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+            ping_watchdog();
+        }
+    });
 }
 
 void daemon::wait_for_signal() {
@@ -223,6 +254,7 @@ void daemon::wait_for_signal() {
             return;
         }
         log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
+        notifier_.notify("STOPPING=1");
         // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
         // Master_Down_Interval, and the VIPs leave this node.
         control_.close();
@@ -255,6 +287,12 @@ void daemon::finish_notifications(std::chrono::steady_clock::time_point give_up_
 }
 
 std::vector<std::string> daemon::reload() {
+    notifier_.notify("RELOADING=1");
+    // Whatever the outcome, the daemon is serving again when this returns.
+    struct ready_again {
+        const service_notifier& notifier;
+        ~ready_again() { notifier.notify("READY=1"); }
+    } ready{notifier_};
     auto result = config::load_configuration(config_file_);
     if (!result.config) {
         ++reloads_rejected_;

@@ -18,6 +18,7 @@
 #include "ipvs/backend.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
+#include "service_notifier.hpp"
 #include "vrrp/netlink.hpp"
 #include "vrrp/node.hpp"
 
@@ -42,6 +43,10 @@ class daemon {
     std::vector<std::string> reload();
     boost::json::object drain(const boost::json::object& request, bool drained);
     void load_drained();
+    // systemd: READY once the first IPVS reconcile ran (at once without IPVS); watchdog pings
+    // come from a timer on the loop, so a stuck loop misses them.
+    void announce_ready_when_synced();
+    void ping_watchdog();
     bool save_drained();
     bool apply_log_settings(const config::log_settings& settings);
     boost::json::object handle_request(const boost::json::object& request);
@@ -91,6 +96,9 @@ class daemon {
     // Real servers an operator took out of rotation (weight 0, connections finish); kept in
     // <state_dir>/drained so a drain survives reloads and restarts.
     std::set<std::string> drained_;
+    service_notifier notifier_ = service_notifier::from_environment();
+    boost::asio::steady_timer ready_timer_{io_};
+    boost::asio::steady_timer watchdog_timer_{io_};
     int exit_status_ = 0;
 };
 

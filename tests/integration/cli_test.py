@@ -84,5 +84,28 @@ class usage(unittest.TestCase):
         self.assertEqual(vigil().returncode, 64)
 
 
+class install(unittest.TestCase):
+    def test_cmake_install_lays_out_binary_unit_and_config(self):
+        build = os.path.dirname(os.path.dirname(os.path.abspath(VIGIL)))
+        with tempfile.TemporaryDirectory() as prefix:
+            result = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            for path in ["sbin/vigil", "lib/systemd/system/vigil.service", "etc/vigil/vigil.toml",
+                         "etc/vigil/conf.d/web.toml", "share/doc/vigil/examples/vigil.toml"]:
+                self.assertTrue(os.path.exists(os.path.join(prefix, path)), path)
+            unit = open(os.path.join(prefix, "lib/systemd/system/vigil.service")).read()
+            self.assertIn("Type=notify", unit)
+            self.assertIn("WatchdogSec=", unit)
+            self.assertRegex(unit, r"ExecReload=\S+/vigil reload")
+            # An operator's configuration is never overwritten by a later install.
+            with open(os.path.join(prefix, "etc/vigil/vigil.toml"), "a") as f:
+                f.write("# edited\n")
+            subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True,
+                           capture_output=True, timeout=60)
+            self.assertTrue(open(os.path.join(prefix, "etc/vigil/vigil.toml")).read()
+                            .endswith("# edited\n"))
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

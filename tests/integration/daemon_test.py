@@ -349,6 +349,51 @@ class file_log_target(unittest.TestCase):
                     daemon.wait()
 
 
+class systemd_notify(unittest.TestCase):
+    """The notify protocol against a datagram socket the test owns (PID 1 here is not systemd)."""
+
+    def test_ready_watchdog_reloading_and_stopping(self):
+        import socket
+        with tempfile.TemporaryDirectory() as tmp:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            listener.bind(os.path.join(tmp, "notify"))
+            listener.settimeout(5)
+            main = os.path.join(tmp, "vigil.toml")
+            open(main, "w").write(f'[global]\ncontrol_socket = "{tmp}/s"\nstate_dir = "{tmp}/state"\n'
+                                  f'[global.ipvs]\nbackend = "memory"\n'
+                                  f'include = []\n'.replace("include = []\n", ""))
+            env = dict(os.environ, NOTIFY_SOCKET=os.path.join(tmp, "notify"),
+                       WATCHDOG_USEC="200000")
+            daemon = subprocess.Popen([VIGIL, "run", "-c", main], env=env,
+                                      stderr=subprocess.DEVNULL)
+            try:
+                def next_message():
+                    return listener.recv(4096).decode()
+
+                first = next_message()
+                self.assertTrue(first.startswith("READY=1\nSTATUS="), first)
+                started = time.monotonic()
+                pings = 0
+                while time.monotonic() - started < 1.0:
+                    pings += next_message() == "WATCHDOG=1"
+                # Half the 200 ms watchdog timeout: about 10 pings a second.
+                self.assertGreaterEqual(pings, 7)
+                daemon.send_signal(signal.SIGHUP)
+                seen = [next_message() for _ in range(6)]
+                reload_messages = [m for m in seen if m != "WATCHDOG=1"]
+                self.assertEqual(reload_messages[:2], ["RELOADING=1", "READY=1"])
+                daemon.send_signal(signal.SIGTERM)
+                while (message := next_message()) == "WATCHDOG=1":
+                    pass
+                self.assertEqual(message, "STOPPING=1")
+                self.assertEqual(daemon.wait(timeout=10), 0)
+            finally:
+                if daemon.poll() is None:
+                    daemon.kill()
+                    daemon.wait()
+                listener.close()
+
+
 class startup(unittest.TestCase):
     def test_netlink_ipvs_on_a_kernel_without_ipvs_is_a_clear_error(self):
         if os.path.exists("/proc/net/ip_vs"):
