@@ -1,6 +1,9 @@
 #include "checkers/health_monitor.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <limits>
 
 #include "checkers/http_probe.hpp"
 #include "checkers/script_probe.hpp"
@@ -21,6 +24,17 @@ constexpr auto wakeup_grid = std::chrono::milliseconds(10);
 // (a slow network, a stalled loop) that cost grows until it is the bottleneck. Probes are spread
 // over several multi handles to keep each one's cache short; they all share the loop.
 constexpr std::size_t curl_shards = 64;
+
+// Probes that may run at once without exhausting file descriptors.
+std::size_t descriptor_budget() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+        return std::numeric_limits<std::size_t>::max();
+    }
+    constexpr rlim_t reserved = 512;  // the daemon's own sockets, the curl multi handles, slack
+    auto room = limit.rlim_cur > reserved ? (limit.rlim_cur - reserved) / 4 : 0;
+    return std::max<std::size_t>(static_cast<std::size_t>(room), 16);
+}
 
 time_point on_grid(time_point t) {
     auto since = t.time_since_epoch();
@@ -83,7 +97,7 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
       }()),
       runner_(executor),
       timer_(executor),
-      max_running_(std::max<std::size_t>(max_running, 1)) {}
+      max_running_(std::clamp<std::size_t>(max_running, 1, descriptor_budget())) {}
 
 health_monitor::~health_monitor() {
     *alive_ = false;

@@ -72,7 +72,10 @@ class health_monitor {
     // At most `max_running` probes run at once; the rest wait their turn (started a little late)
     // instead of piling up. It bounds memory (about 30 KB per HTTP transfer) and keeps an
     // overloaded or partitioned director from timing out thousands of checks at once and taking
-    // healthy servers down: overload stretches intervals instead.
+    // healthy servers down: overload stretches intervals instead. It is further limited to what
+    // the soft RLIMIT_NOFILE leaves room for (a script probe holds up to four descriptors, the
+    // rest of the daemon and the 64 curl multi handles need some too), so running out of
+    // descriptors can never fail checks: with the usual 1024 that is 128.
     static constexpr std::size_t default_max_running = 2048;
 
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
