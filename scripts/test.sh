@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds vigil twice (normal, and ASan+UBSan for the
-# unit tests) with warnings as errors, runs every test, then fuzzes the packet decoder briefly. Under CI=true a skipped test fails the
-# run: CI runs as root and must exercise everything.
+# unit tests) with warnings as errors, runs every test, then fuzzes the parsers of untrusted input
+# briefly. Under CI=true a skipped test fails the run: CI runs as root and must exercise everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON \
   -DVIGIL_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
+cmake --build build-asan -j "$jobs" --target unit_tests
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
