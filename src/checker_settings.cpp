@@ -6,20 +6,7 @@ namespace {
 
 checkers::check_spec to_spec(const config::check& c) {
     checkers::check_spec spec;
-    switch (c.type) {
-        case config::check_type::http:
-            spec.type = checkers::check_type::http;
-            break;
-        case config::check_type::https:
-            spec.type = checkers::check_type::https;
-            break;
-        case config::check_type::tcp:
-            spec.type = checkers::check_type::tcp;
-            break;
-        case config::check_type::script:
-            spec.type = checkers::check_type::script;
-            break;
-    }
+    spec.type = c.type;
     spec.interval = c.interval;
     spec.timeout = c.timeout;
     spec.recheck_interval = c.recheck_interval;
@@ -28,8 +15,7 @@ checkers::check_spec to_spec(const config::check& c) {
     spec.initial_state = c.initial_state == config::initial_health::down ? checkers::health::down
                                                                          : checkers::health::up;
     spec.connect = c.connect;
-    spec.http.method = c.method == config::http_method::head ? checkers::http_method::head
-                                                             : checkers::http_method::get;
+    spec.http.method = c.method;
     spec.http.path = c.path;
     spec.http.host = c.host;
     spec.http.status = c.status;

@@ -33,18 +33,10 @@ std::vector<vrrp::router_config> router_configs(const config::configuration& con
         r.announce.master_refresh = instance.garp.master_refresh;
         r.announce.master_refresh_repeat = instance.garp.master_refresh_repeat;
         r.announce.interval = instance.garp.interval;
-        for (const auto& t : instance.track_interface) {
-            r.track_interfaces.push_back({t.name, t.weight});
-        }
-        for (const auto& t : instance.track_script) {
-            r.track_scripts.push_back(
-                {t.name, t.command, t.interval, t.timeout, t.rise, t.fall, t.weight, t.user});
-        }
-        for (const auto& t : instance.track_file) {
-            r.track_files.push_back({t.path, t.weight});
-        }
-        r.notify = {instance.notify.any,   instance.notify.master, instance.notify.backup,
-                    instance.notify.fault, instance.notify.stop,   instance.notify.timeout};
+        r.track_interfaces = instance.track_interface;
+        r.track_scripts = instance.track_script;
+        r.track_files = instance.track_file;
+        r.notify = instance.notify;
         r.use_vmac = instance.use_vmac;
         r.vmac_name = instance.vmac_name;
         out.push_back(std::move(r));

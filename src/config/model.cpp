@@ -2,24 +2,6 @@
 
 namespace vigil::config {
 
-std::string_view to_string(check_type type) {
-    switch (type) {
-        case check_type::http:
-            return "http";
-        case check_type::https:
-            return "https";
-        case check_type::tcp:
-            return "tcp";
-        case check_type::script:
-            return "script";
-    }
-    return "?";
-}
-
-std::string_view to_string(http_method method) {
-    return method == http_method::head ? "HEAD" : "GET";
-}
-
 std::string_view to_string(initial_health health) {
     return health == initial_health::down ? "down" : "up";
 }

@@ -8,10 +8,12 @@
 #include "base/address.hpp"
 #include "base/duration.hpp"
 #include "base/event_log.hpp"
+#include "checkers/check_spec.hpp"
 #include "checkers/http_expectation.hpp"
 #include "config/diagnostic.hpp"
 #include "ipvs/names.hpp"
 #include "vrrp/timing.hpp"
+#include "vrrp/tracker_settings.hpp"
 
 namespace vigil::config {
 
@@ -60,43 +62,12 @@ struct garp_settings {
     friend bool operator==(const garp_settings&, const garp_settings&) = default;
 };
 
-// Weighted trackers (keepalived's track_interface / track_script / track_file): a positive
-// weight is added to the priority while healthy, a negative one while failing; weight 0 puts the
-// instance in FAULT while failing.
-struct tracked_interface {
-    std::string name;
-    int weight = 0;
-    friend bool operator==(const tracked_interface&, const tracked_interface&) = default;
-};
-
-struct tracked_script {
-    std::string name;
-    std::vector<std::string> command;  // argv, no shell
-    duration interval = std::chrono::seconds(1);
-    duration timeout = std::chrono::seconds(1);
-    unsigned rise = 1;
-    unsigned fall = 1;
-    int weight = 0;
-    std::optional<std::string> user;
-    friend bool operator==(const tracked_script&, const tracked_script&) = default;
-};
-
-struct tracked_file {
-    std::string path;
-    int weight = 0;  // the file's integer times this; 0: a non-zero value faults
-    friend bool operator==(const tracked_file&, const tracked_file&) = default;
-};
-
-// Programs run on every transition, in order per instance, never blocking the daemon.
-struct notify_settings {
-    std::vector<std::string> any;  // argv; "INSTANCE" name state priority are appended
-    std::vector<std::string> master;
-    std::vector<std::string> backup;
-    std::vector<std::string> fault;
-    std::vector<std::string> stop;
-    duration timeout = std::chrono::seconds(10);
-    friend bool operator==(const notify_settings&, const notify_settings&) = default;
-};
+// Weighted trackers (keepalived's track_interface / track_script / track_file) and notify
+// programs, held as the VRRP library defines them.
+using tracked_interface = vrrp::interface_tracker_config;
+using tracked_script = vrrp::script_tracker_config;
+using tracked_file = vrrp::file_tracker_config;
+using notify_settings = vrrp::notify_config;
 
 struct vrrp_instance {
     std::string name;
@@ -134,11 +105,9 @@ struct vrrp_instance {
     bool unicast() const { return !unicast_peers.empty(); }
 };
 
-enum class check_type { http, https, tcp, script };
-enum class http_method { get, head };
-
-std::string_view to_string(check_type type);
-std::string_view to_string(http_method method);
+// The checkers library's own names: the config speaks them, as it speaks the IPVS ones.
+using checkers::check_type;
+using checkers::http_method;
 
 enum class initial_health { up, down };
 
