@@ -273,6 +273,28 @@ class running_daemon(unittest.TestCase):
         wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 3, 5, "weight 3 again")
         self.assertEqual(self.status_json()["drained"], [])
 
+    def test_an_unchanged_reload_changes_nothing(self):
+        def checked():
+            return [r for r in self.status_json()["real_servers"] if r["checked"]]
+        wait_for(lambda: len(checked()) == 4, 8, "every real server checked once")
+        wait_for(lambda: self.status_json()["ipvs"]["missing"] == [], 5, "the table applied")
+        time.sleep(0.5)
+
+        def changing_syncs():
+            return [e for e in self.events("ipvs.synced") if e["operations"] > 0]
+        before = self.status_json()
+        syncs_before = len(changing_syncs())
+        self.reload("config.reloaded")
+        time.sleep(1)  # several sync periods (200 ms) later
+        after = self.status_json()
+        self.assertEqual(len(changing_syncs()), syncs_before, "no IPVS operation")
+        since = lambda doc: {r["name"]: (r["state"], r["since"]) for r in doc["real_servers"]}
+        self.assertEqual(since(after), since(before), "no health reset")
+        vrrp = lambda doc: [(i["name"], i["state"], i["since"], i["transitions"])
+                            for i in doc["vrrp_instances"]]
+        self.assertEqual(vrrp(after), vrrp(before), "the VRRP instance kept its state")
+        self.assertEqual(after["config"]["reloads_applied"], 1)
+
     def test_drain_of_an_unknown_real_server_is_refused(self):
         result = self.vigil_cli("drain", "web", "127.0.1.199:80")
         self.assertEqual(result.returncode, 1)
