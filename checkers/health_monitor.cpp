@@ -69,6 +69,7 @@ struct health_monitor::server {
     probe_result last;
     time_point last_checked{};
     unsigned consecutive = 0;
+    flap_detector flaps;
 
     unsigned weight() const { return dynamic_weight.value_or(configured_weight); }
 };
@@ -179,6 +180,7 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
         auto it = servers_.find(spec.name);
         if (it == servers_.end()) {
             auto s = std::make_unique<server>(spec, now);
+            s->flaps.set_settings(flap_settings_);
             attach(*s, key_of(spec));
             health_change change{s->name, s->virtual_server, s->counter.state(), s->weight()};
             std::string_view name = s->name;  // the key views the server's own name
@@ -313,16 +315,45 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
     if (changed) {
         s.since = now;
         bool up = *changed == health::up;
-        log_.emit(up ? log_level::info : log_level::warning,
+        auto verdict = s.flaps.on_transition(now);
+        if (verdict == flap_detector::verdict::start_flapping) {
+            log_.warning(
+                "real_server.flapping",
+                {{"virtual_server", s.virtual_server},
+                 {"real_server", s.name},
+                 {"check", to_string(s.type)},
+                 {"transitions", s.flaps.recent_transitions()},
+                 {"window_s",
+                  std::chrono::duration_cast<std::chrono::seconds>(flap_settings_.window).count()},
+                 {"state", up ? "up" : "down"},
+                 {"reason", result.reason}});
+        }
+        // While flapping, each transition is still recorded, at debug level only.
+        log_.emit(verdict != flap_detector::verdict::log ? log_level::debug
+                  : up                                   ? log_level::info
+                                                         : log_level::warning,
                   up ? "real_server.up" : "real_server.down",
                   {{"virtual_server", s.virtual_server},
                    {"real_server", s.name},
                    {"check", to_string(s.type)},
                    {"reason", result.reason},
                    {"latency_ms", static_cast<std::int64_t>(result.latency.count())}});
+    } else if (s.flaps.settled(now)) {
+        bool up = s.counter.state() == health::up;
+        log_.info("real_server.flapping_stopped", {{"virtual_server", s.virtual_server},
+                                                   {"real_server", s.name},
+                                                   {"check", to_string(s.type)},
+                                                   {"state", up ? "up" : "down"}});
     }
     if ((changed || s.weight() != old_weight) && on_change_) {
         on_change_(health_change{s.name, s.virtual_server, s.counter.state(), s.weight()});
+    }
+}
+
+void health_monitor::set_flap_settings(flap_settings settings) {
+    flap_settings_ = settings;
+    for (auto& [name, s] : servers_) {
+        s->flaps.set_settings(settings);
     }
 }
 

@@ -20,6 +20,7 @@
 #include "base/random_source.hpp"
 #include "checkers/check_spec.hpp"
 #include "checkers/curl_multi.hpp"
+#include "checkers/flap_detector.hpp"
 #include "checkers/probe.hpp"
 #include "checkers/probe_result.hpp"
 #include "checkers/rise_fall.hpp"
@@ -105,6 +106,9 @@ class health_monitor {
     };
     counters stats() const;
 
+    // Flap damping of the transition log (see flap_detector); applies to every real server.
+    void set_flap_settings(flap_settings settings);
+
   private:
     struct server;
     struct probe_slot;
@@ -134,6 +138,7 @@ class health_monitor {
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;
     std::size_t max_running_;
+    flap_settings flap_settings_;
     std::size_t running_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;

@@ -419,6 +419,12 @@ void loader::read_global(table_reader& root, configuration& config) {
             global.state_dir = *dir;
         }
     }
+    if (auto threshold = reader.integer("flap_threshold", 0, 1000)) {
+        global.flap_threshold = static_cast<unsigned>(*threshold);
+    }
+    if (auto window = reader.duration_value("flap_window", 1s, 24h)) {
+        global.flap_window = *window;
+    }
     if (const auto* ipvs_table = reader.table("ipvs")) {
         read_ipvs(root.file(), *ipvs_table, global.ipvs);
     }

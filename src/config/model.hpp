@@ -50,6 +50,10 @@ struct global_settings {
     // Where vigil keeps what must survive restarts: owned IPVS services, drained servers.
     std::string state_dir = "/var/lib/vigil";
     ipvs_settings ipvs;
+    // More than flap_threshold transitions of a real server within flap_window log one
+    // real_server.flapping instead of a line per flap; 0 = never damp.
+    unsigned flap_threshold = 5;
+    duration flap_window = std::chrono::minutes(1);
 };
 
 // Gratuitous ARP / unsolicited NA after becoming master, as keepalived's vrrp_garp_* settings.

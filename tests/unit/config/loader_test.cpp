@@ -92,6 +92,8 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(config.global.log.format == log_format_choice::text);
     CHECK(config.global.log.level == log_level::debug);
     CHECK(config.global.state_dir == "/tmp/vigil-full-state");
+    CHECK(config.global.flap_threshold == 3);
+    CHECK(config.global.flap_window == 120s);
     CHECK(config.global.ipvs.backend == ipvs_backend_choice::memory);
     CHECK(config.global.ipvs.resync_interval == 60s);
     CHECK(config.global.ipvs.on_shutdown == shutdown_action::remove);
