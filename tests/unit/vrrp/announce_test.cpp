@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "golden_vectors.hpp"
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -10,20 +12,12 @@ using namespace vigil::vrrp;
 
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
-
-bytes from_hex(std::string_view hex) {
-    bytes out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-        out.push_back(
-            static_cast<std::uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
-    }
-    return out;
-}
+using test::bytes;
+using test::from_hex;
 
 // The whole frame from the "# frame (N bytes): <hex>" line of a golden vector.
 bytes load_frame(const std::string& name) {
-    std::ifstream in(VIGIL_SOURCE_DIR "/tests/data/vrrp/" + name);
+    std::ifstream in(test::vector_path(name));
     REQUIRE_MESSAGE(in, "missing golden vector " << name);
     std::string line;
     while (std::getline(in, line)) {

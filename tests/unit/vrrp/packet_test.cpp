@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "golden_vectors.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -14,16 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
-
-bytes from_hex(std::string_view hex) {
-    bytes out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-        out.push_back(
-            static_cast<std::uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
-    }
-    return out;
-}
+using test::bytes;
+using test::from_hex;
 
 ip_address addr(const char* text) {
     return boost::asio::ip::make_address(text);
@@ -39,7 +33,7 @@ struct capture {
 };
 
 capture load(const std::string& name) {
-    std::ifstream in(VIGIL_SOURCE_DIR "/tests/data/vrrp/" + name);
+    std::ifstream in(test::vector_path(name));
     REQUIRE_MESSAGE(in, "missing golden vector " << name);
     capture c;
     std::string line;
