@@ -45,7 +45,18 @@ daemon::daemon(std::string config_file, config::configuration initial,
       control_(io_.get_executor(), *log_,
                [this](const boost::json::object& request) { return handle_request(request); }) {}
 
-daemon::~daemon() = default;
+daemon::~daemon() {
+    // What logs goes first; then the log stops feeding the alert hooks before they go.
+    health_monitor_.reset();
+    vrrp_.reset();
+    reconciler_.reset();
+    if (auto plain = make_log_sink(config_.global.log)) {
+        log_->replace_sink(std::move(plain.value()));
+    } else {
+        log_->replace_sink(nullptr);
+    }
+    alerts_.reset();
+}
 
 bool daemon::apply_ipvs(const config::configuration& config) {
     auto specs = virtual_server_specs(config);
@@ -178,7 +189,15 @@ bool daemon::apply_log_settings(const config::log_settings& settings) {
         log_->error("log.target_failed", {{"target", settings.target}, {"error", sink.error()}});
         return false;
     }
-    log_->replace_sink(std::move(sink.value()));
+    if (!alerts_) {
+        alerts_ = std::make_unique<alert_dispatcher>(io_.get_executor(), *log_);
+    }
+    std::vector<alert_hook> hooks;
+    for (const auto& a : config_.alerts) {
+        hooks.push_back({a.events, a.command, a.url, a.timeout, a.retries});
+    }
+    alerts_->set_hooks(std::move(hooks));
+    log_->replace_sink(make_alerting_sink(std::move(sink.value()), *alerts_));
     log_->set_threshold(settings.level);
     return true;
 }
@@ -304,8 +323,11 @@ std::vector<std::string> daemon::reload() {
         return diagnostic_lines(result.diagnostics);
     }
     auto next = std::move(*result.config);
-    // The log target is reopened on every reload so that rotated files are let go.
+    // The log target is reopened on every reload so that rotated files are let go; the alert
+    // hooks come from the config that is about to apply.
+    std::swap(config_.alerts, next.alerts);
     if (!apply_log_settings(next.global.log)) {
+        std::swap(config_.alerts, next.alerts);
         ++reloads_rejected_;
         last_rejection_ = "log target " + next.global.log.target + " cannot be opened";
         log_->error("config.rejected", {{"file", config_file_},

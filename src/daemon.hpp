@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "alerts.hpp"
 #include "base/clock.hpp"
 #include "base/event_log.hpp"
 #include "base/random_source.hpp"
@@ -97,6 +98,9 @@ class daemon {
     // <state_dir>/drained so a drain survives reloads and restarts.
     std::set<std::string> drained_;
     service_notifier notifier_ = service_notifier::from_environment();
+    // Alert hooks see every record the log writes; declared before the routers and checks that
+    // log, after the log itself.
+    std::unique_ptr<alert_dispatcher> alerts_;
     boost::asio::steady_timer ready_timer_{io_};
     boost::asio::steady_timer watchdog_timer_{io_};
     int exit_status_ = 0;

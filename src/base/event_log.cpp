@@ -96,6 +96,11 @@ std::string format_json(const log_record& record) {
     object["level"] = to_string(record.level);
     object["event"] = record.event;
     for (const auto& field : record.fields) {
+        // ts, level and event are the record's own: a field must never overwrite them.
+        if (field.name == "ts" || field.name == "level" || field.name == "event") {
+            object[std::string("field_") + std::string(field.name)] = to_json(field.value);
+            continue;
+        }
         object[field.name] = to_json(field.value);
     }
     return boost::json::serialize(object);

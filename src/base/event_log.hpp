@@ -46,6 +46,8 @@ class field_value {
     storage value_;
 };
 
+// A field named ts, level or event would collide with the record's own keys; the JSON form
+// writes it as field_<name> instead. Name fields otherwise.
 struct log_field {
     std::string_view name;
     field_value value;

@@ -123,6 +123,7 @@ class loader {
     void read_trackers(file_context& file, table_reader& reader, const std::string& path,
                        vrrp_instance& instance);
     void read_sync_groups(table_reader& root, configuration& config);
+    void read_alerts(table_reader& root, configuration& config);
     std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key);
 
     void check_duplicates(const configuration& config);
@@ -344,6 +345,7 @@ load_result loader::run() {
         read_global(root, config);
         read_vrrp_instances(root, config);
         read_sync_groups(root, config);
+        read_alerts(root, config);
         root.node("virtual_server");
         if (root.has("virtual_server")) {
             main.error(root.where("virtual_server"), rule::include_shape,
@@ -505,6 +507,65 @@ void loader::read_ipvs(file_context& file, const toml::table& table, ipvs_settin
         }
     }
     reader.finish();
+}
+
+void loader::read_alerts(table_reader& root, configuration& config) {
+    const auto* node = root.node("alert");
+    if (!node) {
+        return;
+    }
+    const auto* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+        root.error("alert", rule::wrong_type,
+                   "expected [[alert]] tables, got " + std::string(type_name(node->type())));
+        return;
+    }
+    std::size_t index = 0;
+    for (const auto& item : *array) {
+        table_reader reader(root.file(), *item.as_table(),
+                            "alert[" + std::to_string(index++) + "]");
+        alert a;
+        reader.require("events");
+        if (const auto* events = reader.array("events")) {
+            for (const auto& e : *events) {
+                if (const auto* name = e.as_string(); name && !name->get().empty()) {
+                    a.events.push_back(name->get());
+                } else {
+                    reader.error_at(e, "events", rule::wrong_type,
+                                    "expected event names (\"vrrp.transition\", \"real_server.*\", "
+                                    "\"*\")");
+                }
+            }
+            if (events->empty()) {
+                reader.error("events", rule::missing_key, "lists no event");
+            }
+        }
+        if (auto argv = read_argv(reader, "command")) {
+            a.command = *argv;
+        }
+        if (auto url = reader.string("url")) {
+            if (url->starts_with("http://") || url->starts_with("https://")) {
+                a.url = *url;
+            } else {
+                reader.error("url", rule::bad_value,
+                             in_quotes(*url) + " is not an http:// or https:// URL");
+            }
+        }
+        if (reader.has("command") == reader.has("url")) {
+            root.file().error(
+                item.source(), rule::conflicting_keys,
+                reader.key_path("command") +
+                    ": an alert runs a command or POSTs to a url, exactly one of them");
+        }
+        if (auto timeout = reader.duration_value("timeout", 100ms, 5min)) {
+            a.timeout = *timeout;
+        }
+        if (auto retries = reader.integer("retries", 0, 10)) {
+            a.retries = static_cast<unsigned>(*retries);
+        }
+        reader.finish();
+        config.alerts.push_back(std::move(a));
+    }
 }
 
 void loader::read_sync_groups(table_reader& root, configuration& config) {

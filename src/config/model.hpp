@@ -197,6 +197,15 @@ struct virtual_server {
     std::string service_key() const;
 };
 
+// An alert hook: matching events are run through a program or POSTed as JSON.
+struct alert {
+    std::vector<std::string> events;   // names, "prefix.*", or "*"
+    std::vector<std::string> command;  // argv; the event name is appended, its JSON in $VIGIL_EVENT
+    std::string url;                   // http:// or https://
+    duration timeout = std::chrono::seconds(5);
+    unsigned retries = 3;
+};
+
 struct vrrp_sync_group {
     std::string name;
     std::vector<std::string> instances;
@@ -208,6 +217,7 @@ struct configuration {
     global_settings global;
     std::vector<vrrp_instance> vrrp_instances;
     std::vector<vrrp_sync_group> vrrp_sync_groups;
+    std::vector<alert> alerts;
     std::vector<virtual_server> virtual_servers;
 
     std::size_t real_server_count() const;

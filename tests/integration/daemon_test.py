@@ -371,6 +371,97 @@ class file_log_target(unittest.TestCase):
                     daemon.wait()
 
 
+class alert_hooks(unittest.TestCase):
+    """Alert hooks delivering to a program and to HTTP receivers on loopback."""
+
+    def test_program_and_post_hooks_with_retry_and_failure(self):
+        import http.server
+        import threading
+        received = []
+
+        class receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.headers["Content-Type"], json.loads(body)))
+                # The first delivery fails: the hook must retry it.
+                self.send_response(500 if len(received) == 1 else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        closed = socket_port_nobody_listens_on()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "alerts.log")
+            main = os.path.join(tmp, "vigil.toml")
+            events_path = os.path.join(tmp, "events.log")
+            open(main, "w").write(f"""[global]
+control_socket = "{tmp}/s"
+state_dir = "{tmp}/state"
+[global.log]
+format = "json"
+
+[[alert]]
+events = ["config.*"]
+command = ["/bin/sh", "-c", "printf '%s %s\\n' \\"$1\\" \\"$VIGIL_EVENT\\" >> {out}", "alert"]
+
+[[alert]]
+events = ["config.reloaded"]
+url = "http://127.0.0.1:{server.server_address[1]}/hook"
+retries = 2
+
+[[alert]]
+events = ["daemon.started"]
+url = "http://127.0.0.1:{closed}/nobody"
+timeout = "500ms"
+retries = 1
+""")
+            with open(events_path, "w") as events_file:
+                daemon = subprocess.Popen([VIGIL, "run", "-c", main], stderr=events_file)
+                try:
+                    wait_for(lambda: os.path.exists(out) and "config.loaded" in open(out).read(), 5,
+                             "the program hook to see config.loaded")
+                    name, document = open(out).read().splitlines()[0].split(" ", 1)
+                    self.assertEqual(name, "config.loaded")
+                    self.assertEqual(json.loads(document)["event"], "config.loaded")
+
+                    daemon.send_signal(signal.SIGHUP)
+                    wait_for(lambda: len(received) == 2, 5, "the POST to be retried and delivered")
+                    self.assertEqual(received[0], received[1])
+                    content_type, event = received[1]
+                    self.assertEqual(content_type, "application/json")
+                    self.assertEqual(event["event"], "config.reloaded")
+
+                    def failures():
+                        return [json.loads(line) for line in open(events_path)
+                                if '"alert.failed"' in line]
+                    wait_for(failures, 5, "the dead receiver to be reported")
+                    failure = failures()[0]
+                    self.assertEqual((failure["alert_event"], failure["attempts"]), ("daemon.started", 2))
+                    time.sleep(1.5)
+                    self.assertEqual(len(failures()), 1, "alert.failed never alerts on itself")
+                    self.assertEqual([line.split(" ", 1)[0] for line in open(out).read().splitlines()],
+                                     ["config.loaded", "config.reloaded"])
+                    daemon.send_signal(signal.SIGTERM)
+                    self.assertEqual(daemon.wait(timeout=10), 0)
+                finally:
+                    if daemon.poll() is None:
+                        daemon.kill()
+                        daemon.wait()
+                    server.shutdown()
+                    server.server_close()
+
+
+def socket_port_nobody_listens_on():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class systemd_notify(unittest.TestCase):
     """The notify protocol against a datagram socket the test owns (PID 1 here is not systemd)."""
 

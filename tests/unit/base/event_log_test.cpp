@@ -29,6 +29,13 @@ TEST_CASE("a JSON record carries ts, level, event and every field") {
     CHECK(record.at("errors").as_array().size() == 2);
 }
 
+TEST_CASE("a field never overwrites the record's own ts, level or event") {
+    std::array fields{log_field{"event", "other"}};
+    auto record = boost::json::parse(format_json(log_record{{}, log_level::info, "x.y", fields}));
+    CHECK(record.at("event").as_string() == "x.y");
+    CHECK(record.at("field_event").as_string() == "other");
+}
+
 TEST_CASE("records below the threshold are dropped") {
     auto sink = std::make_unique<memory_sink>();
     auto* lines = sink.get();
