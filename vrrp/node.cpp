@@ -956,7 +956,6 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
     if (!socket) {
         return error;
     }
-    auto* raw = socket.get();
     socket->start(
         [&iface, family](const inbound_packet& packet) {
             // Attribute what cannot be decoded to the instance whose VRID byte it carries.
@@ -994,7 +993,6 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
             }
         });
     (family == address_family::ipv6 ? iface.v6 : iface.v4) = std::move(socket);
-    (void)raw;
     if (!iface.sender) {
         iface.sender = announce_sender::open(iface.info->index, iface.name, error);
         if (!iface.sender) {
@@ -1022,10 +1020,7 @@ void node::on_link_event(const link_monitor::link_event& event) {
     for (auto& r : routers_) {
         r->on_tracked_link(iface.name, up);
     }
-    if (up == was_up && iface.socket(address_family::ipv4) == nullptr &&
-        iface.socket(address_family::ipv6) == nullptr && !up) {
-        return;
-    }
+    // A change reaches the routers; so does every "down", which a faulted router ignores.
     if (up != was_up || !up) {
         for (auto* r : iface.routers) {
             r->on_link(up);

@@ -169,7 +169,7 @@ std::optional<std::vector<std::string>> loader::read_argv(table_reader& reader,
         reader.error(key, rule::missing_key, "is empty: give the program and its arguments");
         return std::nullopt;
     }
-    if (ok && (argv.front().empty() || argv.front().front() != '/')) {
+    if (!argv.empty() && (argv.front().empty() || argv.front().front() != '/')) {
         reader.error(key, rule::bad_value,
                      in_quotes(argv.front()) +
                          " is not an absolute path: a daemon's PATH is not "
@@ -1506,26 +1506,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     }
     only_for("sni", https, "https");
 
-    if (const auto* command = reader.array("command")) {
-        for (const auto& item : *command) {
-            if (const auto* arg = item.as_string()) {
-                c.command.push_back(arg->get());
-            } else {
-                reader.error_at(
-                    item, "command", rule::wrong_type,
-                    "expected argument strings, got " + std::string(type_name(item.type())));
-            }
-        }
-        if (command->empty()) {
-            reader.error("command", rule::missing_key,
-                         "is empty: give the program and its arguments");
-        } else if (!c.command.empty() &&
-                   (c.command.front().empty() || c.command.front().front() != '/')) {
-            reader.error("command", rule::bad_value,
-                         in_quotes(c.command.front()) +
-                             " is not an absolute path: a daemon's PATH is "
-                             "not the operator's");
-        }
+    if (auto argv = read_argv(reader, "command")) {
+        c.command = *argv;
     }
     only_for("command", c.type == check_type::script, "script");
     if (auto user = reader.string("user")) {
