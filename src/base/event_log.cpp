@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 
@@ -131,8 +132,13 @@ std::string format_text(const log_record& record) {
                         joined += item;
                     }
                     append_text(out, joined);
+                } else if constexpr (std::is_same_v<T, double>) {
+                    // Shortest round-trip form ("6.168"), not JSON's "6.168E0".
+                    char digits[32];
+                    auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+                    out.append(digits, end);
                 } else {
-                    out += boost::json::serialize(boost::json::value(v));
+                    out += std::to_string(v);
                 }
             },
             field.value.value());

@@ -56,6 +56,15 @@ TEST_CASE("text records quote values that contain spaces") {
     CHECK(text.find("warning config.rejected file=\"a b\" n=3 plain=x") != std::string::npos);
 }
 
+TEST_CASE("text records write numbers as a person would read them") {
+    std::array fields{log_field{"apply_ms", 6.168}, log_field{"whole", 2.0},
+                      log_field{"big", std::uint64_t{18446744073709551615u}},
+                      log_field{"negative", -4}};
+    auto text = format_text(log_record{{}, log_level::info, "ipvs.synced", fields});
+    CHECK(text.find("apply_ms=6.168 whole=2 big=18446744073709551615 negative=-4") !=
+          std::string::npos);
+}
+
 TEST_CASE("log levels parse from their names only") {
     CHECK(*parse_log_level("debug") == log_level::debug);
     CHECK(*parse_log_level("error") == log_level::error);
