@@ -81,8 +81,8 @@ void reconciler::set_settings(const reconciler_settings& settings) {
         // Sync was configured and no longer is: stop what vigil started before letting go.
         reconcile_daemons(sync_mode::none);
     }
-    pacer_ = sync_pacer(settings_.min_sync_interval, settings_.resync_interval,
-                        settings_.retry_interval);
+    pacer_.set_intervals(settings_.min_sync_interval, settings_.resync_interval,
+                         settings_.retry_interval);
     pacer_.request();
     arm();
 }

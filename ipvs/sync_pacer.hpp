@@ -20,6 +20,12 @@ class sync_pacer {
     sync_pacer(duration min_interval, duration resync_interval, duration retry_interval)
         : min_(min_interval), resync_(resync_interval), retry_(retry_interval) {}
 
+    // New intervals (a reload) keep what happened so far: the last sync and the failure count.
+    void set_intervals(duration min_interval, duration resync_interval, duration retry_interval) {
+        min_ = min_interval;
+        resync_ = resync_interval;
+        retry_ = retry_interval;
+    }
     void request() { pending_ = true; }
     void synced(time_point now, bool failed) {
         last_ = now;

@@ -47,3 +47,16 @@ TEST_CASE("pacer: retries back off while syncs keep failing, and reset after a s
     p.synced(t, true);
     CHECK(p.due() == t + 5000ms);
 }
+
+TEST_CASE("pacer: new intervals on reload keep the last sync and the failures") {
+    sync_pacer p(1000ms, 30000ms, 5000ms);
+    time_point t{10s};
+    p.synced(t, true);
+    p.synced(t, true);
+    p.set_intervals(2000ms, 60000ms, 1000ms);
+    p.request();
+    CHECK(std::string(p.reason()) == "requested");  // not a second "startup"
+    CHECK(p.due() == t + 2000ms);                   // the new rate limit, from the last sync
+    p.synced(t, true);
+    CHECK(p.retry_delay() == 4000ms);  // the third failure in a row, at the new retry interval
+}
