@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <set>
 
 namespace vigil {
 
@@ -198,17 +200,62 @@ std::string render_status_text(const boost::json::object& status) {
         }
         out += render_table(rows);
     }
+    // The weight each real server has in the kernel right now, by name; absent = not in the table.
+    std::map<std::string, std::uint64_t, std::less<>> applied_weights;
+    if (const auto* ipvs = status.if_contains("ipvs")) {
+        const auto& table = ipvs->as_object();
+        if (const auto* error = table.if_contains("error")) {
+            out += "\nipvs    " + std::string(error->as_string()) + "\n";
+        }
+        std::vector<std::vector<std::string>> rows{
+            {"VIRTUAL SERVER", "SERVICE", "SCHEDULER", "QUORUM", "ACTIVE", "KERNEL"}};
+        for (const auto& value : table.at("services").as_array()) {
+            const auto& service = value.as_object();
+            std::uint64_t active = 0;
+            for (const auto& destination : service.at("destinations").as_array()) {
+                const auto& d = destination.as_object();
+                active += d.at("active_connections").to_number<std::uint64_t>();
+                if (const auto& name = d.at("real_server"); name.is_string()) {
+                    applied_weights[std::string(name.as_string())] =
+                        d.at("weight").to_number<std::uint64_t>();
+                }
+            }
+            const auto& name = service.at("virtual_server");
+            const auto& quorum = service.at("quorum_up");
+            const auto& in_sync = service.at("in_sync");
+            rows.push_back({name.is_string() ? std::string(name.as_string()) : "(not vigil's)",
+                            std::string(service.at("service").as_string()),
+                            std::string(service.at("scheduler").as_string()),
+                            quorum.is_bool() ? (quorum.as_bool() ? "up" : "lost") : "-",
+                            std::to_string(active),
+                            in_sync.is_bool() ? (in_sync.as_bool() ? "in sync" : "differs") : "-"});
+        }
+        if (rows.size() > 1) {
+            out += "\n" + render_table(rows);
+        }
+    }
+    std::set<std::string, std::less<>> drained;
+    if (const auto* names = status.if_contains("drained")) {
+        for (const auto& name : names->as_array()) {
+            drained.emplace(name.as_string());
+        }
+    }
     if (const auto* servers = status.if_contains("real_servers");
         servers && !servers->as_array().empty()) {
         out += "\n";
-        std::vector<std::vector<std::string>> rows{
-            {"REAL SERVER", "STATE", "WEIGHT", "CHECK", "LAST RESULT", "LATENCY", "SINCE"}};
+        std::vector<std::vector<std::string>> rows{{"REAL SERVER", "STATE", "WEIGHT", "APPLIED",
+                                                    "CHECK", "LAST RESULT", "LATENCY", "SINCE"}};
         for (const auto& value : servers->as_array()) {
             const auto& r = value.as_object();
             bool checked = r.at("checked").as_bool();
+            std::string name(r.at("name").as_string());
+            auto applied = applied_weights.find(name);
             rows.push_back(
-                {std::string(r.at("name").as_string()), std::string(r.at("state").as_string()),
+                {name,
+                 std::string(r.at("state").as_string()) +
+                     (drained.contains(name) ? ", drained" : ""),
                  std::to_string(r.at("weight").to_number<std::uint64_t>()),
+                 applied == applied_weights.end() ? "-" : std::to_string(applied->second),
                  std::string(r.at("check").as_string()),
                  checked ? std::string(r.at("last_result").as_string()) : "-",
                  checked ? std::to_string(r.at("latency_ms").to_number<std::int64_t>()) + "ms"

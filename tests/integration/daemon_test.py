@@ -174,7 +174,7 @@ class running_daemon(unittest.TestCase):
         self.assertEqual(servers["api/127.0.1.112:443"]["check"], "tcp")
         text = self.status()
         self.assertIn("REAL SERVER", text)
-        self.assertRegex(text, r"web/127\.0\.1\.101:80\s+up\s+3\s+http\s+ok\s+\d+ms")
+        self.assertRegex(text, r"web/127\.0\.1\.101:80\s+up\s+3\s+3\s+http\s+ok\s+\d+ms")
 
     def test_the_schema_rejects_what_it_does_not_describe(self):
         document = self.status_json()
@@ -294,6 +294,42 @@ class running_daemon(unittest.TestCase):
                             for i in doc["vrrp_instances"]]
         self.assertEqual(vrrp(after), vrrp(before), "the VRRP instance kept its state")
         self.assertEqual(after["config"]["reloads_applied"], 1)
+
+    def test_a_partial_reload_applies_only_what_changed(self):
+        def checked():
+            return [r for r in self.status_json()["real_servers"] if r["checked"]]
+        wait_for(lambda: len(checked()) == 4, 8, "every real server checked once")
+        wait_for(lambda: self.status_json()["ipvs"]["missing"] == [], 5, "the table applied")
+        time.sleep(0.5)
+        before = self.status_json()
+        syncs_before = len(self.events("ipvs.synced"))
+
+        # One weight changes, one real server goes, one comes; api-tls.toml and VRRP stay.
+        self.edit("conf.d/web.toml", "weight = 3", "weight = 5")
+        self.edit("conf.d/web.toml", 'address = "127.0.1.102:80"', 'address = "127.0.1.103:80"')
+        self.reload("config.reloaded")
+        wait_for(lambda: self.web_weights() == {"127.0.1.101:80": 5, "127.0.1.103:80": 2}, 5,
+                 "the new web table")
+        time.sleep(1)  # several sync periods (200 ms) later: nothing more may follow
+        after = self.status_json()
+        operations = sum(e["operations"] for e in self.events("ipvs.synced")[syncs_before:])
+        self.assertEqual(operations, 3, "one weight edit, one delete, one add")
+
+        by_name = lambda doc: {r["name"]: r for r in doc["real_servers"]}
+        old, new = by_name(before), by_name(after)
+        self.assertNotIn("web/127.0.1.102:80", new)
+        self.assertIn("web/127.0.1.103:80", new)
+        # Same check: the health state and its counters carry on, whatever the weight.
+        for name in ("web/127.0.1.101:80", "api/127.0.1.111:443", "api/127.0.1.112:443"):
+            self.assertEqual((new[name]["state"], new[name]["since"]),
+                             (old[name]["state"], old[name]["since"]), name)
+            self.assertGreaterEqual(new[name]["consecutive"], old[name]["consecutive"], name)
+        self.assertEqual(new["web/127.0.1.101:80"]["weight"], 5)
+        api = lambda doc: next(s for s in doc["ipvs"]["services"] if s["virtual_server"] == "api")
+        self.assertEqual(api(after)["destinations"], api(before)["destinations"])
+        vrrp = lambda doc: [(i["name"], i["state"], i["since"], i["transitions"])
+                            for i in doc["vrrp_instances"]]
+        self.assertEqual(vrrp(after), vrrp(before), "the VRRP instance kept its state")
 
     def test_drain_of_an_unknown_real_server_is_refused(self):
         result = self.vigil_cli("drain", "web", "127.0.1.199:80")

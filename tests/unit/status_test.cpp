@@ -1,6 +1,7 @@
 #include "status.hpp"
 
 #include <doctest/doctest.h>
+#include <boost/json/parse.hpp>
 
 using namespace vigil;
 using namespace std::chrono_literals;
@@ -34,4 +35,53 @@ TEST_CASE("the text status is rendered from the JSON document") {
     CHECK(text.find("1 VRRP instance, 2 virtual servers, 5 real servers") != std::string::npos);
     CHECK(text.find("3 applied, 1 rejected") != std::string::npos);
     CHECK(text.find("last rejected: x.toml:1:1: error: bad") != std::string::npos);
+}
+
+TEST_CASE("the text status shows each real server's configured and applied weight") {
+    daemon_status status;
+    status.node = "lb1";
+    auto json = to_json(status);
+    json["ipvs"] = boost::json::parse(R"({
+        "backend": "memory", "missing": [],
+        "services": [{
+            "service": "tcp 10.0.0.100:80", "owned": true, "virtual_server": "web",
+            "scheduler": "wrr", "quorum_up": true, "in_sync": true,
+            "destinations": [
+                {"real_server": "web/10.0.0.11:80", "weight": 3, "active_connections": 4},
+                {"real_server": "web/10.0.0.12:80", "weight": 0, "active_connections": 1}]},
+            {"service": "udp 10.0.0.53:53", "owned": false, "virtual_server": null,
+             "scheduler": "rr", "quorum_up": null, "in_sync": null, "destinations": []}]})");
+    auto real_server = [](const char* name, const char* state) {
+        return boost::json::object{{"name", name},    {"state", state},
+                                   {"weight", 3},     {"check", "http"},
+                                   {"checked", true}, {"last_result", "ok"},
+                                   {"latency_ms", 2}, {"since", "2026-01-01T00:00:00Z"}};
+    };
+    json["real_servers"] = boost::json::array{real_server("web/10.0.0.11:80", "up"),
+                                              real_server("web/10.0.0.12:80", "up"),
+                                              real_server("web/10.0.0.13:80", "down")};
+    json["drained"] = boost::json::array{"web/10.0.0.12:80"};
+    auto text = render_status_text(json);
+    auto line_of = [&](std::string_view start) {
+        auto at = text.find(start);
+        REQUIRE(at != std::string::npos);
+        auto line = text.substr(at, text.find('\n', at) - at);
+        // Columns are padded to width; compare with single spaces.
+        std::string squeezed;
+        for (char c : line) {
+            if (c != ' ' || squeezed.empty() || squeezed.back() != ' ') {
+                squeezed += c;
+            }
+        }
+        return squeezed;
+    };
+    CHECK(line_of("VIRTUAL SERVER") == "VIRTUAL SERVER SERVICE SCHEDULER QUORUM ACTIVE KERNEL");
+    CHECK(line_of("web ") == "web tcp 10.0.0.100:80 wrr up 5 in sync");
+    CHECK(line_of("(not vigil's)") == "(not vigil's) udp 10.0.0.53:53 rr - 0 -");
+    CHECK(line_of("web/10.0.0.11:80") ==
+          "web/10.0.0.11:80 up 3 3 http ok 2ms 2026-01-01T00:00:00Z");
+    CHECK(line_of("web/10.0.0.12:80") ==
+          "web/10.0.0.12:80 up, drained 3 0 http ok 2ms 2026-01-01T00:00:00Z");
+    CHECK(line_of("web/10.0.0.13:80") ==
+          "web/10.0.0.13:80 down 3 - http ok 2ms 2026-01-01T00:00:00Z");
 }
