@@ -24,6 +24,7 @@
 #     --qemu-arg ARG       extra qemu argument (repeatable), e.g. virtio-serial devices
 #     --bzimage            boot the compressed vmlinuz instead of the PVH vmlinux (slower under TCG)
 #     --log FILE           serial console log (default $VM_DIR/last-console.log)
+#     --stream             print the guest command's output as it comes, not after power-off
 #   Default guest command: the ipvsadm demo (rr service + masq dest, ipvsadm -Ln).
 #   Exit status: guest command's exit status, 124 timeout/no marker, 125 build/setup error.
 #
@@ -88,7 +89,7 @@ add_file() { # ROOT HOST GUEST
 }
 
 run_vm() {
-  local accel=auto timeout=180 mem=512 cpus=1 extra_mods="" net=0 share="" keep=0 bzimage=0
+  local accel=auto timeout=180 mem=512 cpus=1 extra_mods="" net=0 share="" keep=0 bzimage=0 stream=0
   local logf="$VM_DIR/last-console.log" adds=() gfwd=() hfwd=() qextra=() cmd=""
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -105,6 +106,7 @@ run_vm() {
       --keep) keep=1; shift ;;
       --log) logf=$2; shift 2 ;;
       --bzimage) bzimage=1; shift ;;
+      --stream) stream=1; shift ;;
       --qemu-arg) qextra+=("$2"); shift 2 ;;
       --) shift; cmd="$*"; break ;;
       *) die "unknown option $1" ;;
@@ -211,14 +213,22 @@ EOF
   fi
   [ -n "$share" ] && qshare=(-virtfs "local,path=$share,mount_tag=host0,security_model=none,readonly=on")
   t0=$(date +%s%N)
-  timeout -k 5 "$timeout" qemu-system-x86_64 "${qacc[@]}" -m "$mem" -smp "$cpus" \
-      -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-      -kernel "$kernel" -initrd "$b/initramfs.cpio.gz" \
-      -append "console=ttyS0 panic=-1 quiet" "${qnet[@]}" "${qshare[@]}" "${qextra[@]}" \
-      </dev/null > "$logf" 2>&1
-  local qrc=$?
+  local qemu=(timeout -k 5 "$timeout" qemu-system-x86_64 "${qacc[@]}" -m "$mem" -smp "$cpus"
+      -nodefaults -no-user-config -display none -serial stdio -no-reboot
+      -kernel "$kernel" -initrd "$b/initramfs.cpio.gz"
+      -append "console=ttyS0 panic=-1 quiet" "${qnet[@]}" "${qshare[@]}" "${qextra[@]}")
+  local qrc
+  if [ $stream = 1 ]; then
+    # The console goes to the log and, between the markers, to stdout line by line as it comes.
+    "${qemu[@]}" </dev/null 2>&1 | tee "$logf" | awk -v start="@@GUEST-START-$nonce@@" \
+        -v end="@@GUEST-RC-$nonce=" '{ sub(/\r$/, "") } index($0, end) { on = 0 } on { print; fflush() } index($0, start) { on = 1 }'
+    qrc=${PIPESTATUS[0]}
+  else
+    "${qemu[@]}" </dev/null > "$logf" 2>&1
+    qrc=$?
+  fi
   t1=$(date +%s%N)
-  tr -d '\r' < "$logf" | sed -n "/@@GUEST-START-$nonce@@/,/@@GUEST-RC-$nonce=/p" | grep -v "@@GUEST-" 
+  [ $stream = 1 ] || tr -d '\r' < "$logf" | sed -n "/@@GUEST-START-$nonce@@/,/@@GUEST-RC-$nonce=/p" | grep -v "@@GUEST-"
   local rc; rc=$(tr -d '\r' < "$logf" | sed -n "s/.*@@GUEST-RC-$nonce=\([0-9]*\)@@.*/\1/p" | tail -1)
   log "qemu ($accel) exited rc=$qrc after $(( (t1 - t0) / 1000000 )) ms; guest rc=${rc:-none}; console log $logf"
   [ $keep = 1 ] && log "build dir kept: $b" || rm -rf "$b"
