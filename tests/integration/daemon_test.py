@@ -543,6 +543,84 @@ class systemd_notify(unittest.TestCase):
                 listener.close()
 
 
+class flap_damping(unittest.TestCase):
+    def test_a_flapping_real_server_logs_once_while_ipvs_follows_every_transition(self):
+        import http.server
+        import threading
+
+        healthy = threading.Event()
+        healthy.set()
+
+        class handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if healthy.is_set() else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.mkdir(os.path.join(tmp, "conf.d"))
+            main = os.path.join(tmp, "vigil.toml")
+            with open(main, "w") as f:
+                f.write(f'[global]\ncontrol_socket = "{tmp}/s"\nstate_dir = "{tmp}/state"\n'
+                        'include = ["conf.d/*.toml"]\nflap_threshold = 2\nflap_window = "3s"\n'
+                        '[global.ipvs]\nbackend = "memory"\n[global.log]\nformat = "json"\n')
+            with open(os.path.join(tmp, "conf.d", "web.toml"), "w") as f:
+                f.write('[virtual_server]\naddress = "127.0.1.200:80"\nprotocol = "tcp"\n'
+                        f'check = {{ type = "http", connect = "127.0.0.1:{server.server_address[1]}", '
+                        'interval = "200ms", timeout = "200ms", rise = 1, fall = 1 }\n'
+                        '[[virtual_server.real_server]]\naddress = "127.0.1.101:80"\n')
+            events_path = os.path.join(tmp, "events.log")
+            with open(events_path, "w") as events_file:
+                daemon = subprocess.Popen([VIGIL, "run", "-c", main], stderr=events_file,
+                                          stdout=subprocess.DEVNULL)
+            try:
+                def events(name):
+                    with open(events_path) as f:
+                        records = [json.loads(line) for line in f if line.strip()]
+                    return [r for r in records if r["event"] == name]
+
+                def observed():
+                    result = subprocess.run([VIGIL, "status", "--json", "-s", f"{tmp}/s"],
+                                            capture_output=True, text=True, timeout=10)
+                    if result.returncode != 0:
+                        return None
+                    document = json.loads(result.stdout)
+                    state = document["real_servers"][0]["state"]
+                    in_table = bool(document["ipvs"]["services"][0]["destinations"])
+                    return state, in_table
+
+                wait_for(lambda: observed() == ("up", True), 10, "the real server up and applied")
+                # Six transitions, well within one window: each is applied to the table before
+                # the next (on_failure = "remove": down means out of the table).
+                for flip in range(6):
+                    if healthy.is_set():
+                        healthy.clear()
+                    else:
+                        healthy.set()
+                    want = ("up", True) if healthy.is_set() else ("down", False)
+                    wait_for(lambda: observed() == want, 5, f"transition {flip + 1} applied")
+                self.assertEqual(len(events("real_server.down")) + len(events("real_server.up")),
+                                 2, "the threshold's worth of lines, then silence")
+                flapping = events("real_server.flapping")
+                self.assertEqual(len(flapping), 1)
+                self.assertEqual(flapping[0]["real_server"], "web/127.0.1.101:80")
+                self.assertEqual(flapping[0]["transitions"], 3)
+                # Quiet for a whole window: one flapping_stopped, in the state it settled on.
+                wait_for(lambda: events("real_server.flapping_stopped"), 8, "flapping_stopped")
+                self.assertEqual(events("real_server.flapping_stopped")[0]["state"], "up")
+                self.assertEqual(len(events("real_server.flapping")), 1)
+            finally:
+                daemon.kill()
+                daemon.wait()
+                server.shutdown()
+                server.server_close()
+
+
 class startup(unittest.TestCase):
     def test_netlink_ipvs_on_a_kernel_without_ipvs_is_a_clear_error(self):
         if os.path.exists("/proc/net/ip_vs"):
