@@ -76,6 +76,21 @@ bool same_settings(const router_config& a, const router_config& b) {
            a.notify == b.notify && a.use_vmac == b.use_vmac && a.vmac_name == b.vmac_name;
 }
 
+namespace {
+
+// A reload may change these on a running router without restarting it (so a master stays
+// master): the configured priority, unless it becomes or stops being the owner's 255, which
+// decides how the election starts; and the notify programs.
+bool changes_in_place(const router_config& wanted, const router_config& current) {
+    auto patched = current;
+    patched.election.priority = wanted.election.priority;
+    patched.notify = wanted.notify;
+    return same_settings(wanted, patched) && wanted.election.priority != 255 &&
+           current.election.priority != 255;
+}
+
+}  // namespace
+
 struct node::interface_state {
     std::string name;
     std::optional<interface_info> info;
@@ -112,6 +127,15 @@ class node::router {
     router& operator=(const router&) = delete;
 
     const router_config& config() const { return config_; }
+    // A reload changed only what changes_in_place allows.
+    void update_in_place(const router_config& wanted) {
+        config_.notify = wanted.notify;
+        if (config_.election.priority != wanted.election.priority) {
+            config_.election.priority = wanted.election.priority;
+            // The next advert carries it; a backup's skew time follows it.
+            recompute();
+        }
+    }
     instance& core() { return core_; }
     const instance& core() const { return core_; }
     bool busy() const { return notifying_ || !notify_queue_.empty(); }
@@ -1084,8 +1108,16 @@ std::optional<std::string> node::reconfigure(std::vector<router_config> routers,
         auto wanted = std::find_if(routers.begin(), routers.end(), [&](const router_config& c) {
             return same_settings(c, current);
         });
+        if (wanted == routers.end()) {
+            wanted = std::find_if(routers.begin(), routers.end(), [&](const router_config& c) {
+                return changes_in_place(c, current);
+            });
+            if (wanted != routers.end()) {
+                (*it)->update_in_place(*wanted);
+            }
+        }
         if (wanted != routers.end()) {
-            routers.erase(wanted);  // unchanged: keeps its state, timers and VIPs
+            routers.erase(wanted);  // unchanged or updated: keeps its state, timers and VIPs
             ++it;
             continue;
         }

@@ -86,7 +86,8 @@ class node {
     std::optional<std::string> start(std::vector<router_config> routers,
                                      std::vector<sync_group_config> groups = {});
     // Applies a new set of routers: an unchanged one keeps running untouched (a master stays
-    // master and keeps its VIPs); a changed one restarts; a removed one resigns.
+    // master and keeps its VIPs), as does one whose priority or notify programs changed (updated
+    // in place); any other change restarts it; a removed one resigns.
     std::optional<std::string> reconfigure(std::vector<router_config> routers,
                                            std::vector<sync_group_config> groups = {});
     // Every master resigns (priority 0) and releases its VIPs; notify_stop programs are queued.

@@ -96,6 +96,51 @@ class trackers(ops_case):
         wait_for(lambda: self.master_is(n1), 5, "n1 back when its uplink returns")
 
 
+class reload(ops_case):
+    def reload(self, node, old, new):
+        with open(node.config) as f:
+            text = f.read()
+        self.assertIn(old, text)
+        with open(node.config, "w") as f:
+            f.write(text.replace(old, new))
+        before = node.event_count("config.reloaded")
+        node.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: node.event_count("config.reloaded") > before, 5, "config.reloaded")
+
+    def test_a_priority_change_applies_in_place_without_a_failover(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        a = vigil_node(VIGIL, n1, instance(150)).start()
+        b = vigil_node(VIGIL, n2, instance(100)).start()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        before = a.status()["vrrp_instances_by_name"]["VI_1"]
+
+        # Still above the backup: nothing moves, and the master never resigned.
+        self.reload(a, "priority = 150", "priority = 120")
+        wait_for(lambda: a.status()["vrrp_instances_by_name"]["VI_1"]["priority"] == 120, 3,
+                 "priority 120")
+        time.sleep(0.5)  # five adverts at the new priority
+        status = a.status()["vrrp_instances_by_name"]["VI_1"]
+        self.assertEqual((status["state"], status["since"], status["transitions"]),
+                         ("MASTER", before["since"], before["transitions"]))
+        self.assertTrue(self.master_is(n1))
+        self.assertEqual(b.state(), "BACKUP")
+        self.assertNotIn("shutdown", [e["reason"] for e in a.events("vrrp.transition")])
+
+        # Below the backup: the backup preempts on the lower adverts; still no resignation.
+        self.reload(a, "priority = 120", "priority = 50")
+        wait_for(lambda: self.master_is(n2), 5, "n2 to preempt a master now at priority 50")
+        self.assertEqual(a.state(), "BACKUP")
+        self.assertEqual([(e["from"], e["to"], e["reason"]) for e in a.events("vrrp.transition")],
+                         [("INIT", "BACKUP", "startup"), ("BACKUP", "MASTER", "master_down"),
+                          ("MASTER", "BACKUP", "higher_priority")])
+        self.assertEqual([(e["from"], e["to"]) for e in a.events("vrrp.priority_changed")],
+                         [(150, 120), (120, 50)])
+
+        # A change that needs a restart (the VIP list) still applies.
+        self.reload(b, f'["{VIP}/24"]', f'["{VIP}/24", "{VIP2}/24"]')
+        wait_for(lambda: n2.has(VIP2) or n1.has(VIP2), 5, "the new VIP on the master")
+
+
 class notify(ops_case):
     def test_notify_programs_run_in_order_for_every_transition_and_on_stop(self):
         n1, n2 = self.lab["n1"], self.lab["n2"]
