@@ -2,9 +2,10 @@
 # The demo's IPVS lab: a client, two directors running vigil (MASTER and BACKUP) and three real
 # servers, each in its own network namespace on one bridge. The client's requests go to the VIP,
 # through the MASTER's kernel IPVS (direct routing) to a real server, which answers the client
-# directly. The lab shows the election, a real server failing and coming back, the MASTER dying
-# and the BACKUP taking over, and the old MASTER returning, printing `vigil status` and the
-# requests' answers between steps. Every step is also checked: any unexpected result exits 1.
+# directly. The lab shows the election, a real server failing and coming back, a drain, a refused
+# and an applied reload, the MASTER dying and the BACKUP taking over, and the old MASTER
+# returning, printing `vigil status`, the kernel's table, new log events and the requests'
+# answers between steps. Every step is also checked: any unexpected result exits 1.
 #
 #   ipvs_lab.sh VIGIL_BINARY      as root, on a kernel with IPVS (the host, or the qemu guest)
 #
