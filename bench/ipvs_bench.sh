@@ -7,10 +7,7 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 rounds=${2:-2}
-export VM_DIR=${VIGIL_IPVS_VM_CACHE:-/var/cache/vigil-ipvs-vm}
-ls "$VM_DIR"/kernel/lib/modules/*/modules.dep >/dev/null 2>&1 || "$root/tests/ipvs-vm/vm.sh" setup || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$build/bench/ipvs_bench" "$work/" && strip --strip-debug "$work/ipvs_bench"
 exec "$root/tests/ipvs-vm/vm.sh" run --timeout 900 --mem 1024 --log "$work/console.log" \
-  --add "$work/ipvs_bench" -- "ipvs_bench $rounds"
+  --add "$build/bench/ipvs_bench" -- "ipvs_bench $rounds"
