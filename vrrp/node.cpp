@@ -1105,19 +1105,13 @@ std::optional<std::string> node::reconfigure(std::vector<router_config> routers,
     // Resign routers that are gone or changed.
     for (auto it = routers_.begin(); it != routers_.end();) {
         auto& current = (*it)->config();
+        // Names are unique, so at most one wanted router can match.
         auto wanted = std::find_if(routers.begin(), routers.end(), [&](const router_config& c) {
-            return same_settings(c, current);
+            return same_settings(c, current) || changes_in_place(c, current);
         });
-        if (wanted == routers.end()) {
-            wanted = std::find_if(routers.begin(), routers.end(), [&](const router_config& c) {
-                return changes_in_place(c, current);
-            });
-            if (wanted != routers.end()) {
-                (*it)->update_in_place(*wanted);
-            }
-        }
         if (wanted != routers.end()) {
-            routers.erase(wanted);  // unchanged or updated: keeps its state, timers and VIPs
+            (*it)->update_in_place(*wanted);  // nothing to do when unchanged
+            routers.erase(wanted);            // keeps its state, timers and VIPs
             ++it;
             continue;
         }
