@@ -69,18 +69,13 @@ void reconciler::set_sync_mode(sync_mode mode) {
     }
 }
 
-void reconciler::set_sync_daemon(std::optional<sync_daemon> settings) {
-    settings_.sync_daemon_settings = std::move(settings);
-    request_sync();
-}
-
 void reconciler::set_settings(const reconciler_settings& settings) {
-    auto daemon = settings_.sync_daemon_settings;
-    settings_ = settings;
-    if (!settings.sync_daemon_settings && daemon) {
-        // Sync was configured and no longer is: stop what vigil started before letting go.
+    if (!settings.sync_daemon_settings && settings_.sync_daemon_settings) {
+        // Sync was configured and no longer is: stop what vigil started, while the settings
+        // in force still say what that was.
         reconcile_daemons(sync_mode::none);
     }
+    settings_ = settings;
     pacer_.set_intervals(settings_.min_sync_interval, settings_.resync_interval,
                          settings_.retry_interval);
     pacer_.request();

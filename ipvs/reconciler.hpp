@@ -76,7 +76,6 @@ class reconciler {
     void set_desired(table desired);
     // The VRRP role of the instance that carries the sync daemon (see sync_mode).
     void set_sync_mode(sync_mode mode);
-    void set_sync_daemon(std::optional<sync_daemon> settings);
     void set_settings(const reconciler_settings& settings);  // on reload
     void request_sync();
 

@@ -96,7 +96,6 @@ bool daemon::apply_ipvs(const config::configuration& config) {
     }
     ipvs_specs_ = std::move(specs);
     reconciler_->set_settings(settings);
-    reconciler_->set_sync_daemon(settings.sync_daemon_settings);
     rebuild_ipvs();
     return true;
 }

@@ -294,6 +294,20 @@ TEST_CASE("the sync daemon follows the VRRP role and stops on shutdown") {
     CHECK(f.count("ipvs.sync_daemon_started") == 3);
 }
 
+TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
+    fixture f;
+    auto s = f.settings();
+    s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
+    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    r.start();
+    r.set_desired({});
+    r.set_sync_mode(sync_mode::master);
+    REQUIRE(f.kernel.daemons()->size() == 1);
+    r.set_settings(f.settings());
+    CHECK(f.kernel.daemons()->empty());
+    CHECK(f.count("ipvs.sync_daemon_stopped") == 1);
+}
+
 TEST_CASE("a failed dump is logged and nothing is applied") {
     fixture f;
     reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
