@@ -91,9 +91,9 @@ struct desired_result {
 // first build, so an operator learns a service starts without enough real servers.
 class desired_builder {
   public:
+    // Quorum state is kept for the virtual servers of the last build only: one that left the
+    // config starts afresh if it returns.
     desired_result build(std::span<const virtual_server_spec> servers, const health_map& health);
-    // Forget a virtual server's quorum state (it left the config).
-    void forget(const std::string& name) { quorum_.erase(name); }
 
   private:
     std::map<std::string, bool, std::less<>> quorum_;

@@ -86,14 +86,7 @@ bool daemon::apply_ipvs(const config::configuration& config) {
         reconciler_->start();
         return true;
     }
-    // Reload: virtual servers that left the config forget their quorum memory.
-    for (const auto& old : ipvs_specs_) {
-        bool kept = std::any_of(specs.begin(), specs.end(),
-                                [&](const auto& spec) { return spec.name == old.name; });
-        if (!kept) {
-            desired_builder_.forget(old.name);
-        }
-    }
+    // Reload. Virtual servers that left the config lose their quorum memory in the next build.
     ipvs_specs_ = std::move(specs);
     reconciler_->set_settings(settings);
     rebuild_ipvs();
