@@ -85,10 +85,9 @@ boost::json::object to_json(const daemon_status& status) {
         i["dropped"] = std::move(dropped);
         boost::json::array trackers;
         for (const auto& t : r.trackers) {
-            static constexpr const char* kinds[] = {"interface", "script", "file"};
             boost::json::object tracker;
             tracker["name"] = t.name;
-            tracker["kind"] = kinds[static_cast<int>(t.kind)];
+            tracker["kind"] = vrrp::to_string(t.kind);
             tracker["weight"] = t.weight;
             tracker["healthy"] = t.healthy;
             if (t.kind == vrrp::tracker_kind::file) {

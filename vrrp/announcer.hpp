@@ -22,6 +22,8 @@ struct announce_settings {
     duration master_refresh{0};
     unsigned master_refresh_repeat = 1;
     duration interval{0};  // between the packets of one burst
+
+    bool operator==(const announce_settings&) const = default;
 };
 
 // Runs the schedule; every step calls `send_round` (one packet per VIP). stop() ends it at once.

@@ -191,11 +191,9 @@ std::optional<drop_reason> instance::check(const received_advert& advert) const 
     // RFC 5798 leaves this to the implementation for v3; keepalived drops there too, and so do
     // we, so that a mixed pair reacts alike to a misconfigured peer.
     if (advert.priority != 255) {
-        auto ours = config_.virtual_addresses;
-        auto theirs = advert.addresses;
-        std::sort(ours.begin(), ours.end());
-        std::sort(theirs.begin(), theirs.end());
-        if (ours != theirs) {
+        // In any order; no copies on the per-packet path.
+        if (!std::is_permutation(config_.virtual_addresses.begin(), config_.virtual_addresses.end(),
+                                 advert.addresses.begin(), advert.addresses.end())) {
             return drop_reason::address_mismatch;
         }
     }

@@ -60,6 +60,8 @@ struct instance_config {
     duration preempt_delay{0};
     std::optional<std::array<std::uint8_t, 8>> auth_pass;  // VRRPv2 PASS, zero-padded
     std::vector<ip_address> unicast_peers;                 // empty: multicast
+
+    bool operator==(const instance_config&) const = default;
 };
 
 // A decoded advert with what the socket told about it.

@@ -56,24 +56,11 @@ bool write_sysctl(const std::string& path, const std::string& value) {
 }  // namespace
 
 bool same_settings(const router_config& a, const router_config& b) {
-    auto ea = a.election;
-    auto eb = b.election;
     // The primary address comes from the interface, not the config.
-    ea.primary_address = eb.primary_address = ip_address();
-    return a.name == b.name && a.interface == b.interface &&
-           a.virtual_router_id == b.virtual_router_id && a.vips == b.vips &&
-           a.unicast_source == b.unicast_source && ea.priority == eb.priority &&
-           ea.version == eb.version && ea.advert_interval == eb.advert_interval &&
-           ea.virtual_addresses == eb.virtual_addresses && ea.preempt == eb.preempt &&
-           ea.preempt_delay == eb.preempt_delay && ea.auth_pass == eb.auth_pass &&
-           ea.unicast_peers == eb.unicast_peers &&
-           a.announce.master_delay == b.announce.master_delay &&
-           a.announce.master_repeat == b.announce.master_repeat &&
-           a.announce.master_refresh == b.announce.master_refresh &&
-           a.announce.master_refresh_repeat == b.announce.master_refresh_repeat &&
-           a.announce.interval == b.announce.interval && a.track_interfaces == b.track_interfaces &&
-           a.track_scripts == b.track_scripts && a.track_files == b.track_files &&
-           a.notify == b.notify && a.use_vmac == b.use_vmac && a.vmac_name == b.vmac_name;
+    auto x = a;
+    auto y = b;
+    x.election.primary_address = y.election.primary_address = ip_address();
+    return x == y;
 }
 
 namespace {
@@ -449,10 +436,9 @@ class node::router {
     }
 
     void tracker_event(const tracker_state& t, const std::string& detail) {
-        static constexpr const char* kinds[] = {"interface", "script", "file"};
         owner_.log_.info("vrrp.tracker_changed", {{"instance", config_.name},
                                                   {"tracker", t.name},
-                                                  {"kind", kinds[static_cast<int>(t.kind)]},
+                                                  {"kind", std::string(to_string(t.kind))},
                                                   {"healthy", t.healthy},
                                                   {"value", t.value},
                                                   {"weight", t.weight},
@@ -598,10 +584,8 @@ class node::router {
 
     void do_action(const send_advert& a) { send(a.priority); }
     void do_action(const add_vips&) { change_vips(true, "became_master"); }
-    void do_action(const remove_vips&) {
-        announcer_.stop();
-        change_vips(false, core_.current_state() == state::master ? "left_master" : "released");
-    }
+    // The core has left MASTER by now; the transition that follows stops the announcer.
+    void do_action(const remove_vips&) { change_vips(false, "released"); }
     void do_action(const announce&) { announcer_.start(); }
     void do_action(const transition& t) {
         queue_notify(t);

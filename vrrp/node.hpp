@@ -41,6 +41,7 @@ struct router_config {
     std::string vmac_name;
 
     address_family family() const { return vips.front().family(); }
+    bool operator==(const router_config&) const = default;
 };
 
 bool same_settings(const router_config& a, const router_config& b);

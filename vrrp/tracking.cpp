@@ -4,6 +4,18 @@
 
 namespace vigil::vrrp {
 
+std::string_view to_string(tracker_kind kind) {
+    switch (kind) {
+        case tracker_kind::interface:
+            return "interface";
+        case tracker_kind::script:
+            return "script";
+        case tracker_kind::file:
+            return "file";
+    }
+    return "?";
+}
+
 priority_outcome effective_priority(std::uint8_t base, const std::vector<tracker_state>& trackers) {
     priority_outcome out;
     long long priority = base;

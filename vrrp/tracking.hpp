@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vigil::vrrp {
@@ -11,6 +12,7 @@ namespace vigil::vrrp {
 // track_script and track_file do. This is the arithmetic only; the shells feed it observations.
 
 enum class tracker_kind { interface, script, file };
+std::string_view to_string(tracker_kind kind);
 
 struct tracker_state {
     std::string name;
