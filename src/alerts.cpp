@@ -94,16 +94,20 @@ bool alert_dispatcher::busy() const {
                        [](const auto& q) { return q->delivering || !q->pending.empty(); });
 }
 
-void alert_dispatcher::offer(std::string_view event, const std::string& json) {
+void alert_dispatcher::offer(const log_record& record) {
+    std::string json;
     for (auto& q : queues_) {
-        if (!alert_matches(q->hook, event)) {
+        if (!alert_matches(q->hook, record.event)) {
             continue;
+        }
+        if (json.empty()) {
+            json = format_json(record);
         }
         if (q->pending.size() >= max_queued) {
             q->pending.pop_front();
             ++q->dropped;
         }
-        q->pending.emplace_back(std::string(event), json);
+        q->pending.emplace_back(std::string(record.event), json);
         if (!q->delivering) {
             q->delivering = true;
             // Posted: offer() runs inside whatever code logged the event.
@@ -215,7 +219,7 @@ class alerting_sink final : public log_sink {
         : inner_(std::move(inner)), alerts_(alerts) {}
     void write(const log_record& record) override {
         inner_->write(record);
-        alerts_.offer(record.event, format_json(record));
+        alerts_.offer(record);
     }
 
   private:

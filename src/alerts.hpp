@@ -42,8 +42,8 @@ class alert_dispatcher {
     alert_dispatcher& operator=(const alert_dispatcher&) = delete;
 
     void set_hooks(std::vector<alert_hook> hooks);
-    // Called by the log sink for every record (the JSON line already formatted).
-    void offer(std::string_view event, const std::string& json);
+    // Called by the log sink for every record; formatted as JSON only when a hook wants it.
+    void offer(const log_record& record);
     bool busy() const;
 
     struct queue;
