@@ -38,10 +38,6 @@ struct command {
     int (*run)(const std::vector<std::string>& args);
 };
 
-std::string plural(std::size_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
 // Parses a subcommand's options; prints help or a usage error. Returns an exit status to stop
 // with, or -1 to go on.
 int parse_options(const std::string& name, const char* synopsis, po::options_description& options,
@@ -84,10 +80,10 @@ int run_check(const std::vector<std::string>& args) {
         return exit_bad_config;
     }
     const auto& config = *result.config;
-    std::cout << file
-              << ": OK: " << plural(config.vrrp_instances.size(), "VRRP instance", "VRRP instances")
-              << ", " << plural(config.virtual_servers.size(), "virtual server", "virtual servers")
-              << ", " << plural(config.real_server_count(), "real server", "real servers") << "\n";
+    std::cout << file << ": OK: "
+              << vigil::count_summary(config.vrrp_instances.size(), config.virtual_servers.size(),
+                                      config.real_server_count())
+              << "\n";
     return 0;
 }
 
@@ -128,39 +124,6 @@ std::string socket_path(const po::variables_map& values) {
     return default_socket;
 }
 
-int run_status(const std::vector<std::string>& args) {
-    po::options_description options("Shows the running daemon's state");
-    options.add_options()("json", "print the JSON document (schema: src/status.schema.json)")(
-        "socket,s", po::value<std::string>(),
-        "control socket (default: the config's, else /run/vigil/vigil.sock)")(
-        "config,c", po::value<std::string>()->default_value(default_config),
-        "configuration naming the control socket");
-    po::variables_map values;
-    if (int status =
-            parse_options("status", "[--json] [-s SOCKET | -c FILE]", options, args, values);
-        status >= 0) {
-        return status;
-    }
-    boost::json::object request;
-    request["command"] = "status";
-    auto path = socket_path(values);
-    auto reply = vigil::control_request(path, request);
-    if (!reply.reply) {
-        std::cerr << "vigil status: " << reply.error << "\n";
-        return exit_failure;
-    }
-    if (const auto* error = reply.reply->if_contains("error")) {
-        std::cerr << "vigil status: " << boost::json::serialize(*error) << "\n";
-        return exit_failure;
-    }
-    if (values.count("json")) {
-        std::cout << boost::json::serialize(*reply.reply) << "\n";
-    } else {
-        std::cout << vigil::render_status_text(*reply.reply);
-    }
-    return 0;
-}
-
 // Sends one request to the running daemon; prints an error and returns nothing if it failed.
 std::optional<boost::json::object> ask_daemon(const char* name, const po::variables_map& values,
                                               const boost::json::object& request) {
@@ -181,6 +144,30 @@ void add_socket_options(po::options_description& options) {
                           "control socket (default: the config's, else /run/vigil/vigil.sock)")(
         "config,c", po::value<std::string>()->default_value(default_config),
         "configuration naming the control socket");
+}
+
+int run_status(const std::vector<std::string>& args) {
+    po::options_description options("Shows the running daemon's state");
+    options.add_options()("json", "print the JSON document (schema: src/status.schema.json)");
+    add_socket_options(options);
+    po::variables_map values;
+    if (int status =
+            parse_options("status", "[--json] [-s SOCKET | -c FILE]", options, args, values);
+        status >= 0) {
+        return status;
+    }
+    boost::json::object request;
+    request["command"] = "status";
+    auto reply = ask_daemon("status", values, request);
+    if (!reply) {
+        return exit_failure;
+    }
+    if (values.count("json")) {
+        std::cout << boost::json::serialize(*reply) << "\n";
+    } else {
+        std::cout << vigil::render_status_text(*reply);
+    }
+    return 0;
 }
 
 int run_reload(const std::vector<std::string>& args) {

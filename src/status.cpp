@@ -35,6 +35,21 @@ std::string format_uptime(std::chrono::steady_clock::duration uptime) {
     return out + std::to_string(seconds) + "s";
 }
 
+namespace {
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::string count_summary(std::uint64_t vrrp_instances, std::uint64_t virtual_servers,
+                          std::uint64_t real_servers) {
+    return plural(vrrp_instances, "VRRP instance", "VRRP instances") + ", " +
+           plural(virtual_servers, "virtual server", "virtual servers") + ", " +
+           plural(real_servers, "real server", "real servers");
+}
+
 boost::json::object to_json(const daemon_status& status) {
     boost::json::object daemon;
     daemon["version"] = status.version;
@@ -110,10 +125,6 @@ boost::json::object to_json(const daemon_status& status) {
 
 namespace {
 
-std::string plural(std::int64_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
 // Columns padded to their widest cell, two spaces apart.
 std::string render_table(const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> widths;
@@ -151,16 +162,11 @@ std::string render_status_text(const boost::json::object& status) {
            " (since " + std::string(daemon.at("started_at").as_string()) + ")\n";
     out += "config  " + std::string(config.at("file").as_string()) + ", loaded " +
            std::string(config.at("loaded_at").as_string()) + "\n";
-    out +=
-        "        " +
-        plural(config.at("vrrp_instances").to_number<std::int64_t>(), "VRRP instance",
-               "VRRP instances") +
-        ", " +
-        plural(config.at("virtual_servers").to_number<std::int64_t>(), "virtual server",
-               "virtual servers") +
-        ", " +
-        plural(config.at("real_servers").to_number<std::int64_t>(), "real server", "real servers") +
-        "\n";
+    out += "        " +
+           count_summary(config.at("vrrp_instances").to_number<std::uint64_t>(),
+                         config.at("virtual_servers").to_number<std::uint64_t>(),
+                         config.at("real_servers").to_number<std::uint64_t>()) +
+           "\n";
     out += "reloads " + std::to_string(config.at("reloads_applied").to_number<std::int64_t>()) +
            " applied, " + std::to_string(config.at("reloads_rejected").to_number<std::int64_t>()) +
            " rejected\n";

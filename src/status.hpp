@@ -34,5 +34,8 @@ std::string render_status_text(const boost::json::object& status);
 
 std::string format_utc(std::chrono::system_clock::time_point time);
 std::string format_uptime(std::chrono::steady_clock::duration uptime);
+// "1 VRRP instance, 2 virtual servers, 4 real servers": vigil check and vigil status say it alike.
+std::string count_summary(std::uint64_t vrrp_instances, std::uint64_t virtual_servers,
+                          std::uint64_t real_servers);
 
 }  // namespace vigil
