@@ -175,7 +175,8 @@ bool daemon::apply_vrrp(const config::configuration& config) {
     return true;
 }
 
-bool daemon::apply_log_settings(const config::log_settings& settings) {
+bool daemon::apply_log_settings(const config::configuration& config) {
+    const auto& settings = config.global.log;
     auto sink = make_log_sink(settings);
     if (!sink) {
         log_->error("log.target_failed", {{"target", settings.target}, {"error", sink.error()}});
@@ -185,7 +186,7 @@ bool daemon::apply_log_settings(const config::log_settings& settings) {
         alerts_ = std::make_unique<alert_dispatcher>(io_.get_executor(), *log_);
     }
     std::vector<alert_hook> hooks;
-    for (const auto& a : config_.alerts) {
+    for (const auto& a : config.alerts) {
         hooks.push_back({a.events, a.command, a.url, a.timeout, a.retries});
     }
     alerts_->set_hooks(std::move(hooks));
@@ -195,7 +196,7 @@ bool daemon::apply_log_settings(const config::log_settings& settings) {
 }
 
 int daemon::run() {
-    if (!apply_log_settings(config_.global.log)) {
+    if (!apply_log_settings(config_)) {
         return 1;
     }
     if (auto error = control_.open(config_.global.control_socket)) {
@@ -307,37 +308,19 @@ std::vector<std::string> daemon::reload() {
     } ready{notifier_};
     auto result = config::load_configuration(config_file_);
     if (!result.config) {
-        ++reloads_rejected_;
-        last_rejection_ = config::to_string(result.diagnostics.front());
-        log_->error("config.rejected", {{"file", config_file_},
-                                        {"errors", result.diagnostics.size()},
-                                        {"diagnostics", diagnostic_lines(result.diagnostics)}});
-        return diagnostic_lines(result.diagnostics);
+        return reject(diagnostic_lines(result.diagnostics));
     }
     auto next = std::move(*result.config);
     // The log target is reopened on every reload so that rotated files are let go; the alert
     // hooks come from the config that is about to apply.
-    std::swap(config_.alerts, next.alerts);
-    if (!apply_log_settings(next.global.log)) {
-        std::swap(config_.alerts, next.alerts);
-        ++reloads_rejected_;
-        last_rejection_ = "log target " + next.global.log.target + " cannot be opened";
-        log_->error("config.rejected", {{"file", config_file_},
-                                        {"errors", 1},
-                                        {"diagnostics", field_value::list{last_rejection_}}});
-        apply_log_settings(config_.global.log);
-        return {last_rejection_};
+    if (!apply_log_settings(next)) {
+        return reject({"log target " + next.global.log.target + " cannot be opened"});
     }
     if (next.global.control_socket != control_.path()) {
         if (auto error = control_.open(next.global.control_socket)) {
-            ++reloads_rejected_;
-            last_rejection_ = *error;
-            log_->error("config.rejected", {{"file", config_file_},
-                                            {"errors", 1},
-                                            {"diagnostics", field_value::list{*error}}});
-            apply_log_settings(config_.global.log);
+            apply_log_settings(config_);  // the running config's hooks again
             control_.open(config_.global.control_socket);
-            return {last_rejection_};
+            return reject({*error});
         }
     }
     config_ = std::move(next);
@@ -352,6 +335,15 @@ std::vector<std::string> daemon::reload() {
                                    {"virtual_servers", config_.virtual_servers.size()},
                                    {"real_servers", config_.real_server_count()}});
     return {};
+}
+
+std::vector<std::string> daemon::reject(std::vector<std::string> diagnostics) {
+    ++reloads_rejected_;
+    last_rejection_ = diagnostics.front();
+    log_->error(
+        "config.rejected",
+        {{"file", config_file_}, {"errors", diagnostics.size()}, {"diagnostics", diagnostics}});
+    return diagnostics;
 }
 
 boost::json::object daemon::status_json() const {

@@ -49,7 +49,10 @@ class daemon {
     void announce_ready_when_synced();
     void ping_watchdog();
     bool save_drained();
-    bool apply_log_settings(const config::log_settings& settings);
+    // The log target (reopened: rotation) and the alert hooks. On failure nothing has changed.
+    bool apply_log_settings(const config::configuration& config);
+    // Counts, remembers and logs a refused reload; returns its diagnostics.
+    std::vector<std::string> reject(std::vector<std::string> diagnostics);
     boost::json::object handle_request(const boost::json::object& request);
     boost::json::object status_json() const;
     bool apply_vrrp(const config::configuration& config);

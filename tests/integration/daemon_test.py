@@ -236,6 +236,23 @@ class running_daemon(unittest.TestCase):
         self.assertIn("priority: 0 is out of range", document["config"]["last_rejection"])
         self.assertIsNone(self.daemon.poll(), "the daemon must keep running")
 
+    def test_a_reload_whose_log_target_or_socket_cannot_open_is_refused(self):
+        self.edit("vigil.toml", 'target = "stderr"', 'target = "/proc/vigil-none/events.log"')
+        event = self.reload("config.rejected")
+        self.assertEqual(event["diagnostics"],
+                         ["log target /proc/vigil-none/events.log cannot be opened"])
+        self.edit("vigil.toml", 'target = "/proc/vigil-none/events.log"', 'target = "stderr"')
+        self.edit("vigil.toml", f'control_socket = "{self.socket}"',
+                  'control_socket = "/proc/vigil-none/vigil.sock"')
+        event = self.reload("config.rejected")
+        self.assertEqual(event["errors"], 1)
+        self.assertIn("cannot create /proc/vigil-none", event["diagnostics"][0])
+        # The running config stays: the old socket answers, on the old log target.
+        document = self.status_json()
+        self.assertEqual(document["config"]["reloads_rejected"], 2)
+        self.assertEqual(document["config"]["reloads_applied"], 0)
+        self.assertIsNone(self.daemon.poll())
+
     def vigil_cli(self, *args):
         return subprocess.run([VIGIL, *args, "-s", self.socket], capture_output=True, text=True,
                               timeout=10)
