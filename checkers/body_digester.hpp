@@ -21,7 +21,6 @@ class body_digester {
     void reset();
     void update(std::string_view chunk);
     std::vector<std::uint8_t> finish();  // then reset() before reuse
-    body_digest::algorithm algorithm() const { return algo_; }
 
   private:
     struct context;

@@ -46,7 +46,6 @@ class curl_multi {
     void remove(CURL* easy);
 
     const boost::asio::any_io_executor& executor() const { return executor_; }
-    std::size_t transfers() const { return transfers_.size(); }
     std::size_t sockets() const { return sockets_.size(); }
 
     // Easy handles are recycled: a fresh one costs an allocation of several KB and curl's

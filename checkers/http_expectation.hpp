@@ -24,7 +24,6 @@ class status_set {
     explicit status_set(std::vector<range> ranges) : ranges_(std::move(ranges)) {}
 
     bool contains(unsigned status) const;
-    const std::vector<range>& ranges() const { return ranges_; }
     std::string to_string() const;  // "200-299,302"
     friend bool operator==(const status_set&, const status_set&) = default;
 

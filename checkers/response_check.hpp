@@ -34,7 +34,6 @@ class response_check {
 
     std::size_t body_bytes() const { return received_; }
     bool truncated() const { return truncated_; }
-    bool needs_body() const { return regex_.has_value() || digester_.has_value(); }
 
   private:
     std::size_t limit_;

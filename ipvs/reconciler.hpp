@@ -88,8 +88,6 @@ class reconciler {
     const std::set<service_key>& owned() const { return owned_; }
     const table& desired() const { return desired_; }
     const std::optional<sync_report>& last_report() const { return last_report_; }
-    sync_mode mode() const { return mode_; }
-    backend& kernel() { return backend_; }
 
   private:
     void arm();

@@ -41,7 +41,6 @@ class sync_pacer {
     }
     // The wait before the next retry after the failures so far.
     duration retry_delay() const;
-    bool pending() const { return pending_; }
 
     // When the next sync should start; nothing when none is due ever (no resync, no request).
     std::optional<time_point> due() const;

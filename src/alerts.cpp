@@ -89,11 +89,6 @@ void alert_dispatcher::set_hooks(std::vector<alert_hook> hooks) {
     queues_ = std::move(next);
 }
 
-bool alert_dispatcher::busy() const {
-    return std::any_of(queues_.begin(), queues_.end(),
-                       [](const auto& q) { return q->delivering || !q->pending.empty(); });
-}
-
 void alert_dispatcher::offer(const log_record& record) {
     std::string json;
     for (auto& q : queues_) {

@@ -44,7 +44,6 @@ class alert_dispatcher {
     void set_hooks(std::vector<alert_hook> hooks);
     // Called by the log sink for every record; formatted as JSON only when a hook wants it.
     void offer(const log_record& record);
-    bool busy() const;
 
     struct queue;
 

@@ -15,7 +15,6 @@ class service_notifier {
     // Reads NOTIFY_SOCKET and WATCHDOG_USEC (honouring WATCHDOG_PID) from the environment.
     static service_notifier from_environment();
 
-    bool enabled() const { return !socket_path_.empty(); }
     // How often to ping: half the watchdog timeout systemd set, or nothing.
     std::optional<std::chrono::microseconds> watchdog_period() const { return watchdog_period_; }
 

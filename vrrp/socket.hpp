@@ -58,7 +58,6 @@ class vrrp_socket final : public transport {
                                     const ip_address& destination) override;
 
     address_family family() const { return family_; }
-    int ifindex() const { return ifindex_; }
 
     struct shared_state;
 

@@ -2,14 +2,6 @@
 
 namespace vigil::config {
 
-std::string_view to_string(initial_health health) {
-    return health == initial_health::down ? "down" : "up";
-}
-
-std::string_view to_string(failure_action action) {
-    return action == failure_action::inhibit ? "inhibit" : "remove";
-}
-
 const check* virtual_server::check_for(const real_server& server) const {
     if (server.own_check) {
         return &*server.own_check;

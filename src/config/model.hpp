@@ -155,8 +155,6 @@ struct check {
 };
 
 enum class failure_action { remove, inhibit };
-std::string_view to_string(failure_action action);
-std::string_view to_string(initial_health health);
 
 struct real_server {
     std::string name;  // "web/192.0.2.10:80"
