@@ -145,7 +145,7 @@ run_result measure(const char* label, check_type type, int count, duration inter
     boost::asio::io_context io(1);
     event_log log(std::make_unique<null_sink>());
     random_source random(1);
-    steady_clock_source clock;
+    steady_clock_source clock(io.get_executor());
     std::uint64_t downs = 0;
     health_monitor monitor(io.get_executor(), log, random, clock,
                            [&](const health_change& c) { downs += c.state == health::down; });

@@ -94,7 +94,7 @@ class daemon {
     std::optional<std::string> sync_daemon_instance_;
     // Health checks: many changes in one loop turn (thousands at startup) make one rebuild.
     random_source random_ = random_source::from_entropy();
-    steady_clock_source clock_;
+    steady_clock_source clock_{io_.get_executor()};
     std::unique_ptr<checkers::health_monitor> health_monitor_;
     bool rebuild_pending_ = false;
     // Real servers an operator took out of rotation (weight 0, connections finish); kept in

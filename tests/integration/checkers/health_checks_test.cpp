@@ -191,7 +191,7 @@ struct harness {
     std::shared_ptr<memory_sink> sink_view;
     event_log log;
     random_source random{1234};
-    steady_clock_source clock;
+    steady_clock_source clock{io.get_executor()};
     std::vector<health_change> changes;
     health_monitor monitor;
 
@@ -716,7 +716,7 @@ TEST_CASE("no more than max_running probes run at once; the rest wait instead of
     boost::asio::io_context io;
     event_log log(std::make_unique<memory_sink>());
     random_source random(7);
-    steady_clock_source clock;
+    steady_clock_source clock(io.get_executor());
     health_monitor monitor(io.get_executor(), log, random, clock, {}, 2);
     std::vector<real_server_spec> specs;
     for (int i = 1; i <= 6; ++i) {
