@@ -1,0 +1,237 @@
+#include "supervisor.hpp"
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+
+#include "checker_settings.hpp"
+#include "ipvs/memory_backend.hpp"
+#include "ipvs/netlink_backend.hpp"
+#include "ipvs/status.hpp"
+#include "ipvs_settings.hpp"
+#include "status_document.hpp"
+#include "vrrp_settings.hpp"
+
+namespace vigil {
+
+supervisor::supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
+                       random_source& random)
+    : executor_(std::move(executor)), log_(log), clock_(clock), random_(random) {}
+
+supervisor::~supervisor() {
+    // What logs goes first, checks before the routers and the reconciler they feed.
+    alive_.reset();
+    health_monitor_.reset();
+    vrrp_.reset();
+    reconciler_.reset();
+}
+
+bool supervisor::start(const config::configuration& config) {
+    auto drained = drain_list::load(config.global.state_dir);
+    if (drained) {
+        drained_ = std::move(*drained);
+    } else {
+        // Refusing to start would take a director down for a state file; drains are lost, said
+        // loudly, and the next drain rewrites the file.
+        log_.error("drain.load_failed", {{"file", config.global.state_dir + "/drained"},
+                                         {"error", drained.error().message()}});
+        drained_.emplace(config.global.state_dir);
+    }
+    if (!apply_ipvs(config) || !apply_vrrp(config)) {
+        return false;
+    }
+    apply_checks(config);
+    return true;
+}
+
+bool supervisor::reconfigure(const config::configuration& config) {
+    drained_->move_to(config.global.state_dir);
+    apply_checks(config);
+    bool ipvs_ok = apply_ipvs(config);
+    bool vrrp_ok = apply_vrrp(config);
+    return ipvs_ok && vrrp_ok;
+}
+
+bool supervisor::apply_ipvs(const config::configuration& config) {
+    auto specs = virtual_server_specs(config);
+    auto settings = reconciler_settings(config);
+    sync_daemon_instance_ = sync_daemon_instance(config);
+    if (!reconciler_) {
+        if (specs.empty() && !settings.sync_daemon_settings) {
+            return true;  // nothing to program; the kernel need not have IPVS
+        }
+        if (config.global.ipvs.backend == config::ipvs_backend_choice::memory) {
+            ipvs_backend_ = std::make_unique<ipvs::memory_backend>();
+        } else {
+            // Never a silent fallback: a director whose kernel has no IPVS must not look healthy.
+            auto opened = ipvs::netlink_backend::open();
+            if (!opened.backend) {
+                log_.error("ipvs.start_failed", {{"backend", "netlink"}, {"error", opened.error}});
+                return false;
+            }
+            ipvs_backend_ = std::move(opened.backend);
+        }
+        std::error_code ignored;
+        std::filesystem::create_directories(config.global.state_dir, ignored);
+        reconciler_ = std::make_unique<ipvs::reconciler>(executor_, *ipvs_backend_, log_, settings);
+        ipvs_specs_ = std::move(specs);
+        rebuild_ipvs();
+        reconciler_->start();
+        return true;
+    }
+    // Reload. Virtual servers that left the config lose their quorum memory in the next build.
+    ipvs_specs_ = std::move(specs);
+    reconciler_->set_settings(settings);
+    rebuild_ipvs();
+    return true;
+}
+
+void supervisor::apply_checks(const config::configuration& config) {
+    auto servers = checked_real_servers(config);
+    // Health of real servers that left the config is forgotten.
+    std::erase_if(health_, [&](const auto& entry) {
+        return std::none_of(servers.begin(), servers.end(),
+                            [&](const auto& s) { return s.name == entry.first; });
+    });
+    if (!health_monitor_) {
+        if (servers.empty()) {
+            return;
+        }
+        health_monitor_ = std::make_unique<checkers::health_monitor>(
+            executor_, log_, random_, clock_,
+            [this](const checkers::health_change& change) { on_health_change(change); });
+    }
+    health_monitor_->set_flap_settings({config.global.flap_threshold, config.global.flap_window});
+    health_monitor_->update(std::move(servers));
+}
+
+bool supervisor::apply_vrrp(const config::configuration& config) {
+    auto routers = router_configs(config);
+    auto groups = sync_group_configs(config);
+    if (!vrrp_) {
+        if (routers.empty()) {
+            return true;
+        }
+        address_effects_ = std::make_unique<vrrp::netlink_effects>();
+        if (!address_effects_->ok()) {
+            log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
+            return false;
+        }
+        vrrp_ = std::make_unique<vrrp::node>(executor_, log_, *address_effects_);
+        vrrp_->on_state_change(
+            [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
+        if (auto error = vrrp_->start(std::move(routers), std::move(groups))) {
+            log_.error("vrrp.start_failed", {{"error", *error}});
+            return false;
+        }
+        return true;
+    }
+    if (auto error = vrrp_->reconfigure(std::move(routers), std::move(groups))) {
+        log_.error("vrrp.start_failed", {{"error", *error}});
+        return false;
+    }
+    return true;
+}
+
+void supervisor::on_vrrp_state(const std::string& instance, vrrp::state to) {
+    // keepalived's lvs_sync_daemon: master daemon while MASTER, backup otherwise.
+    if (reconciler_ && sync_daemon_instance_ == instance) {
+        reconciler_->set_sync_mode(to == vrrp::state::master       ? ipvs::sync_mode::master
+                                   : to == vrrp::state::initialize ? ipvs::sync_mode::none
+                                                                   : ipvs::sync_mode::backup);
+    }
+}
+
+void supervisor::on_health_change(const checkers::health_change& change) {
+    health_[change.real_server] =
+        ipvs::real_server_health{change.state == checkers::health::up, change.weight};
+    if (rebuild_pending_) {
+        return;
+    }
+    rebuild_pending_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    boost::asio::post(executor_, [this, alive] {
+        if (alive.expired()) {
+            return;
+        }
+        rebuild_pending_ = false;
+        rebuild_ipvs();
+    });
+}
+
+void supervisor::rebuild_ipvs() {
+    if (!reconciler_) {
+        return;
+    }
+    // A drained real server stays in the table at weight 0: established connections finish,
+    // new ones go elsewhere. Its health still decides whether it is there at all.
+    auto health = health_;
+    for (const auto& name : drained_->names()) {
+        health[name].weight = 0;
+    }
+    last_build_ = desired_builder_.build(ipvs_specs_, health);
+    ipvs::log_quorum_events(log_, last_build_.events);
+    reconciler_->set_desired(last_build_.desired);
+}
+
+boost::system::result<bool> supervisor::set_drained(const std::string& real_server, bool drained) {
+    auto changed = drained_->set(real_server, drained);
+    if (changed && *changed) {
+        log_.info(drained ? "real_server.drained" : "real_server.undrained",
+                  {{"real_server", real_server}});
+        rebuild_ipvs();
+    }
+    return changed;
+}
+
+void supervisor::shutdown() {
+    health_monitor_.reset();  // no more probes: the loop is winding down
+    if (reconciler_) {
+        reconciler_->shutdown();
+    }
+    if (vrrp_) {
+        // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
+        // Master_Down_Interval, and the VIPs leave this node.
+        vrrp_->shutdown();
+    }
+}
+
+bool supervisor::notifying() const {
+    return vrrp_ && vrrp_->notifying();
+}
+
+bool supervisor::synced() const {
+    return !reconciler_ || reconciler_->last_report().has_value();
+}
+
+std::vector<vrrp::router_status> supervisor::vrrp_status() const {
+    return vrrp_ ? vrrp_->status() : std::vector<vrrp::router_status>{};
+}
+
+void supervisor::add_status(boost::json::object& document) const {
+    document["real_servers"] = health_monitor_
+                                   ? real_servers_json(health_monitor_->status(), clock_.now(),
+                                                       std::chrono::system_clock::now())
+                                   : boost::json::array{};
+    boost::json::array drained;
+    for (const auto& name : drained_->names()) {
+        drained.emplace_back(name);
+    }
+    document["drained"] = std::move(drained);
+    if (reconciler_) {
+        boost::json::object section;
+        section["backend"] = std::string(ipvs_backend_->name());
+        auto kernel = ipvs_backend_->dump();
+        if (kernel.has_value()) {
+            auto table_status =
+                ipvs::status_json({*kernel, reconciler_->desired(), reconciler_->owned(),
+                                   ipvs_specs_, health_, &last_build_});
+            section["services"] = table_status.as_object().at("services");
+            section["missing"] = table_status.as_object().at("missing");
+        } else {
+            section["error"] = kernel.error().message();
+        }
+        document["ipvs"] = std::move(section);
+    }
+}
+
+}  // namespace vigil

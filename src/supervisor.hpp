@@ -1,0 +1,88 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/clock.hpp"
+#include "base/event_log.hpp"
+#include "base/random_source.hpp"
+#include "checkers/health_monitor.hpp"
+#include "config/model.hpp"
+#include "drain_list.hpp"
+#include "ipvs/backend.hpp"
+#include "ipvs/desired.hpp"
+#include "ipvs/reconciler.hpp"
+#include "vrrp/netlink.hpp"
+#include "vrrp/node.hpp"
+
+namespace vigil {
+
+// Wires the engines together on one loop: health results and drains feed the IPVS reconciler,
+// the VRRP state of the sync instance drives the connection-sync daemon. It owns the engines;
+// the daemon owns the process around them (signals, control socket, reload, log, systemd).
+//
+// One health result walks: probe → health_monitor → supervisor::on_health_change → reconciler →
+// backend, each a direct call.
+class supervisor {
+  public:
+    supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
+               random_source& random);
+    ~supervisor();
+    supervisor(const supervisor&) = delete;
+    supervisor& operator=(const supervisor&) = delete;
+
+    // The first config. IPVS first, so the table is programmed whichever VRRP state this node
+    // ends up in, then VRRP, then the checks. False when an engine cannot start (logged).
+    bool start(const config::configuration& config);
+    // A validated new config: only what changed is touched (see the README's Reload).
+    bool reconfigure(const config::configuration& config);
+    // Stops the checks, applies the IPVS shutdown policy, and masters resign.
+    void shutdown();
+    // Notify programs or tracker scripts still running (the daemon waits for them on its way
+    // out).
+    bool notifying() const;
+    // The first IPVS reconcile has run (at once without IPVS): systemd's READY.
+    bool synced() const;
+
+    // Drains or undrains a real server of the config in force; the error says why not.
+    boost::system::result<bool> set_drained(const std::string& real_server, bool drained);
+
+    // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
+    void add_status(boost::json::object& document) const;
+    std::vector<vrrp::router_status> vrrp_status() const;
+
+  private:
+    bool apply_ipvs(const config::configuration& config);
+    bool apply_vrrp(const config::configuration& config);
+    void apply_checks(const config::configuration& config);
+    void on_health_change(const checkers::health_change& change);
+    void on_vrrp_state(const std::string& instance, vrrp::state to);
+    // Rebuilds the desired IPVS table from config + health + drains for the reconciler.
+    void rebuild_ipvs();
+
+    boost::asio::any_io_executor executor_;
+    event_log& log_;
+    clock_source& clock_;
+    random_source& random_;
+    std::optional<drain_list> drained_;
+    // VRRP runs only when instances are configured; the routers die before the effects they use.
+    std::unique_ptr<vrrp::netlink_effects> address_effects_;
+    std::unique_ptr<vrrp::node> vrrp_;
+    // IPVS: the backend outlives the reconciler that applies operations through it.
+    std::unique_ptr<ipvs::backend> ipvs_backend_;
+    std::unique_ptr<ipvs::reconciler> reconciler_;
+    ipvs::desired_builder desired_builder_;
+    std::vector<ipvs::virtual_server_spec> ipvs_specs_;
+    ipvs::health_map health_;
+    ipvs::desired_result last_build_;
+    std::optional<std::string> sync_daemon_instance_;
+    std::unique_ptr<checkers::health_monitor> health_monitor_;
+    // Many health changes in one loop turn (thousands at startup) make one rebuild.
+    bool rebuild_pending_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vigil
