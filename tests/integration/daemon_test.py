@@ -290,6 +290,78 @@ class running_daemon(unittest.TestCase):
         wait_for(lambda: self.web_weights().get("127.0.1.101:80") == 3, 5, "weight 3 again")
         self.assertEqual(self.status_json()["drained"], [])
 
+    def control(self, request):
+        """One request over the control socket, as the CLI sends it."""
+        import socket as sockets
+        with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(self.socket)
+            s.sendall((json.dumps(request) + "\n").encode())
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        return json.loads(reply)
+
+    def test_no_acknowledged_drain_is_lost_or_torn_by_sigkill(self):
+        import random
+        import threading
+        names = ["web/127.0.1.101:80", "web/127.0.1.102:80", "web/127.0.1.103:80",
+                 "api-tls/127.0.1.201:443"]
+        drained_file = os.path.join(self.dir, "state", "drained")
+        rng = random.Random(1234)
+        for round_number in range(12):
+            acknowledged = set(self.status_json()["drained"])
+            in_flight = [None]
+            stop = threading.Event()
+
+            def churn():
+                while not stop.is_set():
+                    name = rng.choice(names)
+                    want = name not in acknowledged
+                    in_flight[0] = (name, want)
+                    try:
+                        reply = self.control({"command": "drain" if want else "undrain",
+                                              "real_server": name})
+                    except (OSError, ValueError):
+                        return  # the daemon died under us
+                    if "error" in reply:
+                        return
+                    (acknowledged.add if want else acknowledged.discard)(name)
+                    in_flight[0] = None
+
+            worker = threading.Thread(target=churn)
+            worker.start()
+            time.sleep(rng.uniform(0.0, 0.3))
+            self.daemon.kill()
+            self.daemon.wait()
+            stop.set()
+            worker.join(10)
+            lines = open(drained_file).read().split("\n") if os.path.exists(drained_file) else [""]
+            self.assertEqual(lines[-1], "", f"round {round_number}: a torn last line {lines!r}")
+            on_disk = set(lines[:-1])
+            self.assertTrue(on_disk <= set(names), f"round {round_number}: {on_disk}")
+            allowed = [acknowledged]
+            if in_flight[0]:
+                name, want = in_flight[0]
+                allowed.append((acknowledged | {name}) if want else (acknowledged - {name}))
+            self.assertIn(on_disk, allowed, f"round {round_number}: an acknowledged drain lost")
+            self.daemon = subprocess.Popen([VIGIL, "run", "-c", self.main],
+                                           stderr=self.events_file, stdout=subprocess.DEVNULL)
+            wait_for(lambda: self.events("daemon.started") and os.path.exists(self.socket) and
+                     self.daemon_answers(), 10, "the restarted daemon")
+            self.assertEqual(set(self.status_json()["drained"]), on_disk)
+            self.assertFalse(os.path.exists(drained_file + ".tmp"),
+                             "the restart removes a temporary the kill left")
+
+    def daemon_answers(self):
+        try:
+            return "daemon" in self.control({"command": "status"})
+        except (OSError, ValueError):
+            return False
+
     def test_an_unchanged_reload_changes_nothing(self):
         def checked():
             return [r for r in self.status_json()["real_servers"] if r["checked"]]
