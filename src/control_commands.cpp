@@ -10,8 +10,7 @@ boost::json::object error_reply(std::string message) {
     return reply;
 }
 
-boost::json::object answer_reload(control_target& target) {
-    auto errors = target.reload();
+boost::json::object reload_reply(const std::vector<std::string>& errors) {
     boost::json::object reply;
     reply["reloaded"] = errors.empty();
     boost::json::array list;
@@ -42,20 +41,25 @@ boost::json::object answer_drain(const boost::json::object& request, control_tar
 
 }  // namespace
 
-boost::json::object answer_control_request(const boost::json::object& request,
-                                           control_target& target) {
+void answer_control_request(const boost::json::object& request, control_target& target,
+                            std::function<void(boost::json::object)> reply) {
     const auto* command = request.if_contains("command");
     std::string_view name = command && command->is_string() ? command->as_string() : "";
     if (name == "status") {
-        return target.status();
+        reply(target.status());
+    } else if (name == "reload") {
+        const auto* allow_empty = request.if_contains("allow_empty");
+        if (allow_empty && !allow_empty->is_bool()) {
+            reply(error_reply("allow_empty is true or false"));
+            return;
+        }
+        target.reload(allow_empty && allow_empty->as_bool(),
+                      [reply](std::vector<std::string> errors) { reply(reload_reply(errors)); });
+    } else if (name == "drain" || name == "undrain") {
+        reply(answer_drain(request, target, name == "drain"));
+    } else {
+        reply(error_reply("unknown command; known: status, reload, drain, undrain"));
     }
-    if (name == "reload") {
-        return answer_reload(target);
-    }
-    if (name == "drain" || name == "undrain") {
-        return answer_drain(request, target, name == "drain");
-    }
-    return error_reply("unknown command; known: status, reload, drain, undrain");
 }
 
 }  // namespace vigil

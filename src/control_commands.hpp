@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,11 @@ class control_target {
   public:
     virtual ~control_target() = default;
     virtual boost::json::object status() const = 0;
-    // The diagnostics that refused the new config; empty when it was applied.
-    virtual std::vector<std::string> reload() = 0;
+    // Reads, validates and applies the config file; `done` gets the diagnostics that refused it
+    // (empty: applied), on a later loop turn. `allow_empty`: the operator accepts a config that
+    // removes every VRRP instance or every virtual server.
+    using reload_done = std::function<void(std::vector<std::string> errors)>;
+    virtual void reload(bool allow_empty, reload_done done) = 0;
     // The real server is named as in the config ("web/192.0.2.10:80"); an empty string on
     // success, else why not.
     struct drain_outcome {
@@ -23,8 +27,9 @@ class control_target {
 };
 
 // Answers one control request ({"command": "status" | "reload" | "drain" | "undrain", ...}) with
-// one JSON object; a refused or malformed request gets {"error": ...}.
-boost::json::object answer_control_request(const boost::json::object& request,
-                                           control_target& target);
+// one JSON object passed to `reply` (at once, or later for a reload); a refused or malformed
+// request gets {"error": ...}.
+void answer_control_request(const boost::json::object& request, control_target& target,
+                            std::function<void(boost::json::object)> reply);
 
 }  // namespace vigil

@@ -1,9 +1,12 @@
 #include "control_server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,14 +29,31 @@ using local_socket = asio::local::stream_protocol::socket;
 // Requests are one short line; anything longer is a client bug or an attack.
 constexpr std::size_t max_request_bytes = 64 * 1024;
 constexpr auto client_deadline = std::chrono::seconds(5);
+// Clients served at once; more are told "busy" and closed at once, so idle clients can never
+// take the descriptors the checks and the VRRP sockets need.
+constexpr std::size_t max_clients = 32;
 
 // Owned jointly by the server and its coroutines, so a client still being served when the
 // server closes never touches freed memory.
 struct control_server::shared_state {
-    shared_state(asio::any_io_executor executor, request_handler h)
-        : acceptor(std::move(executor)), handler(std::move(h)) {}
+    shared_state(asio::any_io_executor executor, request_handler h, std::string socket_path)
+        : acceptor(std::move(executor)),
+          handler(std::move(h)),
+          path(std::move(socket_path)),
+          reserve(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+    ~shared_state() {
+        if (reserve >= 0) {
+            ::close(reserve);
+        }
+    }
+    shared_state(const shared_state&) = delete;
+    shared_state& operator=(const shared_state&) = delete;
     asio::local::stream_protocol::acceptor acceptor;
     request_handler handler;
+    std::string path;
+    // Held open so that, out of descriptors, one can be freed to tell a client "busy".
+    int reserve;
+    std::size_t clients = 0;
     bool open = false;
 };
 
@@ -75,58 +95,192 @@ boost::json::object error_reply(std::string message) {
     return reply;
 }
 
+// Waits for the handler's answer, which may come on a later loop turn.
 template <class State>
-asio::awaitable<void> serve_client(local_socket socket, std::shared_ptr<State> state) {
+asio::awaitable<boost::json::object> answer(State& state, const boost::json::object& request) {
+    auto slot = std::make_shared<std::optional<boost::json::object>>();
+    auto wake = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                     asio::steady_timer::time_point::max());
+    try {
+        state.handler(request, [slot, wake](boost::json::object reply) {
+            *slot = std::move(reply);
+            wake->cancel();
+        });
+    } catch (const std::exception& e) {
+        co_return error_reply(std::string("internal error: ") + e.what());
+    }
+    if (!*slot) {
+        co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return slot->has_value() ? std::move(**slot) : error_reply("internal error: no answer");
+}
+
+// Writes as long as the client keeps reading: the deadline is per chunk, so a 10 MB status
+// reaches a slow but live reader while a client that stops reading is dropped after 5 s.
+asio::awaitable<void> send_reply(local_socket& socket, const std::string& text) {
     using namespace asio::experimental::awaitable_operators;
     auto token = asio::as_tuple(asio::use_awaitable);
-    boost::json::object reply;
-    if (!peer_allowed(socket)) {
-        reply = error_reply("permission denied");
-    } else {
-        std::string line;
-        asio::steady_timer deadline(socket.get_executor(), client_deadline);
-        auto result =
-            co_await (asio::async_read_until(socket, asio::dynamic_buffer(line, max_request_bytes),
-                                             '\n', token) ||
-                      deadline.async_wait(token));
+    constexpr std::size_t chunk = 256 * 1024;
+    asio::steady_timer deadline(socket.get_executor());
+    std::size_t done = 0;
+    while (done < text.size()) {
+        deadline.expires_after(client_deadline);
+        auto result = co_await (
+            socket.async_write_some(
+                asio::buffer(text.data() + done, std::min(chunk, text.size() - done)), token) ||
+            deadline.async_wait(token));
         if (result.index() == 1) {
-            co_return;  // the client said nothing in time
+            co_return;
         }
         auto [ec, n] = std::get<0>(result);
         if (ec) {
             co_return;
         }
+        done += n;
+    }
+}
+
+// After refusing an over-long request the rest of it is still unread, and closing a socket with
+// unread data resets the connection, which can destroy the reply before the client reads it. So
+// the reply is followed by a half-close and the rest of the request is read and dropped, within
+// a bound.
+asio::awaitable<void> discard_rest(local_socket& socket) {
+    using namespace asio::experimental::awaitable_operators;
+    auto token = asio::as_tuple(asio::use_awaitable);
+    boost::system::error_code ignored;
+    socket.shutdown(asio::socket_base::shutdown_send, ignored);
+    asio::steady_timer deadline(socket.get_executor(), std::chrono::seconds(1));
+    std::array<char, 16 * 1024> sink{};
+    for (std::size_t total = 0; total < 16 * 1024 * 1024;) {
+        auto result = co_await (socket.async_read_some(asio::buffer(sink), token) ||
+                                deadline.async_wait(token));
+        if (result.index() == 1) {
+            co_return;
+        }
+        auto [ec, n] = std::get<0>(result);
+        if (ec) {
+            co_return;
+        }
+        total += n;
+    }
+}
+
+template <class State>
+asio::awaitable<void> serve_client(local_socket socket, std::shared_ptr<State> state) {
+    using namespace asio::experimental::awaitable_operators;
+    auto token = asio::as_tuple(asio::use_awaitable);
+    // The request is read even from a refused peer, so its write never fails with a broken pipe
+    // and it reads why it was refused.
+    std::string line;
+    asio::steady_timer deadline(socket.get_executor(), client_deadline);
+    auto result =
+        co_await (asio::async_read_until(socket, asio::dynamic_buffer(line, max_request_bytes),
+                                         '\n', token) ||
+                  deadline.async_wait(token));
+    if (result.index() == 1) {
+        co_return;  // the client said nothing in time
+    }
+    auto [ec, n] = std::get<0>(result);
+    boost::json::object reply;
+    bool too_long = ec == asio::error::not_found;
+    if (!peer_allowed(socket)) {
+        reply = error_reply("permission denied: only root and the daemon's user may use " +
+                            state->path);
+    } else if (too_long) {
+        reply =
+            error_reply("request longer than " + std::to_string(max_request_bytes / 1024) + " KiB");
+    } else if (ec) {
+        co_return;
+    } else {
         boost::system::error_code parse_error;
         auto request = boost::json::parse(std::string_view(line).substr(0, n), parse_error);
         if (parse_error || !request.is_object()) {
             reply = error_reply("a request is one JSON object on one line");
         } else {
-            try {
-                reply = state->handler(request.as_object());
-            } catch (const std::exception& e) {
-                reply = error_reply(std::string("internal error: ") + e.what());
-            }
+            reply = co_await answer(*state, request.as_object());
         }
     }
-    auto text = boost::json::serialize(reply) + "\n";
-    asio::steady_timer deadline(socket.get_executor(), client_deadline);
-    co_await (asio::async_write(socket, asio::buffer(text), token) || deadline.async_wait(token));
+    co_await send_reply(socket, boost::json::serialize(reply) + "\n");
+    if (too_long || ec) {
+        co_await discard_rest(socket);
+    }
+}
+
+// A one-line answer without waiting: a client that is turned away gets no more of our time.
+void tell_busy(int fd, std::string_view why) {
+    char request[4096];
+    // Read what the client sent so the close does not reset the connection under the reply.
+    while (::recv(fd, request, sizeof request, MSG_DONTWAIT) > 0) {
+    }
+    auto text =
+        boost::json::serialize(error_reply("busy: " + std::string(why) + "; try again")) + "\n";
+    (void)::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// Out of descriptors, accept() fails at once for as long as the client waits in the backlog.
+// The reserve descriptor is given up for a moment to accept that client, tell it why, and close.
+void turn_away_one(int listener, int& reserve) {
+    ::close(reserve);
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+        tell_busy(fd, "out of file descriptors");
+        ::close(fd);
+    }
+    reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 template <class State>
 asio::awaitable<void> accept_loop(std::shared_ptr<State> state, event_log& log) {
     auto& acceptor = state->acceptor;
+    constexpr auto first_backoff = std::chrono::milliseconds(10);
+    constexpr auto max_backoff = std::chrono::seconds(1);
+    constexpr auto log_interval = std::chrono::seconds(10);
+    auto backoff = std::chrono::milliseconds(0);
+    std::optional<std::chrono::steady_clock::time_point> last_logged;
+    std::uint64_t not_logged = 0;
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
             co_return;
         }
-        if (ec) {
-            log.warning("control.accept_failed", {{"error", ec.message()}});
+        if (!ec) {
+            backoff = std::chrono::milliseconds(0);
+            if (state->clients >= max_clients) {
+                tell_busy(socket.native_handle(),
+                          std::to_string(max_clients) + " clients are being served");
+                continue;  // the socket closes here
+            }
+            ++state->clients;
+            asio::co_spawn(acceptor.get_executor(), serve_client(std::move(socket), state),
+                           [state](const std::exception_ptr&) { --state->clients; });
             continue;
         }
-        asio::co_spawn(acceptor.get_executor(), serve_client(std::move(socket), state),
-                       asio::detached);
+        if (out_of_descriptors(ec) && state->reserve >= 0) {
+            turn_away_one(acceptor.native_handle(), state->reserve);
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (!last_logged || now - *last_logged >= log_interval) {
+            log.warning("control.accept_failed",
+                        {{"error", ec.message()}, {"failures_not_logged", not_logged}});
+            last_logged = now;
+            not_logged = 0;
+        } else {
+            ++not_logged;
+        }
+        // Back off: a failing accept() returns at once, and retrying at once would spin.
+        backoff = std::min<std::chrono::milliseconds>(
+            max_backoff, backoff.count() == 0 ? first_backoff : backoff * 2);
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!acceptor.is_open()) {
+            co_return;
+        }
     }
 }
 
@@ -152,7 +306,7 @@ std::optional<std::string> control_server::open(const std::string& path) {
         }
         ::unlink(path.c_str());
     }
-    state_ = std::make_shared<shared_state>(executor_, handler_);
+    state_ = std::make_shared<shared_state>(executor_, handler_, path);
     boost::system::error_code ec;
     auto& acceptor = state_->acceptor;
     acceptor.open(asio::local::stream_protocol(), ec);
@@ -188,54 +342,101 @@ void control_server::close() {
     state_.reset();
 }
 
-control_reply control_request(const std::string& path, const boost::json::object& request) {
+std::uint64_t raise_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return 0;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            limit = raised;
+        }
+    }
+    return limit.rlim_cur;
+}
+
+namespace {
+
+// Closes on every way out of control_request.
+struct client_socket {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    ~client_socket() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+};
+
+std::string receive_error(const std::string& path, int error, std::chrono::seconds timeout) {
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+        return "the daemon did not answer on " + path + " within " +
+               std::to_string(timeout.count()) + " s";
+    }
+    return "no reply from " + path + ": " + std::strerror(error);
+}
+
+}  // namespace
+
+control_reply control_request(const std::string& path, const boost::json::object& request,
+                              std::chrono::seconds timeout) {
+    client_socket client;
+    if (client.fd < 0) {
         return {std::nullopt, std::strerror(errno)};
     }
-    timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    // Per call, not in total: a large status keeps arriving as long as the daemon sends it.
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    ::setsockopt(client.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(client.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path.size() >= sizeof address.sun_path) {
-        ::close(fd);
         return {std::nullopt, "socket path too long: " + path};
     }
     std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        auto error = std::string(std::strerror(errno));
-        ::close(fd);
-        return {std::nullopt, "cannot connect to " + path + ": " + error};
+    if (::connect(client.fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        return {std::nullopt, "cannot connect to " + path + ": " + std::strerror(errno)};
     }
     auto text = boost::json::serialize(request) + "\n";
-    if (::send(fd, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
-        auto error = std::string(std::strerror(errno));
-        ::close(fd);
-        return {std::nullopt, "cannot send to " + path + ": " + error};
-    }
-    std::string reply;
-    char buffer[4096];
-    for (;;) {
-        auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    std::string send_error;
+    for (std::size_t done = 0; done < text.size();) {
+        auto n = ::send(client.fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
-            auto error = std::string(std::strerror(errno));
-            ::close(fd);
-            return {std::nullopt, "no reply from " + path + ": " + error};
+            // The daemon may have refused the request already: its reply says why.
+            send_error = "cannot send to " + path + ": " + std::strerror(errno);
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    std::string reply;
+    char buffer[64 * 1024];
+    // A reply is one line: stop at its end rather than wait for the daemon to close.
+    while (reply.empty() || reply.back() != '\n') {
+        auto n = ::recv(client.fd, buffer, sizeof buffer, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return {std::nullopt,
+                    send_error.empty() ? receive_error(path, errno, timeout) : send_error};
         }
         if (n == 0) {
             break;
         }
         reply.append(buffer, static_cast<std::size_t>(n));
     }
-    ::close(fd);
     boost::system::error_code ec;
     auto parsed = boost::json::parse(reply, ec);
     if (ec || !parsed.is_object()) {
-        return {std::nullopt, "the daemon's reply is not a JSON object"};
+        if (!send_error.empty()) {
+            return {std::nullopt, send_error};
+        }
+        return {std::nullopt, reply.empty() ? "the daemon closed the connection without a reply"
+                                            : "the daemon's reply is not a JSON object"};
     }
     return {parsed.as_object(), {}};
 }

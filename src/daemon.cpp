@@ -7,7 +7,6 @@
 #include <csignal>
 #include <filesystem>
 
-#include "config/loader.hpp"
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
@@ -36,8 +35,8 @@ daemon::daemon(std::string config_file, config::configuration initial,
       config_loaded_at_(started_at_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       control_(io_.get_executor(), *log_,
-               [this](const boost::json::object& request) {
-                   return answer_control_request(request, *this);
+               [this](const boost::json::object& request, control_server::reply_handler reply) {
+                   answer_control_request(request, *this, std::move(reply));
                }),
       engines_(io_.get_executor(), *log_, clock_, random_) {}
 
@@ -136,7 +135,7 @@ void daemon::wait_for_signal() {
             return;
         }
         if (signal_number == SIGHUP) {
-            (void)reload();
+            reload(false, [](const std::vector<std::string>&) {});
             wait_for_signal();
             return;
         }
@@ -145,6 +144,7 @@ void daemon::wait_for_signal() {
 }
 
 void daemon::stop(int signal_number) {
+    stopping_ = true;
     log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
     notifier_.notify("STOPPING=1");
     control_.close();
@@ -171,18 +171,62 @@ void daemon::finish_notifications(std::chrono::steady_clock::time_point give_up_
     });
 }
 
-std::vector<std::string> daemon::reload() {
-    notifier_.notify("RELOADING=1");
-    // Whatever the outcome, the daemon is serving again when this returns.
-    struct ready_again {
-        const service_notifier& notifier;
-        ~ready_again() { notifier.notify("READY=1"); }
-    } ready{notifier_};
-    auto result = config::load_configuration(config_file_);
-    if (!result.config) {
-        return reject(diagnostic_lines(result.diagnostics));
+void daemon::reload(bool allow_empty, reload_done done) {
+    pending_reloads_.push_back({allow_empty, std::move(done)});
+    if (!reloading_) {
+        start_next_reload();
     }
-    auto next = std::move(*result.config);
+}
+
+void daemon::start_next_reload() {
+    if (pending_reloads_.empty()) {
+        reloading_ = false;
+        return;
+    }
+    reloading_ = true;
+    notifier_.notify("RELOADING=1");
+    // Parsing and validating 10,000 real servers takes long enough to delay adverts and checks:
+    // it happens on the worker, which touches nothing but the file system.
+    boost::asio::post(reload_worker_, [this] {
+        auto loaded = config::load_configuration(config_file_);
+        boost::asio::post(io_, [this, loaded = std::move(loaded)]() mutable {
+            auto request = std::move(pending_reloads_.front());
+            pending_reloads_.pop_front();
+            auto errors = commit_reload(std::move(loaded), request.allow_empty);
+            // Whatever the outcome, the daemon is serving again.
+            notifier_.notify("READY=1");
+            request.done(std::move(errors));
+            start_next_reload();
+        });
+    });
+}
+
+std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool allow_empty) {
+    if (stopping_) {
+        return {config_file_ + ": error: the daemon is stopping"};
+    }
+    if (!loaded.config) {
+        return reject(diagnostic_lines(loaded.diagnostics));
+    }
+    auto next = std::move(*loaded.config);
+    // A half-written or truncated file can still be valid TOML: a reload that would stop every
+    // instance or every virtual server is taken as a mistake unless the operator says so.
+    if (!allow_empty) {
+        std::vector<std::string> emptied;
+        if (!config_.vrrp_instances.empty() && next.vrrp_instances.empty()) {
+            emptied.push_back(config_file_ +
+                              ": error: the new configuration removes every VRRP instance "
+                              "(vigil reload --allow-empty to apply it anyway)");
+        }
+        if (!config_.virtual_servers.empty() && next.virtual_servers.empty()) {
+            emptied.push_back(config_file_ +
+                              ": error: the new configuration removes every virtual server "
+                              "(vigil reload --allow-empty to apply it anyway)");
+        }
+        if (!emptied.empty()) {
+            return reject(std::move(emptied));
+        }
+    }
     // The log target is reopened on every reload so that rotated files are let go; the alert
     // hooks come from the config that is about to apply.
     if (!apply_log_settings(next)) {

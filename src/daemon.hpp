@@ -3,8 +3,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -12,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/event_log.hpp"
 #include "base/random_source.hpp"
+#include "config/loader.hpp"
 #include "config/model.hpp"
 #include "control_commands.hpp"
 #include "control_server.hpp"
@@ -37,9 +40,13 @@ class daemon final : private control_target {
   private:
     // control_target: the control socket's commands.
     boost::json::object status() const override;
-    std::vector<std::string> reload() override;
+    void reload(bool allow_empty, reload_done done) override;
     drain_outcome drain(const std::string& real_server, bool drained) override;
 
+    // Reloads run one at a time: the file is read and validated on the reload worker, off the
+    // loop, and only the commit runs on it.
+    void start_next_reload();
+    std::vector<std::string> commit_reload(config::load_result loaded, bool allow_empty);
     void wait_for_signal();
     void stop(int signal_number);
     // systemd: READY once the first IPVS reconcile ran (at once without IPVS); watchdog pings
@@ -76,6 +83,16 @@ class daemon final : private control_target {
     supervisor engines_;
     boost::asio::steady_timer ready_timer_{io_};
     boost::asio::steady_timer watchdog_timer_{io_};
+    struct pending_reload {
+        bool allow_empty = false;
+        reload_done done;
+    };
+    std::deque<pending_reload> pending_reloads_;
+    bool reloading_ = false;
+    bool stopping_ = false;
+    // Declared after the loop and everything a reload's completion touches: destroying it joins
+    // the worker, whose completion then never runs (the loop has stopped).
+    boost::asio::thread_pool reload_worker_{1};
     int exit_status_ = 0;
 };
 

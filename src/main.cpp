@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -102,6 +103,8 @@ int run_daemon(const std::vector<std::string>& args) {
     if (!result.config) {
         return exit_bad_config;
     }
+    // Before anything opens descriptors, and before the checks size themselves to the limit.
+    vigil::raise_descriptor_limit();
     auto log = std::make_unique<vigil::event_log>(
         vigil::make_fd_sink(STDERR_FILENO, ::isatty(STDERR_FILENO) ? vigil::log_format::text
                                                                    : vigil::log_format::json));
@@ -125,9 +128,10 @@ std::string socket_path(const po::variables_map& values) {
 }
 
 // Sends one request to the running daemon; prints an error and returns nothing if it failed.
-std::optional<boost::json::object> ask_daemon(const char* name, const po::variables_map& values,
-                                              const boost::json::object& request) {
-    auto reply = vigil::control_request(socket_path(values), request);
+std::optional<boost::json::object> ask_daemon(
+    const char* name, const po::variables_map& values, const boost::json::object& request,
+    std::chrono::seconds timeout = std::chrono::seconds(5)) {
+    auto reply = vigil::control_request(socket_path(values), request, timeout);
     if (!reply.reply) {
         std::cerr << "vigil " << name << ": " << reply.error << "\n";
         return std::nullopt;
@@ -175,14 +179,22 @@ int run_reload(const std::vector<std::string>& args) {
         "Makes the running daemon re-read its configuration (as SIGHUP does) and says whether it "
         "was applied; a config with errors is refused and the running one stays");
     add_socket_options(options);
+    options.add_options()("allow-empty",
+                          "apply a config that removes every VRRP instance or every virtual "
+                          "server (refused otherwise, as a likely mistake)");
     po::variables_map values;
-    if (int status = parse_options("reload", "[-s SOCKET | -c FILE]", options, args, values);
+    if (int status =
+            parse_options("reload", "[--allow-empty] [-s SOCKET | -c FILE]", options, args, values);
         status >= 0) {
         return status;
     }
     boost::json::object request;
     request["command"] = "reload";
-    auto reply = ask_daemon("reload", values, request);
+    if (values.count("allow-empty")) {
+        request["allow_empty"] = true;
+    }
+    // Validating a large config takes the daemon a while; the answer waits for it.
+    auto reply = ask_daemon("reload", values, request, std::chrono::seconds(120));
     if (!reply) {
         return exit_failure;
     }
