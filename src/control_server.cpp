@@ -119,8 +119,20 @@ asio::awaitable<boost::json::object> answer(State& state, const boost::json::obj
 // reaches a slow but live reader while a client that stops reading is dropped after 5 s.
 asio::awaitable<void> send_reply(local_socket& socket, const std::string& text) {
     using namespace asio::experimental::awaitable_operators;
+    // A send buffer that holds the whole reply (up to 32 MiB) lets one write hand it all to the
+    // kernel: on a loop busy with thousands of checks, every further chunk would wait its turn
+    // behind them. SO_SNDBUFFORCE passes net.core.wmem_max with CAP_NET_ADMIN; without it the
+    // plain request is capped by the kernel and the chunks below carry the rest.
+    constexpr std::size_t max_send_buffer = 32 * 1024 * 1024;
+    if (text.size() > 64 * 1024) {
+        int wanted = static_cast<int>(std::min(text.size() + 4096, max_send_buffer));
+        if (::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDBUFFORCE, &wanted,
+                         sizeof wanted) != 0) {
+            ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &wanted, sizeof wanted);
+        }
+    }
     auto token = asio::as_tuple(asio::use_awaitable);
-    constexpr std::size_t chunk = 256 * 1024;
+    constexpr std::size_t chunk = max_send_buffer;
     asio::steady_timer deadline(socket.get_executor());
     std::size_t done = 0;
     while (done < text.size()) {
