@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -89,6 +90,17 @@ void append_text(std::string& out, std::string_view s) {
     out += boost::json::serialize(boost::json::value(s));
 }
 
+// The shortest form that reads back as the same double; JSON has no infinity or NaN.
+void append_json_number(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    char digits[32];
+    auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+    out.append(digits, end);
+}
+
 }  // namespace
 
 std::string format_json(const log_record& record) {
@@ -104,7 +116,23 @@ std::string format_json(const log_record& record) {
         }
         object[field.name] = to_json(field.value);
     }
-    return boost::json::serialize(object);
+    // Serialized member by member so numbers read as people write them ("6.168", as the text
+    // format does), not as Boost.JSON writes doubles ("6.168E0"); both are valid JSON.
+    std::string out = "{";
+    for (const auto& member : object) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += boost::json::serialize(boost::json::value(member.key()));
+        out += ':';
+        if (member.value().is_double()) {
+            append_json_number(out, member.value().get_double());
+        } else {
+            out += boost::json::serialize(member.value());
+        }
+    }
+    out += '}';
+    return out;
 }
 
 std::string format_text(const log_record& record) {

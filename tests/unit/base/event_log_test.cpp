@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
+#include <cmath>
 
 using namespace vigil;
 
@@ -69,4 +70,16 @@ TEST_CASE("log levels parse from their names only") {
     CHECK(*parse_log_level("debug") == log_level::debug);
     CHECK(*parse_log_level("error") == log_level::error);
     CHECK_FALSE(parse_log_level("WARN"));
+}
+
+TEST_CASE("JSON records write numbers as a person would read them") {
+    std::array fields{log_field{"apply_ms", 6.168}, log_field{"whole", 2.0},
+                      log_field{"tiny", 1e-7}, log_field{"nan", std::nan("")},
+                      log_field{"big", std::uint64_t{18446744073709551615u}}};
+    auto line = format_json(log_record{{}, log_level::info, "ipvs.synced", fields});
+    CHECK(line.find(R"("apply_ms":6.168,"whole":2,"tiny":1e-07,"nan":null,)") != std::string::npos);
+    CHECK(line.find("E0") == std::string::npos);
+    auto record = boost::json::parse(line).as_object();
+    CHECK(record.at("apply_ms").to_number<double>() == 6.168);
+    CHECK(record.at("big").to_number<std::uint64_t>() == 18446744073709551615u);
 }
