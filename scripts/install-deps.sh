@@ -16,6 +16,8 @@ packages=(
   qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps systemd
   # the IPVS guest harness (tests/ipvs-vm/vm.sh): ELF detection and the kernel image payload
   file xz-utils
+  # the manual pages' test (man/check_manpages.sh): man --warnings, groff, lexgrog
+  man-db groff-base
 )
 
 missing=()
