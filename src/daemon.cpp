@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +11,6 @@
 #include "config/loader.hpp"
 #include "ipvs/memory_backend.hpp"
 #include "ipvs/netlink_backend.hpp"
-#include "ipvs/status.hpp"
 #include "ipvs_settings.hpp"
 #include "logging.hpp"
 #include "status.hpp"
@@ -79,17 +77,21 @@ bool daemon::apply_ipvs(const config::configuration& config) {
         }
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
-        reconciler_ =
-            std::make_unique<ipvs::reconciler>(io_.get_executor(), *ipvs_backend_, *log_, settings);
-        ipvs_specs_ = std::move(specs);
-        rebuild_ipvs();
+        reconciler_ = std::make_unique<ipvs::reconciler>(io_.get_executor(), clock_, *ipvs_backend_,
+                                                         *log_, settings);
+        reconciler_->set_specs(std::move(specs));
+        for (const auto& name : drained_) {
+            push_health(name);
+        }
         reconciler_->start();
         return true;
     }
-    // Reload. Virtual servers that left the config lose their quorum memory in the next build.
-    ipvs_specs_ = std::move(specs);
+    // Reload: the reconciler recomputes only the virtual servers whose spec changed.
     reconciler_->set_settings(settings);
-    rebuild_ipvs();
+    reconciler_->set_specs(std::move(specs));
+    for (const auto& name : drained_) {
+        push_health(name);
+    }
     return true;
 }
 
@@ -115,29 +117,23 @@ void daemon::apply_checks(const config::configuration& config) {
 void daemon::on_health_change(const checkers::health_change& change) {
     health_[change.real_server] =
         ipvs::real_server_health{change.state == checkers::health::up, change.weight};
-    if (rebuild_pending_) {
-        return;
-    }
-    rebuild_pending_ = true;
-    boost::asio::post(io_, [this] {
-        rebuild_pending_ = false;
-        rebuild_ipvs();
-    });
+    push_health(change.real_server);
 }
 
-void daemon::rebuild_ipvs() {
+void daemon::push_health(const std::string& real_server) {
     if (!reconciler_) {
         return;
     }
     // A drained real server stays in the table at weight 0: established connections finish,
     // new ones go elsewhere. Its health still decides whether it is there at all.
-    auto health = health_;
-    for (const auto& name : drained_) {
-        health[name].weight = 0;
+    ipvs::real_server_health health;
+    if (auto it = health_.find(real_server); it != health_.end()) {
+        health = it->second;
     }
-    last_build_ = desired_builder_.build(ipvs_specs_, health);
-    ipvs::log_quorum_events(*log_, last_build_.events);
-    reconciler_->set_desired(last_build_.desired);
+    if (drained_.contains(real_server)) {
+        health.weight = 0;
+    }
+    reconciler_->set_health(real_server, health);
 }
 
 bool daemon::apply_vrrp(const config::configuration& config) {
@@ -401,19 +397,8 @@ boost::json::object daemon::status_json() const {
     }
     document["drained"] = std::move(drained);
     if (reconciler_) {
-        boost::json::object section;
-        section["backend"] = std::string(ipvs_backend_->name());
-        auto kernel = ipvs_backend_->dump();
-        if (kernel.has_value()) {
-            auto table_status =
-                ipvs::status_json({*kernel, reconciler_->desired(), reconciler_->owned(),
-                                   ipvs_specs_, health_, &last_build_});
-            section["services"] = table_status.as_object().at("services");
-            section["missing"] = table_status.as_object().at("missing");
-        } else {
-            section["error"] = kernel.error().message();
-        }
-        document["ipvs"] = std::move(section);
+        // From the reconciler's view of the kernel: a status request never waits for a dump.
+        document["ipvs"] = reconciler_->status_json();
     }
     return document;
 }
@@ -484,7 +469,7 @@ boost::json::object daemon::drain(const boost::json::object& request, bool drain
         }
         log_->info(drained ? "real_server.drained" : "real_server.undrained",
                    {{"real_server", wanted}});
-        rebuild_ipvs();
+        push_health(wanted);
     }
     reply["real_server"] = wanted;
     reply["drained"] = drained;

@@ -58,8 +58,8 @@ class daemon {
     bool apply_vrrp(const config::configuration& config);
     // Starts the reconciler (first call) or hands it the new config (reload).
     bool apply_ipvs(const config::configuration& config);
-    // Rebuilds the desired IPVS table from config + health and hands it to the reconciler.
-    void rebuild_ipvs();
+    // Hands one real server's health (weight 0 while drained) to the reconciler.
+    void push_health(const std::string& real_server);
     // Starts the health checks (first call) or gives them the new set (reload: unchanged real
     // servers keep their state and counters).
     void apply_checks(const config::configuration& config);
@@ -87,16 +87,12 @@ class daemon {
     // IPVS: the backend outlives the reconciler that applies operations through it.
     std::unique_ptr<ipvs::backend> ipvs_backend_;
     std::unique_ptr<ipvs::reconciler> reconciler_;
-    ipvs::desired_builder desired_builder_;
-    std::vector<ipvs::virtual_server_spec> ipvs_specs_;
     ipvs::health_map health_;
-    ipvs::desired_result last_build_;
     std::optional<std::string> sync_daemon_instance_;
-    // Health checks: many changes in one loop turn (thousands at startup) make one rebuild.
+    // Health checks; their clock is also the reconciler's.
     random_source random_ = random_source::from_entropy();
     steady_clock_source clock_{io_.get_executor()};
     std::unique_ptr<checkers::health_monitor> health_monitor_;
-    bool rebuild_pending_ = false;
     // Real servers an operator took out of rotation (weight 0, connections finish); kept in
     // <state_dir>/drained so a drain survives reloads and restarts.
     std::set<std::string> drained_;
