@@ -610,3 +610,19 @@ TEST_CASE("status comes from the kernel view and says how old it is, without a d
     CHECK(svc.at("destinations").as_array().size() == 1);
     CHECK(boost::json::serialize(status).find("\"healthy_weight\":1") != std::string::npos);
 }
+
+TEST_CASE("EEXIST on an incremental add is repaired by a full sync too") {
+    fixture f;
+    synced s(f, web_specs(), quiet_settings());
+    s.r.set_health("web/10.0.0.3:80", down());
+    // Someone puts it back by hand with another weight; vigil's view does not know.
+    f.kernel.raw().begin()->second.destinations[ep("10.0.0.3:80")] = dest("10.0.0.3:80", 9);
+    s.r.set_health("web/10.0.0.3:80", {true, {}});  // an add: EEXIST
+    REQUIRE(f.count("ipvs.apply_failed") == 1);
+    CHECK(f.first("ipvs.apply_failed").find("\"errno\":" + std::to_string(EEXIST)) !=
+          std::string::npos);
+    f.clock.advance(5ms);
+    CHECK(f.kernel.dumps() == 2);
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80")->weight == 1);
+    CHECK(diff(s.r.view().table(), f.kernel.raw(), {}).empty());
+}
