@@ -44,13 +44,39 @@ bool next_quorum_state(std::optional<bool> previous, std::uint64_t healthy_weigh
     return healthy_weight >= quorum + hysteresis;
 }
 
+std::uint64_t healthy_weight_of(const real_server_spec& rs, const real_server_health& health) {
+    return health.up ? health.weight.value_or(rs.weight) : 0;
+}
+
+std::optional<destination> destination_for(const virtual_server_spec& vs,
+                                           const real_server_spec& rs,
+                                           const real_server_health& health) {
+    if (!health.up && vs.on_failure != failure_policy::inhibit) {
+        return std::nullopt;
+    }
+    destination d;
+    d.address = rs.address;
+    d.forward = rs.forward.value_or(to_forward_method(vs.method));
+    d.upper_threshold = rs.upper_threshold;
+    d.lower_threshold = rs.lower_threshold;
+    d.weight = health.up ? health.weight.value_or(rs.weight) : 0;
+    return d;
+}
+
+destination sorry_destination(const virtual_server_spec& vs) {
+    destination d;
+    d.address = vs.sorry_server.value_or(ip_endpoint{});
+    d.forward = to_forward_method(vs.method);
+    d.weight = 1;
+    return d;
+}
+
 desired_result desired_builder::build(std::span<const virtual_server_spec> servers,
                                       const health_map& health) {
     desired_result result;
     std::set<std::string, std::less<>> seen;
     for (const auto& vs : servers) {
         seen.insert(vs.name);
-        auto method = to_forward_method(vs.method);
         std::map<ip_endpoint, destination> dests;
         std::uint64_t healthy_weight = 0;
         for (const auto& rs : vs.real_servers) {
@@ -58,19 +84,9 @@ desired_result desired_builder::build(std::span<const virtual_server_spec> serve
             if (auto it = health.find(rs.name); it != health.end()) {
                 h = it->second;
             }
-            destination d;
-            d.address = rs.address;
-            d.forward = method;
-            d.upper_threshold = rs.upper_threshold;
-            d.lower_threshold = rs.lower_threshold;
-            if (h.up) {
-                d.weight = h.weight.value_or(rs.weight);
-                healthy_weight += d.weight;
-                dests[rs.address] = d;
-            } else if (vs.on_failure == failure_policy::inhibit) {
-                // Kept with weight 0: established connections finish, no new ones arrive.
-                d.weight = 0;
-                dests[rs.address] = d;
+            healthy_weight += healthy_weight_of(rs, h);
+            if (auto d = destination_for(vs, rs, h)) {
+                dests[rs.address] = *d;
             }
         }
 
@@ -85,10 +101,7 @@ desired_result desired_builder::build(std::span<const virtual_server_spec> serve
         if (sorry) {
             // The sorry server replaces the real servers while the quorum is lost.
             dests.clear();
-            destination d;
-            d.address = *vs.sorry_server;
-            d.forward = method;
-            d.weight = 1;
+            auto d = sorry_destination(vs);
             dests[d.address] = d;
         }
         if ((!previous && !up) || (previous && *previous != up)) {

@@ -33,6 +33,9 @@ struct real_server_spec {
     std::uint32_t weight = 1;
     std::uint32_t upper_threshold = 0;  // 0 = unlimited
     std::uint32_t lower_threshold = 0;
+    // Overrides the virtual server's method for this real server alone, as keepalived's
+    // per-real-server lvs_method does.
+    std::optional<forward_method> forward = std::nullopt;
 };
 
 enum class failure_policy { remove, inhibit };
@@ -63,6 +66,19 @@ using health_map = std::map<std::string, real_server_health, std::less<>>;
 // previous state (first evaluation) the midpoint decides: up iff healthy >= quorum.
 bool next_quorum_state(std::optional<bool> previous, std::uint64_t healthy_weight,
                        std::uint64_t quorum, std::uint64_t hysteresis);
+
+// The rules one virtual server's entry follows, shared by the whole-table builder below and the
+// incremental desired_state:
+// - the weight a real server adds to the healthy weight (its dynamic or configured weight while
+//   up, nothing while down);
+std::uint64_t healthy_weight_of(const real_server_spec& rs, const real_server_health& health);
+// - the destination it stands for: its weight while up; while down nothing (on_failure = remove)
+//   or weight 0 (inhibit: established connections finish, no new ones arrive);
+std::optional<destination> destination_for(const virtual_server_spec& vs,
+                                           const real_server_spec& rs,
+                                           const real_server_health& health);
+// - and the one destination that replaces them all while the quorum is lost, if configured.
+destination sorry_destination(const virtual_server_spec& vs);
 
 struct quorum_event {
     std::string virtual_server;

@@ -18,4 +18,14 @@ namespace vigil::ipvs {
 std::vector<operation> diff(const table& desired, const table& actual,
                             const std::set<service_key>& owned);
 
+// diff() for one service, appended to `out`: `want` / `have` are its entry in the desired and the
+// actual table (null: absent). Without `want` it is deleted only when `owned`.
+void diff_service(const service_entry* want, const service_entry* have, bool owned,
+                  std::vector<operation>& out);
+
+// diff() for one destination of a service both tables hold (null: absent on that side): the one
+// add, edit or delete that makes them equal, appended to `out`, or nothing.
+void diff_destination(const service& svc, const destination* want, const destination* have,
+                      std::vector<operation>& out);
+
 }  // namespace vigil::ipvs

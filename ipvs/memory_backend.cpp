@@ -33,6 +33,7 @@ boost::system::result<table> memory_backend::dump() {
 }
 
 std::vector<std::error_code> memory_backend::apply(std::span<const operation> ops) {
+    ++apply_calls_;
     std::vector<std::error_code> answers;
     answers.reserve(ops.size());
     for (const auto& op : ops) {

@@ -40,6 +40,8 @@ class memory_backend final : public backend {
     table& raw() { return table_; }
     std::size_t operations_applied() const { return applied_; }
     std::size_t dumps() const { return dumps_; }
+    // How many apply() calls (netlink batches) were made, whatever they held.
+    std::size_t apply_calls() const { return apply_calls_; }
 
   private:
     struct failure_rule {
@@ -54,6 +56,7 @@ class memory_backend final : public backend {
     std::optional<std::errc> dump_failure_;
     std::size_t applied_ = 0;
     std::size_t dumps_ = 0;
+    std::size_t apply_calls_ = 0;
 };
 
 }  // namespace vigil::ipvs

@@ -1,9 +1,11 @@
 #include "ipvs/reconciler.hpp"
 
+#include <boost/json/object.hpp>
 #include <exception>
 
 #include "ipvs/diff.hpp"
 #include "ipvs/state_file.hpp"
+#include "ipvs/status.hpp"
 
 namespace vigil::ipvs {
 
@@ -17,18 +19,19 @@ std::string error_text(const std::error_code& ec) {
 }
 }  // namespace
 
-reconciler::reconciler(boost::asio::any_io_executor executor, backend& kernel, event_log& log,
+reconciler::reconciler(boost::asio::any_io_executor /*executor: where every method runs*/,
+                       clock_source& clock, backend& kernel, event_log& log,
                        reconciler_settings settings)
-    : timer_(executor),
+    : clock_(clock),
+      sync_timer_(clock.make_timer()),
+      batch_timer_(clock.make_timer()),
       backend_(kernel),
       log_(log),
       settings_(std::move(settings)),
-      pacer_(settings_.min_sync_interval, settings_.resync_interval, settings_.retry_interval) {}
+      pacer_(settings_.min_sync_interval, settings_.resync_interval, settings_.retry_interval),
+      budget_(settings_.incremental_burst, settings_.min_sync_interval) {}
 
-reconciler::~reconciler() {
-    alive_.reset();
-    timer_.cancel();
-}
+reconciler::~reconciler() = default;
 
 void reconciler::start() {
     if (!settings_.state_file.empty()) {
@@ -50,10 +53,110 @@ void reconciler::start() {
     arm();
 }
 
-void reconciler::set_desired(table desired) {
-    desired_ = std::move(desired);
-    have_desired_ = true;
-    request_sync();
+void reconciler::note(desired_change change) {
+    log_quorum_events(log_, change.events);
+    pending_services_.merge(change.services);
+    pending_destinations_.merge(change.destinations);
+}
+
+void reconciler::set_specs(std::vector<virtual_server_spec> specs) {
+    bool first = !state_.configured();
+    auto change = state_.set_specs(std::move(specs));
+    bool changed = !change.empty();
+    note(std::move(change));
+    // A config change may add or remove services, which changes what vigil owns: that goes
+    // through a full sync, which also repairs whatever else the kernel disagrees on.
+    if (first || changed) {
+        request_sync();
+    }
+}
+
+void reconciler::set_health(std::string_view real_server, real_server_health health) {
+    note(state_.set_health(real_server, health));
+    if (pending_services_.empty() && pending_destinations_.empty()) {
+        return;
+    }
+    if (!started_ || stopped_ || !view_.known()) {
+        return;  // nothing to diff against yet: the first full sync applies it
+    }
+    if (budget_.try_take(clock_.now())) {
+        flush_changes("health");
+        return;
+    }
+    if (!batch_timer_->armed_for()) {
+        batch_timer_->arm(budget_.window_end(), [this] {
+            budget_.batch_sent(clock_.now());
+            flush_changes("health_batch");
+        });
+    }
+}
+
+void reconciler::flush_changes(const char* reason) {
+    if (stopped_ || (pending_services_.empty() && pending_destinations_.empty())) {
+        return;
+    }
+    const auto& want_table = state_.desired();
+    const auto& have_table = view_.table();
+    auto find = [](const table& t, const service_key& key) -> const service_entry* {
+        auto it = t.find(key);
+        return it == t.end() ? nullptr : &it->second;
+    };
+    std::vector<operation> ops;
+    // A service to add or delete changes what vigil owns (and its state file): a full sync.
+    bool needs_full_sync = false;
+    for (const auto& key : pending_services_) {
+        const auto* want = find(want_table, key);
+        const auto* have = find(have_table, key);
+        if (want && have) {
+            diff_service(want, have, true, ops);
+        } else if (want || have) {
+            needs_full_sync = true;
+        }
+    }
+    for (const auto& [key, address] : pending_destinations_) {
+        if (pending_services_.contains(key)) {
+            continue;
+        }
+        const auto* want = find(want_table, key);
+        const auto* have = find(have_table, key);
+        if (!want || !have) {
+            needs_full_sync = true;
+            continue;
+        }
+        auto wd = want->destinations.find(address);
+        auto hd = have->destinations.find(address);
+        diff_destination(want->settings, wd == want->destinations.end() ? nullptr : &wd->second,
+                         hd == have->destinations.end() ? nullptr : &hd->second, ops);
+    }
+    pending_services_.clear();
+    pending_destinations_.clear();
+
+    if (!ops.empty()) {
+        auto t0 = clock_.now();
+        auto answers = backend_.apply(ops);
+        auto apply_time = std::chrono::duration_cast<std::chrono::microseconds>(clock_.now() - t0);
+        std::size_t failed = 0;
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            if (!answers[i]) {
+                view_.acknowledge(ops[i]);
+            } else if (++failed <= max_failures_logged) {
+                log_failure(ops[i], answers[i]);
+            }
+        }
+        log_.info("ipvs.synced", {{"reason", reason},
+                                  {"operations", ops.size()},
+                                  {"failed", failed},
+                                  {"failures_not_logged",
+                                   failed > max_failures_logged ? failed - max_failures_logged : 0},
+                                  {"services", owned_.size()},
+                                  {"dump_ms", 0.0},
+                                  {"apply_ms", static_cast<double>(apply_time.count()) / 1000.0}});
+        // A refusal (ENOENT, EEXIST, ...) means the view was wrong: dump and diff everything.
+        needs_full_sync = needs_full_sync || failed > 0;
+    }
+    if (needs_full_sync) {
+        request_sync();
+    }
 }
 
 void reconciler::set_sync_mode(sync_mode mode) {
@@ -78,8 +181,8 @@ void reconciler::set_settings(const reconciler_settings& settings) {
     settings_ = settings;
     pacer_.set_intervals(settings_.min_sync_interval, settings_.resync_interval,
                          settings_.retry_interval);
-    pacer_.request();
-    arm();
+    budget_.set_limits(settings_.incremental_burst, settings_.min_sync_interval);
+    request_sync();
 }
 
 void reconciler::request_sync() {
@@ -88,22 +191,15 @@ void reconciler::request_sync() {
 }
 
 void reconciler::arm() {
-    if (!started_ || stopped_ || !have_desired_) {
+    if (!started_ || stopped_ || !state_.configured()) {
         return;
     }
     auto due = pacer_.due();
-    timer_.cancel();
     if (!due) {
+        sync_timer_->cancel();
         return;
     }
-    timer_.expires_at(std::max(*due, mono_clock::now()));
-    std::weak_ptr<int> alive = alive_;
-    timer_.async_wait([this, alive](const boost::system::error_code& ec) {
-        if (ec || alive.expired()) {
-            return;
-        }
-        on_timer();
-    });
+    sync_timer_->arm(std::max(*due, clock_.now()), [this] { on_timer(); });
 }
 
 void reconciler::on_timer() {
@@ -112,17 +208,27 @@ void reconciler::on_timer() {
     } catch (const std::exception& e) {
         // Nothing may escape into the event loop; the next sync tries again.
         log_.error("ipvs.sync_failed", {{"error", e.what()}});
-        pacer_.synced(mono_clock::now(), true);
+        pacer_.synced(clock_.now(), true);
     }
     arm();
+}
+
+void reconciler::log_failure(const operation& op, const std::error_code& answer) {
+    log_.error("ipvs.apply_failed",
+               {{"op", to_string(op.kind)},
+                {"service", to_string(op.svc.key)},
+                {"destination", op.is_service_op() ? std::string() : to_string(op.dest.address)},
+                {"operation", describe(op)},
+                {"errno", answer.value()},
+                {"error", error_text(answer)}});
 }
 
 sync_report reconciler::sync_now(const char* reason) {
     sync_report report;
     report.reason = reason;
-    auto t0 = mono_clock::now();
+    auto t0 = clock_.now();
     auto actual = backend_.dump();
-    auto t1 = mono_clock::now();
+    auto t1 = clock_.now();
     report.dump_time = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0);
     if (!actual) {
         log_.error("ipvs.dump_failed", {{"backend", backend_.name()},
@@ -130,21 +236,28 @@ sync_report reconciler::sync_now(const char* reason) {
                                         {"error", actual.error().message()}});
         pacer_.synced(t1, true);
         last_report_ = report;
+        arm();
         return report;
     }
     report.dump_ok = true;
-    auto ops = diff(desired_, *actual, owned_);
+    view_.replace(std::move(*actual), t1);
+    // Whatever incremental changes were waiting, the whole diff covers them.
+    pending_services_.clear();
+    pending_destinations_.clear();
+    const auto& desired = state_.desired();
+    auto ops = diff(desired, view_.table(), owned_);
     auto answers = backend_.apply(ops);
-    auto t2 = mono_clock::now();
+    auto t2 = clock_.now();
     report.apply_time = std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1);
     report.operations = ops.size();
 
     std::set<service_key> owned;
-    for (const auto& [key, entry] : desired_) {
+    for (const auto& [key, entry] : desired) {
         owned.insert(key);
     }
     for (std::size_t i = 0; i < ops.size(); ++i) {
         if (!answers[i]) {
+            view_.acknowledge(ops[i]);
             continue;
         }
         ++report.failed;
@@ -152,14 +265,7 @@ sync_report reconciler::sync_now(const char* reason) {
             owned.insert(ops[i].svc.key);  // still ours to delete next time
         }
         if (report.failed <= max_failures_logged) {
-            log_.error("ipvs.apply_failed",
-                       {{"op", to_string(ops[i].kind)},
-                        {"service", to_string(ops[i].svc.key)},
-                        {"destination",
-                         ops[i].is_service_op() ? std::string() : to_string(ops[i].dest.address)},
-                        {"operation", describe(ops[i])},
-                        {"errno", answers[i].value()},
-                        {"error", error_text(answers[i])}});
+            log_failure(ops[i], answers[i]);
         }
     }
     owned_ = std::move(owned);
@@ -190,7 +296,26 @@ sync_report reconciler::sync_now(const char* reason) {
                     {"dump_ms", static_cast<double>(report.dump_time.count()) / 1000.0}});
     }
     last_report_ = report;
+    arm();
     return report;
+}
+
+boost::json::value reconciler::status_json() const {
+    auto states = state_.virtual_servers();
+    auto table_status = ipvs::status_json({view_.table(), state_.desired(), owned_, state_.specs(),
+                                           state_.health(), nullptr, &states});
+    boost::json::object out;
+    out["backend"] = std::string(backend_.name());
+    out["services"] = std::move(table_status.as_object()["services"]);
+    out["missing"] = std::move(table_status.as_object()["missing"]);
+    if (auto at = view_.dumped_at()) {
+        out["kernel_view_age_ms"] =
+            std::chrono::duration<double, std::milli>(clock_.now() - *at).count();
+    } else {
+        out["kernel_view_age_ms"] = nullptr;
+    }
+    out["kernel_view_operations"] = view_.acknowledged();
+    return out;
 }
 
 bool reconciler::save_state() {
@@ -254,7 +379,8 @@ void reconciler::shutdown() {
         return;
     }
     stopped_ = true;
-    timer_.cancel();
+    sync_timer_->cancel();
+    batch_timer_->cancel();
     try {
         if (settings_.remove_on_shutdown) {
             std::size_t removed = 0;

@@ -173,9 +173,9 @@ boost::json::value status_json(const status_inputs& in) {
         boost::json::value quorum_up = nullptr;
         boost::json::value healthy_weight = nullptr;
         boost::json::value sorry = nullptr;
-        if (vs && in.build) {
-            if (auto it = in.build->virtual_servers.find(vs->name);
-                it != in.build->virtual_servers.end()) {
+        const auto* states = in.build ? &in.build->virtual_servers : in.virtual_servers;
+        if (vs && states) {
+            if (auto it = states->find(vs->name); it != states->end()) {
                 quorum_up = it->second.quorum_up;
                 healthy_weight = it->second.healthy_weight;
                 sorry = it->second.sorry_server_active;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -34,6 +35,8 @@ struct status_inputs {
     std::span<const virtual_server_spec> servers;
     const health_map& health;
     const desired_result* build = nullptr;  // quorum state per virtual server, when known
+    // The same from the reconciler's desired_state (used when `build` is null).
+    const std::map<std::string, virtual_server_state, std::less<>>* virtual_servers = nullptr;
 };
 boost::json::value status_json(const status_inputs& in);
 

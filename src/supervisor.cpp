@@ -1,12 +1,10 @@
 #include "supervisor.hpp"
 
-#include <boost/asio/post.hpp>
 #include <filesystem>
 
 #include "checker_settings.hpp"
 #include "ipvs/memory_backend.hpp"
 #include "ipvs/netlink_backend.hpp"
-#include "ipvs/status.hpp"
 #include "ipvs_settings.hpp"
 #include "status_document.hpp"
 #include "vrrp_settings.hpp"
@@ -19,7 +17,6 @@ supervisor::supervisor(boost::asio::any_io_executor executor, event_log& log, cl
 
 supervisor::~supervisor() {
     // What logs goes first, checks before the routers and the reconciler they feed.
-    alive_.reset();
     health_monitor_.reset();
     vrrp_.reset();
     reconciler_.reset();
@@ -72,16 +69,21 @@ bool supervisor::apply_ipvs(const config::configuration& config) {
         }
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
-        reconciler_ = std::make_unique<ipvs::reconciler>(executor_, *ipvs_backend_, log_, settings);
-        ipvs_specs_ = std::move(specs);
-        rebuild_ipvs();
+        reconciler_ =
+            std::make_unique<ipvs::reconciler>(executor_, clock_, *ipvs_backend_, log_, settings);
+        reconciler_->set_specs(std::move(specs));
+        for (const auto& name : drained_->names()) {
+            push_health(name);
+        }
         reconciler_->start();
         return true;
     }
-    // Reload. Virtual servers that left the config lose their quorum memory in the next build.
-    ipvs_specs_ = std::move(specs);
+    // Reload: the reconciler recomputes only the virtual servers whose spec changed.
     reconciler_->set_settings(settings);
-    rebuild_ipvs();
+    reconciler_->set_specs(std::move(specs));
+    for (const auto& name : drained_->names()) {
+        push_health(name);
+    }
     return true;
 }
 
@@ -144,33 +146,23 @@ void supervisor::on_vrrp_state(const std::string& instance, vrrp::state to) {
 void supervisor::on_health_change(const checkers::health_change& change) {
     health_[change.real_server] =
         ipvs::real_server_health{change.state == checkers::health::up, change.weight};
-    if (rebuild_pending_) {
-        return;
-    }
-    rebuild_pending_ = true;
-    std::weak_ptr<bool> alive = alive_;
-    boost::asio::post(executor_, [this, alive] {
-        if (alive.expired()) {
-            return;
-        }
-        rebuild_pending_ = false;
-        rebuild_ipvs();
-    });
+    push_health(change.real_server);
 }
 
-void supervisor::rebuild_ipvs() {
+void supervisor::push_health(const std::string& real_server) {
     if (!reconciler_) {
         return;
     }
     // A drained real server stays in the table at weight 0: established connections finish,
     // new ones go elsewhere. Its health still decides whether it is there at all.
-    auto health = health_;
-    for (const auto& name : drained_->names()) {
-        health[name].weight = 0;
+    ipvs::real_server_health health;
+    if (auto it = health_.find(real_server); it != health_.end()) {
+        health = it->second;
     }
-    last_build_ = desired_builder_.build(ipvs_specs_, health);
-    ipvs::log_quorum_events(log_, last_build_.events);
-    reconciler_->set_desired(last_build_.desired);
+    if (drained_->contains(real_server)) {
+        health.weight = 0;
+    }
+    reconciler_->set_health(real_server, health);
 }
 
 boost::system::result<bool> supervisor::set_drained(const std::string& real_server, bool drained) {
@@ -178,7 +170,7 @@ boost::system::result<bool> supervisor::set_drained(const std::string& real_serv
     if (changed && *changed) {
         log_.info(drained ? "real_server.drained" : "real_server.undrained",
                   {{"real_server", real_server}});
-        rebuild_ipvs();
+        push_health(real_server);
     }
     return changed;
 }
@@ -218,19 +210,8 @@ void supervisor::add_status(boost::json::object& document) const {
     }
     document["drained"] = std::move(drained);
     if (reconciler_) {
-        boost::json::object section;
-        section["backend"] = std::string(ipvs_backend_->name());
-        auto kernel = ipvs_backend_->dump();
-        if (kernel.has_value()) {
-            auto table_status =
-                ipvs::status_json({*kernel, reconciler_->desired(), reconciler_->owned(),
-                                   ipvs_specs_, health_, &last_build_});
-            section["services"] = table_status.as_object().at("services");
-            section["missing"] = table_status.as_object().at("missing");
-        } else {
-            section["error"] = kernel.error().message();
-        }
-        document["ipvs"] = std::move(section);
+        // From the reconciler's view of the kernel: a status request never waits for a dump.
+        document["ipvs"] = reconciler_->status_json();
     }
 }
 

@@ -24,8 +24,8 @@ namespace vigil {
 // the VRRP state of the sync instance drives the connection-sync daemon. It owns the engines;
 // the daemon owns the process around them (signals, control socket, reload, log, systemd).
 //
-// One health result walks: probe → health_monitor → supervisor::on_health_change → reconciler →
-// backend, each a direct call.
+// One health result walks: probe → health_monitor → supervisor::on_health_change →
+// reconciler::set_health → backend, each a direct call on the same loop turn.
 class supervisor {
   public:
     supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
@@ -60,8 +60,8 @@ class supervisor {
     void apply_checks(const config::configuration& config);
     void on_health_change(const checkers::health_change& change);
     void on_vrrp_state(const std::string& instance, vrrp::state to);
-    // Rebuilds the desired IPVS table from config + health + drains for the reconciler.
-    void rebuild_ipvs();
+    // Hands the reconciler one real server's health as IPVS should see it: drained is weight 0.
+    void push_health(const std::string& real_server);
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
@@ -74,15 +74,10 @@ class supervisor {
     // IPVS: the backend outlives the reconciler that applies operations through it.
     std::unique_ptr<ipvs::backend> ipvs_backend_;
     std::unique_ptr<ipvs::reconciler> reconciler_;
-    ipvs::desired_builder desired_builder_;
-    std::vector<ipvs::virtual_server_spec> ipvs_specs_;
+    // What the checks last said, kept to re-apply it when a drain ends.
     ipvs::health_map health_;
-    ipvs::desired_result last_build_;
     std::optional<std::string> sync_daemon_instance_;
     std::unique_ptr<checkers::health_monitor> health_monitor_;
-    // Many health changes in one loop turn (thousands at startup) make one rebuild.
-    bool rebuild_pending_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace vigil

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
@@ -41,6 +42,7 @@ void flush() {
 
 struct harness {
     boost::asio::io_context io;
+    steady_clock_source clock{io.get_executor()};
     std::unique_ptr<netlink_backend> kernel = open_kernel();
     memory_sink* sink = nullptr;
     event_log log{make_sink(sink), log_level::debug};
@@ -93,6 +95,24 @@ void put(table& t, const service& s, std::initializer_list<destination> dests) {
     for (const auto& d : dests) {
         e.destinations[d.address] = d;
     }
+}
+
+// A table as the specs that program it: one virtual server per service, one real server per
+// destination (with its own forwarding method), all up; quorum 0, so no quorum rule interferes.
+std::vector<virtual_server_spec> specs_of(const table& t) {
+    std::vector<virtual_server_spec> out;
+    for (const auto& [key, e] : t) {
+        virtual_server_spec vs;
+        vs.name = to_string(key);
+        vs.settings = e.settings;
+        vs.quorum = 0;
+        for (const auto& [address, d] : e.destinations) {
+            vs.real_servers.push_back({vs.name + "/" + to_string(address), address, d.weight,
+                                       d.upper_threshold, d.lower_threshold, d.forward});
+        }
+        out.push_back(std::move(vs));
+    }
+    return out;
 }
 
 // Every feature of the model at once: protocols, families, fwmark, all forwarding methods,
@@ -155,10 +175,10 @@ TEST_CASE("the netlink backend opens and reads the kernel's IPVS version") {
 TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm shows it") {
     flush();
     harness h;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, h.settings());
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
     r.start();
     auto want = feature_table();
-    r.set_desired(want);
+    r.set_specs(specs_of(want));
     auto report = r.sync_now();
     h.dump_log();
     REQUIRE(report.dump_ok);
@@ -186,10 +206,10 @@ TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm s
 TEST_CASE("settings change in place: edits, not delete and re-add") {
     flush();
     harness h;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, h.settings());
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
     r.start();
     auto want = feature_table();
-    r.set_desired(want);
+    r.set_specs(specs_of(want));
     REQUIRE(r.sync_now().failed == 0);
     auto key = service_key::for_address(protocol::tcp, ep("10.10.0.1:80"));
     auto& e = want[key];
@@ -203,7 +223,7 @@ TEST_CASE("settings change in place: edits, not delete and re-add") {
     for (const auto& op : ops) {
         CHECK((op.kind == op_kind::edit_service || op.kind == op_kind::edit_destination));
     }
-    r.set_desired(want);
+    r.set_specs(specs_of(want));
     auto report = r.sync_now();
     CHECK(report.operations == 3);
     CHECK(report.failed == 0);
@@ -221,10 +241,10 @@ TEST_CASE("tampering with ipvsadm is repaired by the next sync; a foreign servic
 
     auto s = h.settings();
     s.remove_on_shutdown = true;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, s);
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
     r.start();
     auto want = feature_table();
-    r.set_desired(want);
+    r.set_specs(specs_of(want));
     REQUIRE(r.sync_now().failed == 0);
 
     REQUIRE(run("ipvsadm -d -t 10.10.0.1:80 -r 10.20.0.1:8080").status == 0);
@@ -256,10 +276,10 @@ TEST_CASE("the periodic resync on the event loop repairs ipvsadm -d by itself") 
     harness h;
     auto s = h.settings();
     s.resync_interval = 200ms;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, s);
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
     r.start();
     auto want = feature_table();
-    r.set_desired(want);
+    r.set_specs(specs_of(want));
     h.io.run_for(100ms);
     REQUIRE(diff(want, *h.kernel->dump(), {}).empty());
     REQUIRE(run("ipvsadm -d -t 10.10.0.1:80 -r 10.20.0.1:8080 && ipvsadm -D -f 7").status == 0);
@@ -283,9 +303,9 @@ TEST_CASE("a virtual server dropped from the config while vigil was down goes at
     auto all = feature_table();
     {
         harness h;
-        reconciler r(h.io.get_executor(), *h.kernel, h.log, h.settings());
+        reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
         r.start();
-        r.set_desired(all);
+        r.set_specs(specs_of(all));
         REQUIRE(r.sync_now().failed == 0);
         r.shutdown();  // default: the table stays, traffic keeps flowing
         CHECK(h.kernel->dump()->size() == all.size());
@@ -294,10 +314,10 @@ TEST_CASE("a virtual server dropped from the config while vigil was down goes at
     auto dropped = service_key::for_address(protocol::tcp, ep("10.10.0.3:443"));
     fewer.erase(dropped);
     harness h;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, h.settings());
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
     r.start();
     CHECK(r.owned().size() == all.size());
-    r.set_desired(fewer);
+    r.set_specs(specs_of(fewer));
     auto report = r.sync_now();
     CHECK(report.operations == 1);  // one delete_service takes its destinations with it
     auto dumped = *h.kernel->dump();
@@ -314,9 +334,9 @@ TEST_CASE("the sync daemon follows the VRRP role and shows in ipvsadm -L --daemo
     harness h;
     auto s = h.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "vsync0", 51, 0, {}, 0, 0};
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, s);
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
     r.start();
-    r.set_desired({});
+    r.set_specs({});
     r.sync_now();
     CHECK(run("ipvsadm -L --daemon").output.empty());
 
@@ -588,7 +608,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     flush();
     REQUIRE(run("sh /usr/local/bin/nat-lab.sh setup").status == 0);
     harness h;
-    reconciler r(h.io.get_executor(), *h.kernel, h.log, h.settings());
+    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
     r.start();
     virtual_server_spec vs;
     vs.name = "web";
@@ -598,10 +618,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     vs.sorry_server = ep("10.0.1.2:8080");
     vs.real_servers = {{"web/10.0.1.2:80", ep("10.0.1.2:80"), 1, 0, 0},
                        {"web/10.0.1.6:80", ep("10.0.1.6:80"), 1, 0, 0}};
-    desired_builder builder;
-    auto built = builder.build({&vs, 1}, {});
-    CHECK(built.events.empty());
-    r.set_desired(built.desired);
+    r.set_specs({vs});
     REQUIRE(r.sync_now().failed == 0);
 
     auto traffic = run("sh /usr/local/bin/nat-lab.sh traffic 6");
@@ -609,14 +626,15 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     CHECK(traffic.status == 0);
     CHECK(traffic.output.find("rs1=3 rs2=3 sorry=0") != std::string::npos);
 
-    // rs1 fails: the healthy weight 1 is below the quorum 2, the sorry server takes over.
-    health_map health{{"web/10.0.1.2:80", {false, {}}}};
-    built = builder.build({&vs, 1}, health);
-    REQUIRE(built.events.size() == 1);
-    CHECK_FALSE(built.events[0].up);
-    log_quorum_events(h.log, built.events);
-    r.set_desired(built.desired);
-    CHECK(r.sync_now().operations == 3);  // two real servers out, the sorry server in
+    // rs1 fails: the healthy weight 1 is below the quorum 2, the sorry server takes over at once
+    // (two real servers out, the sorry server in), with nothing left for a full sync.
+    r.set_health("web/10.0.1.2:80", {false, {}});
+    auto lines = h.sink->lines();
+    auto lost = std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.find("virtual_server.quorum_lost") != std::string::npos;
+    });
+    CHECK(lost == 1);
+    CHECK(r.sync_now().operations == 0);
     traffic = run("sh /usr/local/bin/nat-lab.sh traffic 4");
     MESSAGE(traffic.output);
     CHECK(traffic.output.find("rs1=0 rs2=0 sorry=4") != std::string::npos);
@@ -637,20 +655,15 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     CHECK(sorry.stats.connections == 4);
     CHECK(sorry.stats.in_packets > 0);
     CHECK(sorry.stats.out_bytes > 0);
-    std::set<service_key> owned = r.owned();
-    auto status = status_json({dumped, built.desired, owned, {&vs, 1}, health, &built});
-    auto text = boost::json::serialize(status);
+    auto text = boost::json::serialize(r.status_json());
     MESSAGE(text);
     CHECK(text.find("\"quorum_up\":false") != std::string::npos);
     CHECK(text.find("\"sorry_server_active\":true") != std::string::npos);
     CHECK(text.find("\"in_sync\":true") != std::string::npos);
 
     // rs1 recovers: quorum regained, the real servers replace the sorry server.
-    built = builder.build({&vs, 1}, {});
-    REQUIRE(built.events.size() == 1);
-    CHECK(built.events[0].up);
-    r.set_desired(built.desired);
-    CHECK(r.sync_now().operations == 3);
+    r.set_health("web/10.0.1.2:80", {true, {}});
+    CHECK(r.sync_now().operations == 0);
     traffic = run("sh /usr/local/bin/nat-lab.sh traffic 2");
     CHECK(traffic.output.find("rs1=1 rs2=1 sorry=0") != std::string::npos);
 }

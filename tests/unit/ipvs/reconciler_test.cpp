@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +22,7 @@ namespace {
 
 struct fixture {
     boost::asio::io_context io;
+    manual_clock clock;
     memory_backend kernel;
     memory_sink* sink = nullptr;
     event_log log;
@@ -69,18 +71,31 @@ struct fixture {
     }
 };
 
-// Runs the event loop until `done` holds or two seconds pass, so a loaded machine slows the test
-// down instead of failing it.
+// Moves simulated time on in 1 ms steps until `done` holds, for at most `limit`.
 template <class Predicate>
-bool run_until(boost::asio::io_context& io, Predicate done) {
-    auto deadline = std::chrono::steady_clock::now() + 2s;
-    io.restart();
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        if (io.run_one_for(10ms) == 0 && io.stopped()) {
-            io.restart();
-        }
+bool advance_until(manual_clock& clock, Predicate done,
+                   std::chrono::milliseconds limit = std::chrono::milliseconds(10'000)) {
+    for (auto waited = 0ms; !done() && waited < limit; waited += 1ms) {
+        clock.advance(1ms);
     }
     return done();
+}
+
+virtual_server_spec web_spec(std::uint32_t weight = 1) {
+    virtual_server_spec vs;
+    vs.name = "web";
+    vs.settings = tcp_service("192.0.2.1:80", "wrr");
+    vs.real_servers = {{"web/10.0.0.2:80", ep("10.0.0.2:80"), weight, 0, 0},
+                       {"web/10.0.0.3:80", ep("10.0.0.3:80"), 1, 0, 0}};
+    return vs;
+}
+
+std::vector<virtual_server_spec> web_specs(std::uint32_t weight = 1) {
+    return {web_spec(weight)};
+}
+
+real_server_health down() {
+    return {false, {}};
 }
 
 table web_table(std::uint32_t weight = 1) {
@@ -93,9 +108,9 @@ table web_table(std::uint32_t weight = 1) {
 
 TEST_CASE("a sync applies the desired table to an empty kernel and records ownership") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired(web_table());
+    r.set_specs(web_specs());
     auto report = r.sync_now();
     CHECK(report.dump_ok);
     CHECK(report.operations == 3);
@@ -118,9 +133,9 @@ TEST_CASE("a failed operation is logged with errno and op, and retried at the ne
             return op.kind == op_kind::add_destination && op.dest.address == ep("10.0.0.3:80");
         },
         std::errc::not_enough_memory, 1);
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired(web_table());
+    r.set_specs(web_specs());
     auto first = r.sync_now();
     CHECK(first.failed == 1);
     REQUIRE(f.count("ipvs.apply_failed") == 1);
@@ -140,18 +155,18 @@ TEST_CASE("the retry timer re-runs a failed sync without any new request") {
     fixture f;
     f.kernel.fail_when([](const operation& op) { return op.kind == op_kind::add_service; },
                        std::errc::io_error, 1);
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired(web_table());
-    CHECK(run_until(f.io, [&] { return diff(web_table(), f.kernel.raw(), {}).empty(); }));
+    r.set_specs(web_specs());
+    CHECK(advance_until(f.clock, [&] { return diff(web_table(), f.kernel.raw(), {}).empty(); }));
     CHECK(f.count("ipvs.apply_failed") == 3);  // the service and both destinations (ESRCH)
 }
 
 TEST_CASE("drift made by hand is repaired by the next sync, foreign services untouched") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired(web_table(4));
+    r.set_specs(web_specs(4));
     r.sync_now();
     // Someone runs ipvsadm: deletes one of ours, changes a weight, adds their own service.
     auto& raw = f.kernel.raw();
@@ -171,40 +186,40 @@ TEST_CASE("periodic resync repairs drift on its own") {
     fixture f;
     auto s = f.settings();
     s.resync_interval = 20ms;
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
-    r.set_desired(web_table());
-    REQUIRE(run_until(f.io, [&] { return !f.kernel.raw().empty(); }));
+    r.set_specs(web_specs());
+    REQUIRE(advance_until(f.clock, [&] { return !f.kernel.raw().empty(); }));
     f.kernel.raw().clear();
-    CHECK(run_until(f.io, [&] { return diff(web_table(), f.kernel.raw(), {}).empty(); }));
+    CHECK(advance_until(f.clock, [&] { return diff(web_table(), f.kernel.raw(), {}).empty(); }));
 }
 
-TEST_CASE("a burst of changes is rate-limited into few syncs") {
+TEST_CASE("a burst of config changes is rate-limited into few full syncs") {
     fixture f;
     auto s = f.settings();
     s.min_sync_interval = 50ms;
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
     for (std::uint32_t w = 1; w <= 100; ++w) {
-        r.set_desired(web_table(w));
-        f.io.poll();
+        r.set_specs(web_specs(w));
+        f.clock.advance(1ms);
     }
-    CHECK(run_until(f.io, [&] {
+    CHECK(advance_until(f.clock, [&] {
         const auto& raw = f.kernel.raw();
         return !raw.empty() && raw.begin()->second.destinations.at(ep("10.0.0.2:80")).weight == 100;
     }));
     CHECK(f.kernel.dumps() <= 3);
-    CHECK(f.kernel.dump()->begin()->second.destinations.at(ep("10.0.0.2:80")).weight == 100);
 }
 
-TEST_CASE("nothing is synced before the first desired table arrives") {
+TEST_CASE("nothing is synced before the first specs arrive") {
     fixture f;
     auto old = tcp_service("192.0.2.9:80");
     put(f.kernel.raw(), old);
     REQUIRE(save_owned(f.dir / "ipvs-owned", {old.key}).empty());
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    f.io.run_for(30ms);
+    r.set_health("web/10.0.0.2:80", down());
+    f.clock.advance(30ms);
     CHECK(f.kernel.dumps() == 0);
     CHECK(f.kernel.raw().size() == 1);
 }
@@ -212,20 +227,24 @@ TEST_CASE("nothing is synced before the first desired table arrives") {
 TEST_CASE("a service removed from the config while vigil was down is removed at the next start") {
     fixture f;
     {
-        reconciler first(f.io.get_executor(), f.kernel, f.log, f.settings());
+        reconciler first(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
         first.start();
-        auto both = web_table();
-        put(both, tcp_service("192.0.2.2:80"), {dest("10.0.0.7:80")});
-        first.set_desired(both);
+        auto both = web_specs();
+        virtual_server_spec other;
+        other.name = "other";
+        other.settings = tcp_service("192.0.2.2:80");
+        other.real_servers = {{"other/10.0.0.7:80", ep("10.0.0.7:80"), 1, 0, 0}};
+        both.push_back(other);
+        first.set_specs(both);
         first.sync_now();
         first.shutdown();  // default: leave the table in place
         CHECK(f.kernel.raw().size() == 2);
     }
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"));  // someone else's
-    reconciler second(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler second(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     second.start();
     CHECK(second.owned().size() == 2);
-    second.set_desired(web_table());
+    second.set_specs(web_specs());
     second.sync_now();
     auto kernel = *f.kernel.dump();
     CHECK(kernel.size() == 2);
@@ -242,9 +261,9 @@ TEST_CASE("a failed delete keeps the service owned so it is deleted later") {
     REQUIRE(save_owned(f.dir / "ipvs-owned", {old.key}).empty());
     f.kernel.fail_when([](const operation& op) { return op.kind == op_kind::delete_service; },
                        std::errc::device_or_resource_busy, 1);
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired({});
+    r.set_specs({});
     CHECK(r.sync_now().failed == 1);
     CHECK(r.owned().contains(old.key));
     CHECK(r.sync_now().failed == 0);
@@ -257,9 +276,9 @@ TEST_CASE("shutdown removes only vigil's services when configured to") {
     auto s = f.settings();
     s.remove_on_shutdown = true;
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"));
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
-    r.set_desired(web_table());
+    r.set_specs(web_specs());
     r.sync_now();
     r.shutdown();
     auto kernel = *f.kernel.dump();
@@ -273,9 +292,9 @@ TEST_CASE("the sync daemon follows the VRRP role and stops on shutdown") {
     fixture f;
     auto s = f.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
-    r.set_desired({});
+    r.set_specs({});
     r.sync_now();
     CHECK(f.kernel.daemons()->empty());  // VRRP not running yet
     r.set_sync_mode(sync_mode::backup);
@@ -298,9 +317,9 @@ TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
     fixture f;
     auto s = f.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
-    r.set_desired({});
+    r.set_specs({});
     r.set_sync_mode(sync_mode::master);
     REQUIRE(f.kernel.daemons()->size() == 1);
     r.set_settings(f.settings());
@@ -310,9 +329,9 @@ TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
 
 TEST_CASE("a failed dump is logged and nothing is applied") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.kernel, f.log, f.settings());
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
     r.start();
-    r.set_desired(web_table());
+    r.set_specs(web_specs());
     f.kernel.fail_next_dump(std::errc::operation_not_permitted);
     auto report = r.sync_now();
     CHECK_FALSE(report.dump_ok);
@@ -336,14 +355,274 @@ TEST_CASE("a sync daemon the kernel refuses on a transition is logged and retrie
     // A mixed-family destination (someone else's) makes the kernel refuse any sync daemon.
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"),
         {dest("[2001:db8::9]:443", 1, forward_method::tunnel)});
-    reconciler r(f.io.get_executor(), f.kernel, f.log, s);
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
     r.start();
-    r.set_desired({});
-    REQUIRE(run_until(f.io, [&] { return f.kernel.dumps() > 0; }));
+    r.set_specs({});
+    REQUIRE(advance_until(f.clock, [&] { return f.kernel.dumps() > 0; }));
     r.set_sync_mode(sync_mode::master);
     CHECK(f.kernel.daemons()->empty());
     CHECK(f.first("ipvs.sync_daemon_failed").find("\"errno\":" + std::to_string(EINVAL)) !=
           std::string::npos);
     f.kernel.raw().clear();
-    CHECK(run_until(f.io, [&] { return f.kernel.daemons()->size() == 1; }));
+    CHECK(advance_until(f.clock, [&] { return f.kernel.daemons()->size() == 1; }));
+}
+
+namespace {
+
+// A reconciler that has made its startup sync of `specs`.
+struct synced {
+    fixture& f;
+    reconciler r;
+    synced(fixture& fx, std::vector<virtual_server_spec> specs,
+           reconciler_settings s = reconciler_settings{})
+        : f(fx), r(fx.io.get_executor(), fx.clock, fx.kernel, fx.log, s) {
+        r.start();
+        r.set_specs(std::move(specs));
+        f.clock.advance(0ms);
+        REQUIRE(f.kernel.dumps() == 1);
+    }
+};
+
+reconciler_settings quiet_settings() {
+    reconciler_settings s;
+    s.min_sync_interval = 5ms;
+    s.resync_interval = 0ms;
+    s.retry_interval = 5ms;
+    return s;
+}
+
+const destination* kernel_dest(memory_backend& kernel, const char* service, const char* address) {
+    auto& raw = kernel.raw();
+    auto svc = raw.find(tcp_service(service).key);
+    if (svc == raw.end()) {
+        return nullptr;
+    }
+    auto d = svc->second.destinations.find(ep(address));
+    return d == svc->second.destinations.end() ? nullptr : &d->second;
+}
+
+}  // namespace
+
+TEST_CASE("one health change is exactly one operation, applied at once without a dump") {
+    fixture f;
+    synced s(f, web_specs(), quiet_settings());
+    auto applied = f.kernel.operations_applied();
+    auto calls = f.kernel.apply_calls();
+
+    s.r.set_health("web/10.0.0.3:80", down());  // on_failure = remove
+    CHECK(f.kernel.dumps() == 1);
+    CHECK(f.kernel.operations_applied() == applied + 1);
+    CHECK(f.kernel.apply_calls() == calls + 1);
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80") == nullptr);
+
+    s.r.set_health("web/10.0.0.3:80", {true, 7});  // back, with a dynamic weight
+    CHECK(f.kernel.operations_applied() == applied + 2);
+    REQUIRE(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80"));
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80")->weight == 7);
+
+    s.r.set_health("web/10.0.0.3:80", {true, 0});  // drained: weight 0, stays
+    CHECK(f.kernel.operations_applied() == applied + 3);
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80")->weight == 0);
+
+    s.r.set_health("web/10.0.0.3:80", {true, 0});  // the same again: nothing
+    CHECK(f.kernel.operations_applied() == applied + 3);
+    CHECK(f.kernel.dumps() == 1);
+    CHECK(diff(s.r.desired(), f.kernel.raw(), {}).empty());
+    CHECK(diff(s.r.view().table(), f.kernel.raw(), {}).empty());
+}
+
+TEST_CASE("on_failure = inhibit turns a down real server into one weight-0 edit") {
+    fixture f;
+    auto specs = web_specs(3);
+    specs[0].on_failure = failure_policy::inhibit;
+    synced s(f, specs, quiet_settings());
+    auto applied = f.kernel.operations_applied();
+    s.r.set_health("web/10.0.0.2:80", down());
+    CHECK(f.kernel.operations_applied() == applied + 1);
+    REQUIRE(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.2:80"));
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.2:80")->weight == 0);
+    CHECK(f.kernel.dumps() == 1);
+}
+
+TEST_CASE("quorum loss replaces the destinations with the sorry server, and is logged") {
+    fixture f;
+    auto specs = web_specs();
+    specs[0].quorum = 2;
+    specs[0].sorry_server = ep("10.0.0.9:80");
+    synced s(f, specs, quiet_settings());
+    CHECK(f.count("virtual_server.quorum_lost") == 0);
+
+    s.r.set_health("web/10.0.0.2:80", down());  // healthy weight 1 < quorum 2
+    CHECK(f.kernel.dumps() == 1);
+    auto& dests = f.kernel.raw().at(tcp_service("192.0.2.1:80").key).destinations;
+    REQUIRE(dests.size() == 1);
+    CHECK(dests.begin()->first == ep("10.0.0.9:80"));
+    CHECK(dests.begin()->second.weight == 1);
+    REQUIRE(f.count("virtual_server.quorum_lost") == 1);
+    auto line = f.first("virtual_server.quorum_lost");
+    CHECK(line.find("\"virtual_server\":\"web\"") != std::string::npos);
+    CHECK(line.find("\"healthy_weight\":1") != std::string::npos);
+    CHECK(line.find("\"quorum\":2") != std::string::npos);
+    CHECK(line.find("\"sorry_server\":true") != std::string::npos);
+
+    // While the sorry server stands in, other real servers' changes cost nothing.
+    auto applied = f.kernel.operations_applied();
+    s.r.set_health("web/10.0.0.3:80", down());
+    s.r.set_health("web/10.0.0.3:80", {true, {}});
+    CHECK(f.kernel.operations_applied() == applied);
+
+    s.r.set_health("web/10.0.0.2:80", {true, {}});
+    CHECK(f.count("virtual_server.quorum_regained") == 1);
+    CHECK(diff(web_table(), f.kernel.raw(), {}).empty());
+    CHECK(f.kernel.dumps() == 1);
+    auto status = boost::json::serialize(s.r.status_json());
+    CHECK(status.find("\"quorum_up\":true") != std::string::npos);
+}
+
+TEST_CASE("an operation the kernel refuses makes the next sync a full dump and diff") {
+    fixture f;
+    synced s(f, web_specs(), quiet_settings());
+    // Someone deleted the destination by hand: vigil's view still has it.
+    f.kernel.raw().begin()->second.destinations.erase(ep("10.0.0.3:80"));
+    s.r.set_health("web/10.0.0.3:80", {true, 5});  // an edit: ENOENT
+    REQUIRE(f.count("ipvs.apply_failed") == 1);
+    CHECK(f.first("ipvs.apply_failed").find("\"errno\":" + std::to_string(ENOENT)) !=
+          std::string::npos);
+    CHECK(f.kernel.dumps() == 1);
+    f.clock.advance(5ms);  // the rate limit after the startup sync
+    CHECK(f.kernel.dumps() == 2);
+    REQUIRE(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80"));
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80")->weight == 5);
+    CHECK(diff(s.r.desired(), f.kernel.raw(), {}).empty());
+}
+
+TEST_CASE("drift made behind vigil's back is repaired by the periodic resync") {
+    fixture f;
+    auto settings = quiet_settings();
+    settings.resync_interval = 1000ms;
+    synced s(f, web_specs(), settings);
+    f.kernel.raw().begin()->second.destinations.at(ep("10.0.0.2:80")).weight = 42;
+    f.kernel.raw().begin()->second.destinations.erase(ep("10.0.0.3:80"));
+    f.clock.advance(999ms);
+    CHECK(f.kernel.dumps() == 1);
+    f.clock.advance(1ms);
+    CHECK(f.kernel.dumps() == 2);
+    CHECK(diff(web_table(), f.kernel.raw(), {}).empty());
+    CHECK(f.first("ipvs.synced").find("\"reason\":\"startup\"") != std::string::npos);
+}
+
+TEST_CASE("a storm of 5,000 health changes in one turn coalesces into one batch") {
+    fixture f;
+    virtual_server_spec big;
+    big.name = "big";
+    big.settings = tcp_service("192.0.2.5:80", "wrr");
+    big.quorum = 0;
+    for (int i = 0; i < 5000; ++i) {
+        auto address =
+            "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":80";
+        big.real_servers.push_back({"big/" + address, *parse_endpoint(address), 1, 0, 0});
+    }
+    auto settings = quiet_settings();
+    settings.min_sync_interval = 200ms;
+    settings.incremental_burst = 8;
+    synced s(f, {big}, settings);
+    REQUIRE(f.kernel.raw().begin()->second.destinations.size() == 5000);
+    auto calls = f.kernel.apply_calls();
+    auto applied = f.kernel.operations_applied();
+    for (const auto& rs : big.real_servers) {
+        s.r.set_health(rs.name, down());
+    }
+    // The burst went out one operation at a time; the rest waits for the window's end.
+    CHECK(f.kernel.apply_calls() == calls + 8);
+    CHECK(f.kernel.raw().begin()->second.destinations.size() == 5000 - 8);
+    f.clock.advance(200ms);
+    CHECK(f.kernel.apply_calls() == calls + 9);
+    CHECK(f.kernel.operations_applied() == applied + 5000);
+    CHECK(f.kernel.raw().begin()->second.destinations.empty());
+    CHECK(f.kernel.dumps() == 1);
+    // A window later, single changes go out at once again.
+    f.clock.advance(200ms);
+    s.r.set_health(big.real_servers[0].name, {true, {}});
+    CHECK(f.kernel.apply_calls() == calls + 10);
+    CHECK(f.kernel.raw().begin()->second.destinations.size() == 1);
+}
+
+TEST_CASE("a reload with unchanged specs costs no operation and keeps quorum state") {
+    fixture f;
+    auto specs = web_specs();
+    specs[0].quorum = 2;
+    specs[0].sorry_server = ep("10.0.0.9:80");
+    synced s(f, specs, quiet_settings());
+    s.r.set_health("web/10.0.0.2:80", down());
+    REQUIRE(f.count("virtual_server.quorum_lost") == 1);
+    auto applied = f.kernel.operations_applied();
+    auto dumps = f.kernel.dumps();
+
+    s.r.set_specs(specs);
+    f.clock.advance(1000ms);
+    CHECK(f.kernel.operations_applied() == applied);
+    CHECK(f.kernel.dumps() == dumps);
+    CHECK(f.count("virtual_server.quorum_lost") == 1);
+
+    // Another virtual server joins: web keeps its lost quorum (no new event, sorry server kept).
+    virtual_server_spec api;
+    api.name = "api";
+    api.settings = tcp_service("192.0.2.2:443");
+    api.real_servers = {{"api/10.0.1.2:443", ep("10.0.1.2:443"), 1, 0, 0}};
+    specs.push_back(api);
+    s.r.set_specs(specs);
+    f.clock.advance(5ms);
+    CHECK(f.kernel.operations_applied() == applied + 2);  // api's service and destination
+    CHECK(f.count("virtual_server.quorum_lost") == 1);
+    CHECK(f.kernel.raw().at(tcp_service("192.0.2.1:80").key).destinations.size() == 1);
+    CHECK(s.r.owned().size() == 2);
+}
+
+TEST_CASE("health that arrives before the first sync is applied by that sync") {
+    fixture f;
+    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, quiet_settings());
+    r.set_specs(web_specs());
+    r.set_health("web/10.0.0.3:80", down());
+    CHECK(f.kernel.apply_calls() == 0);
+    r.start();
+    f.clock.advance(0ms);
+    CHECK(f.kernel.dumps() == 1);
+    auto& dests = f.kernel.raw().begin()->second.destinations;
+    CHECK(dests.size() == 1);
+    CHECK(dests.contains(ep("10.0.0.2:80")));
+}
+
+TEST_CASE("status comes from the kernel view and says how old it is, without a dump") {
+    fixture f;
+    synced s(f, web_specs(), quiet_settings());
+    f.clock.advance(250ms);
+    s.r.set_health("web/10.0.0.3:80", down());
+    auto status = s.r.status_json();
+    CHECK(f.kernel.dumps() == 1);
+    const auto& o = status.as_object();
+    CHECK(o.at("backend").as_string() == "memory");
+    CHECK(o.at("kernel_view_age_ms").as_double() == doctest::Approx(250.0));
+    CHECK(o.at("kernel_view_operations").as_uint64() == 4);  // the startup sync's 3, and 1
+    CHECK(o.at("missing").as_array().empty());
+    const auto& svc = o.at("services").as_array().at(0).as_object();
+    CHECK(svc.at("virtual_server").as_string() == "web");
+    CHECK(svc.at("in_sync").as_bool());
+    CHECK(svc.at("destinations").as_array().size() == 1);
+    CHECK(boost::json::serialize(status).find("\"healthy_weight\":1") != std::string::npos);
+}
+
+TEST_CASE("EEXIST on an incremental add is repaired by a full sync too") {
+    fixture f;
+    synced s(f, web_specs(), quiet_settings());
+    s.r.set_health("web/10.0.0.3:80", down());
+    // Someone puts it back by hand with another weight; vigil's view does not know.
+    f.kernel.raw().begin()->second.destinations[ep("10.0.0.3:80")] = dest("10.0.0.3:80", 9);
+    s.r.set_health("web/10.0.0.3:80", {true, {}});  // an add: EEXIST
+    REQUIRE(f.count("ipvs.apply_failed") == 1);
+    CHECK(f.first("ipvs.apply_failed").find("\"errno\":" + std::to_string(EEXIST)) !=
+          std::string::npos);
+    f.clock.advance(5ms);
+    CHECK(f.kernel.dumps() == 2);
+    CHECK(kernel_dest(f.kernel, "192.0.2.1:80", "10.0.0.3:80")->weight == 1);
+    CHECK(diff(s.r.view().table(), f.kernel.raw(), {}).empty());
 }
