@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
         reconciler_settings settings;
         // The single changes below come faster than any storm cap would let them through.
         settings.incremental_burst = 1'000'000;
-        reconciler r(io.get_executor(), clock, kernel, log, settings);
+        reconciler r(clock, kernel, log, settings);
         r.set_specs(want_specs);
         r.start();
         auto t0 = clock_type::now();

@@ -65,7 +65,7 @@ void run(int services, int per_service, int trials) {
     // One change at a time, however fast the trials come: the storm cap is measured below.
     settings.incremental_burst = static_cast<std::size_t>(trials) * 2 + 1;
     auto specs = layout(services, per_service);
-    reconciler r(io.get_executor(), clock, kernel, log, settings);
+    reconciler r(clock, kernel, log, settings);
     r.set_specs(specs);
     r.start();
     auto startup = r.sync_now("startup");
@@ -120,7 +120,7 @@ void storm() {
     settings.resync_interval = std::chrono::milliseconds(0);
     auto specs = layout(1, 10'000);
     specs[0].quorum = 0;
-    reconciler r(io.get_executor(), clock, kernel, log, settings);
+    reconciler r(clock, kernel, log, settings);
     r.set_specs(specs);
     r.start();
     r.sync_now("startup");

@@ -19,8 +19,7 @@ std::string error_text(const std::error_code& ec) {
 }
 }  // namespace
 
-reconciler::reconciler(boost::asio::any_io_executor /*executor: where every method runs*/,
-                       clock_source& clock, backend& kernel, event_log& log,
+reconciler::reconciler(clock_source& clock, backend& kernel, event_log& log,
                        reconciler_settings settings)
     : clock_(clock),
       sync_timer_(clock.make_timer()),

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
@@ -55,7 +54,7 @@ struct sync_report {
 // How src/ wires it (one of each per daemon):
 //   auto opened = netlink_backend::open();        // or a memory_backend for tests; on failure
 //                                                 // log opened.error and exit: no fallback
-//   reconciler r(io.get_executor(), clock, *opened.backend, log, settings);
+//   reconciler r(clock, *opened.backend, log, settings);
 //   r.set_specs(specs);                           // on start and reload; before start() nothing
 //                                                 // syncs without it
 //   r.start();
@@ -76,11 +75,10 @@ struct sync_report {
 //   operations are logged (`ipvs.apply_failed`) and retried with backoff.
 // - Quorum transitions are logged here (`virtual_server.quorum_lost` / `quorum_regained`).
 // It also keeps the connection-sync daemon in step with the VRRP role. Timers come from the clock
-// seam; every method runs on the executor's thread. Nothing here throws into the event loop.
+// seam; every method runs on the loop's thread. Nothing here throws into the event loop.
 class reconciler {
   public:
-    reconciler(boost::asio::any_io_executor executor, clock_source& clock, backend& kernel,
-               event_log& log, reconciler_settings settings);
+    reconciler(clock_source& clock, backend& kernel, event_log& log, reconciler_settings settings);
     ~reconciler();
     reconciler(const reconciler&) = delete;
     reconciler& operator=(const reconciler&) = delete;

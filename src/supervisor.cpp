@@ -69,8 +69,7 @@ bool supervisor::apply_ipvs(const config::configuration& config) {
         }
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
-        reconciler_ =
-            std::make_unique<ipvs::reconciler>(executor_, clock_, *ipvs_backend_, log_, settings);
+        reconciler_ = std::make_unique<ipvs::reconciler>(clock_, *ipvs_backend_, log_, settings);
         reconciler_->set_specs(std::move(specs));
         for (const auto& name : drained_->names()) {
             push_health(name);

@@ -175,7 +175,7 @@ TEST_CASE("the netlink backend opens and reads the kernel's IPVS version") {
 TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm shows it") {
     flush();
     harness h;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, *h.kernel, h.log, h.settings());
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
@@ -206,7 +206,7 @@ TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm s
 TEST_CASE("settings change in place: edits, not delete and re-add") {
     flush();
     harness h;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, *h.kernel, h.log, h.settings());
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
@@ -241,7 +241,7 @@ TEST_CASE("tampering with ipvsadm is repaired by the next sync; a foreign servic
 
     auto s = h.settings();
     s.remove_on_shutdown = true;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, *h.kernel, h.log, s);
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
@@ -276,7 +276,7 @@ TEST_CASE("the periodic resync on the event loop repairs ipvsadm -d by itself") 
     harness h;
     auto s = h.settings();
     s.resync_interval = 200ms;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, *h.kernel, h.log, s);
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
@@ -303,7 +303,7 @@ TEST_CASE("a virtual server dropped from the config while vigil was down goes at
     auto all = feature_table();
     {
         harness h;
-        reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
+        reconciler r(h.clock, *h.kernel, h.log, h.settings());
         r.start();
         r.set_specs(specs_of(all));
         REQUIRE(r.sync_now().failed == 0);
@@ -314,7 +314,7 @@ TEST_CASE("a virtual server dropped from the config while vigil was down goes at
     auto dropped = service_key::for_address(protocol::tcp, ep("10.10.0.3:443"));
     fewer.erase(dropped);
     harness h;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, *h.kernel, h.log, h.settings());
     r.start();
     CHECK(r.owned().size() == all.size());
     r.set_specs(specs_of(fewer));
@@ -334,7 +334,7 @@ TEST_CASE("the sync daemon follows the VRRP role and shows in ipvsadm -L --daemo
     harness h;
     auto s = h.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "vsync0", 51, 0, {}, 0, 0};
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, *h.kernel, h.log, s);
     r.start();
     r.set_specs({});
     r.sync_now();
@@ -608,7 +608,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     flush();
     REQUIRE(run("sh /usr/local/bin/nat-lab.sh setup").status == 0);
     harness h;
-    reconciler r(h.io.get_executor(), h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, *h.kernel, h.log, h.settings());
     r.start();
     virtual_server_spec vs;
     vs.name = "web";

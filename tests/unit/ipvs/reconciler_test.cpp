@@ -108,7 +108,7 @@ table web_table(std::uint32_t weight = 1) {
 
 TEST_CASE("a sync applies the desired table to an empty kernel and records ownership") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs(web_specs());
     auto report = r.sync_now();
@@ -133,7 +133,7 @@ TEST_CASE("a failed operation is logged with errno and op, and retried at the ne
             return op.kind == op_kind::add_destination && op.dest.address == ep("10.0.0.3:80");
         },
         std::errc::not_enough_memory, 1);
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs(web_specs());
     auto first = r.sync_now();
@@ -155,7 +155,7 @@ TEST_CASE("the retry timer re-runs a failed sync without any new request") {
     fixture f;
     f.kernel.fail_when([](const operation& op) { return op.kind == op_kind::add_service; },
                        std::errc::io_error, 1);
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs(web_specs());
     CHECK(advance_until(f.clock, [&] { return diff(web_table(), f.kernel.raw(), {}).empty(); }));
@@ -164,7 +164,7 @@ TEST_CASE("the retry timer re-runs a failed sync without any new request") {
 
 TEST_CASE("drift made by hand is repaired by the next sync, foreign services untouched") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs(web_specs(4));
     r.sync_now();
@@ -186,7 +186,7 @@ TEST_CASE("periodic resync repairs drift on its own") {
     fixture f;
     auto s = f.settings();
     s.resync_interval = 20ms;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     r.set_specs(web_specs());
     REQUIRE(advance_until(f.clock, [&] { return !f.kernel.raw().empty(); }));
@@ -198,7 +198,7 @@ TEST_CASE("a burst of config changes is rate-limited into few full syncs") {
     fixture f;
     auto s = f.settings();
     s.min_sync_interval = 50ms;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     for (std::uint32_t w = 1; w <= 100; ++w) {
         r.set_specs(web_specs(w));
@@ -216,7 +216,7 @@ TEST_CASE("nothing is synced before the first specs arrive") {
     auto old = tcp_service("192.0.2.9:80");
     put(f.kernel.raw(), old);
     REQUIRE(save_owned(f.dir / "ipvs-owned", {old.key}).empty());
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_health("web/10.0.0.2:80", down());
     f.clock.advance(30ms);
@@ -227,7 +227,7 @@ TEST_CASE("nothing is synced before the first specs arrive") {
 TEST_CASE("a service removed from the config while vigil was down is removed at the next start") {
     fixture f;
     {
-        reconciler first(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+        reconciler first(f.clock, f.kernel, f.log, f.settings());
         first.start();
         auto both = web_specs();
         virtual_server_spec other;
@@ -241,7 +241,7 @@ TEST_CASE("a service removed from the config while vigil was down is removed at 
         CHECK(f.kernel.raw().size() == 2);
     }
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"));  // someone else's
-    reconciler second(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler second(f.clock, f.kernel, f.log, f.settings());
     second.start();
     CHECK(second.owned().size() == 2);
     second.set_specs(web_specs());
@@ -261,7 +261,7 @@ TEST_CASE("a failed delete keeps the service owned so it is deleted later") {
     REQUIRE(save_owned(f.dir / "ipvs-owned", {old.key}).empty());
     f.kernel.fail_when([](const operation& op) { return op.kind == op_kind::delete_service; },
                        std::errc::device_or_resource_busy, 1);
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs({});
     CHECK(r.sync_now().failed == 1);
@@ -276,7 +276,7 @@ TEST_CASE("shutdown removes only vigil's services when configured to") {
     auto s = f.settings();
     s.remove_on_shutdown = true;
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"));
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     r.set_specs(web_specs());
     r.sync_now();
@@ -292,7 +292,7 @@ TEST_CASE("the sync daemon follows the VRRP role and stops on shutdown") {
     fixture f;
     auto s = f.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     r.set_specs({});
     r.sync_now();
@@ -317,7 +317,7 @@ TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
     fixture f;
     auto s = f.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "eth0", 51, 0, {}, 0, 0};
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     r.set_specs({});
     r.set_sync_mode(sync_mode::master);
@@ -329,7 +329,7 @@ TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
 
 TEST_CASE("a failed dump is logged and nothing is applied") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, f.settings());
+    reconciler r(f.clock, f.kernel, f.log, f.settings());
     r.start();
     r.set_specs(web_specs());
     f.kernel.fail_next_dump(std::errc::operation_not_permitted);
@@ -355,7 +355,7 @@ TEST_CASE("a sync daemon the kernel refuses on a transition is logged and retrie
     // A mixed-family destination (someone else's) makes the kernel refuse any sync daemon.
     put(f.kernel.raw(), tcp_service("198.51.100.1:443"),
         {dest("[2001:db8::9]:443", 1, forward_method::tunnel)});
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, s);
+    reconciler r(f.clock, f.kernel, f.log, s);
     r.start();
     r.set_specs({});
     REQUIRE(advance_until(f.clock, [&] { return f.kernel.dumps() > 0; }));
@@ -375,7 +375,7 @@ struct synced {
     reconciler r;
     synced(fixture& fx, std::vector<virtual_server_spec> specs,
            reconciler_settings s = reconciler_settings{})
-        : f(fx), r(fx.io.get_executor(), fx.clock, fx.kernel, fx.log, s) {
+        : f(fx), r(fx.clock, fx.kernel, fx.log, s) {
         r.start();
         r.set_specs(std::move(specs));
         f.clock.advance(0ms);
@@ -580,7 +580,7 @@ TEST_CASE("a reload with unchanged specs costs no operation and keeps quorum sta
 
 TEST_CASE("health that arrives before the first sync is applied by that sync") {
     fixture f;
-    reconciler r(f.io.get_executor(), f.clock, f.kernel, f.log, quiet_settings());
+    reconciler r(f.clock, f.kernel, f.log, quiet_settings());
     r.set_specs(web_specs());
     r.set_health("web/10.0.0.3:80", down());
     CHECK(f.kernel.apply_calls() == 0);
