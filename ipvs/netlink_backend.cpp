@@ -71,14 +71,15 @@ boost::system::result<table> netlink_backend::dump() {
     if (ec) {
         return to_boost(ec);
     }
-    for (auto& [key, entry] : result) {
+    for (auto& item : result) {
+        service_entry& entry = item.second;  // a plain reference: clang 14 cannot capture bindings
         auto destinations = encode_destination_dump(family, entry.settings);
         if (!destinations) {
             return boost_errno(EMSGSIZE);
         }
         ec = transport_->request(
             std::move(*destinations),
-            [&, service_family = key.family](const netlink::reply& r) {
+            [&, service_family = item.first.family](const netlink::reply& r) {
                 auto d = decode_destination(r.attributes, service_family);
                 if (d) {
                     entry.destinations[d->address] = *d;
