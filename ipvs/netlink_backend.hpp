@@ -49,6 +49,7 @@ class netlink_backend final : public backend {
         return ipvs::version_string(version);
     }
 
+    void set_limits(netlink_limits limits) { transport_->set_limits(limits); }
     // How many commands may be in flight before their answers are read.
     void set_window(std::size_t window) { window_ = window == 0 ? 1 : window; }
 

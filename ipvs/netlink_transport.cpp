@@ -117,8 +117,8 @@ std::error_code netlink_transport::receive(clock::time_point deadline,
         if (ready == 0) {
             return errno_code(ETIMEDOUT);
         }
-        if (!(p.revents & POLLIN)) {
-            return errno_code(ECONNRESET);
+        if (!(p.revents & (POLLIN | POLLERR))) {
+            return errno_code(ECONNRESET);  // an adopted socket whose peer is gone
         }
         sockaddr_nl from{};
         iovec io{buffer_.data(), buffer_.size()};
@@ -132,7 +132,8 @@ std::error_code netlink_transport::receive(clock::time_point deadline,
             continue;
         }
         if (n < 0) {
-            return errno_code(errno);  // ENOBUFS: the kernel dropped answers on an overrun
+            return errno_code(
+                errno);  // ENOBUFS (POLLERR): the kernel dropped answers on an overrun
         }
         if (m.msg_flags & MSG_TRUNC) {
             return errno_code(EMSGSIZE);
@@ -150,9 +151,28 @@ std::error_code netlink_transport::receive(clock::time_point deadline,
     }
 }
 
+void netlink_transport::finish_abandoned(clock::time_point deadline) {
+    // The kernel runs one dump per socket and continues it only as its reader reads: a new dump
+    // while an abandoned one still runs would be refused (EBUSY). Read the old one to its end
+    // first, within this call's bound; if that runs out, the kernel's answer says so.
+    std::vector<netlink::reply> replies;
+    while (abandoned_) {
+        if (receive(deadline, replies)) {
+            abandoned_.reset();  // its end is lost: wait for it once, not before every call
+            return;
+        }
+        for (const auto& r : replies) {
+            if (r.sequence == *abandoned_ && r.what != netlink::reply::kind::data) {
+                abandoned_.reset();
+            }
+        }
+    }
+}
+
 std::error_code netlink_transport::request(netlink::bytes request,
                                            const std::function<bool(const netlink::reply&)>& each,
                                            clock::time_point deadline) {
+    finish_abandoned(deadline);
     if (clock::now() >= deadline) {
         return errno_code(ETIMEDOUT);
     }
@@ -161,9 +181,11 @@ std::error_code netlink_transport::request(netlink::bytes request,
     if (auto ec = send(request)) {
         return ec;
     }
+    bool refused = false;  // a reply the codec refused: read on to the end, then say so
     std::vector<netlink::reply> replies;
     while (true) {
         if (auto ec = receive(deadline, replies)) {
+            abandoned_ = sequence;
             return ec;
         }
         for (const auto& r : replies) {
@@ -174,12 +196,15 @@ std::error_code netlink_transport::request(netlink::bytes request,
             }
             switch (r.what) {
                 case netlink::reply::kind::data:
-                    if (!each(r)) {
-                        return errno_code(EBADMSG);
+                    if (!refused && !each(r)) {
+                        refused = true;
                     }
                     break;
                 case netlink::reply::kind::done:
                 case netlink::reply::kind::error:
+                    if (refused) {
+                        return errno_code(EBADMSG);
+                    }
                     return r.error ? errno_code(r.error) : std::error_code();
             }
         }
@@ -192,6 +217,7 @@ void netlink_transport::exchange(std::span<netlink::bytes> commands,
     if (count == 0) {
         return;
     }
+    finish_abandoned(deadline);
     if (clock::now() >= deadline) {
         std::fill_n(answers.begin(), count, errno_code(ETIMEDOUT));
         return;

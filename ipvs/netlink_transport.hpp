@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -58,12 +59,15 @@ class netlink_transport {
 
     std::uint16_t family() const { return family_; }
     const netlink_limits& limits() const { return limits_; }
+    void set_limits(netlink_limits limits) { limits_ = limits; }
     // The deadline of a call starting now.
     clock::time_point call_deadline() const { return clock::now() + limits_.per_call; }
 
     // Sends `request` and reads until its answer ends: NLMSG_DONE, or an acknowledgement or an
     // error. Each data message of the answer goes to `each`; `each` returning false (a reply
-    // the codec refuses) ends the exchange with EBADMSG. Errors: the kernel's errno, ETIMEDOUT
+    // the codec refuses) makes the answer EBADMSG once it has been read to its end. A request
+    // given up on (a timeout) is read to its end at the start of the next call, within that
+    // call's deadline: the kernel runs one dump per socket. Errors: the kernel's errno, ETIMEDOUT
     // when per_message or `deadline` passes first, EBADMSG for a malformed datagram, or the
     // socket's own.
     std::error_code request(netlink::bytes request,
@@ -81,6 +85,7 @@ class netlink_transport {
     netlink_transport(nl_sock* socket, int fd, std::uint16_t family, netlink_limits limits);
 
     std::uint32_t next_sequence() { return ++sequence_; }
+    void finish_abandoned(clock::time_point deadline);
     std::error_code send(std::span<const std::uint8_t> datagram);
     // Waits for one datagram, no longer than per_message and never past `deadline`, and splits it.
     std::error_code receive(clock::time_point deadline, std::vector<netlink::reply>& replies);
@@ -92,6 +97,7 @@ class netlink_transport {
     std::uint32_t sequence_;
     netlink_limits limits_;
     std::vector<std::uint8_t> buffer_;
+    std::optional<std::uint32_t> abandoned_;  // a request given up on before its answer ended
 };
 
 }  // namespace vigil::ipvs

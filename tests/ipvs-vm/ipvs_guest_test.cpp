@@ -722,5 +722,18 @@ TEST_CASE(
                                << destinations << " destinations took " << dump_ms << " ms");
     CHECK(destinations == 10000);
     CHECK(diff(want, *final_dump, {}).empty());
+
+    // A dump cut short by its bound leaves the kernel's dump running on the socket, and the
+    // kernel refuses a second dump on it (EBUSY) until the first is read to its end: the next
+    // call does that first.
+    kernel->set_limits({.per_message = 200ms, .per_call = 5ms});
+    auto cut = kernel->dump();
+    REQUIRE_FALSE(cut.has_value());
+    CHECK(cut.error().value() == ETIMEDOUT);
+    kernel->set_limits(netlink_limits{});
+    auto again = kernel->dump();
+    REQUIRE(again.has_value());
+    CHECK(again->size() == 100);
+    CHECK(diff(want, *again, {}).empty());
     flush();
 }

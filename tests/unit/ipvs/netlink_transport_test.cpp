@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <poll.h>
+
 #include <atomic>
 #include <thread>
 
@@ -25,6 +27,24 @@ std::vector<netlink::bytes> commands(std::size_t n) {
         out.push_back(*netlink::message_builder(0x1d, 2, 1, NLM_F_ACK).finish());
     }
     return out;
+}
+
+// "The kernel" answers the next request it receives with NLMSG_DONE, from a thread, so the
+// answer arrives only after the request was sent.
+std::thread answer_next_request(fake_kernel& kernel) {
+    kernel.sent();  // requests sent so far go unanswered
+    return std::thread([&kernel] {
+        std::vector<std::uint8_t> buffer(1 << 16);
+        pollfd p{kernel.peer, POLLIN, 0};
+        if (::poll(&p, 1, 2000) != 1) {
+            return;
+        }
+        ssize_t n = ::recv(kernel.peer, buffer.data(), buffer.size(), 0);
+        if (n > 0) {
+            kernel.answer(done_message(netlink::sequence_of(
+                netlink::byte_view(buffer.data(), static_cast<std::size_t>(n)))));
+        }
+    });
 }
 
 auto count_into(int& n) {
@@ -73,13 +93,63 @@ TEST_CASE("answers to an earlier request, queued after its reader gave up, are s
     CHECK(seen == 1);
 }
 
-TEST_CASE("a reply the codec refuses ends the request with EBADMSG") {
-    fake_kernel kernel({});
-    kernel.answer(cat({data_message(0x1d, 1, 1, {}), done_message(1)}));
+TEST_CASE("a reply the codec refuses makes the answer EBADMSG once read to its end") {
+    fake_kernel kernel({.per_message = 200ms, .per_call = 1s});
+    kernel.answer(cat({data_message(0x1d, 1, 1, {}), data_message(0x1d, 1, 1, {})}));
+    kernel.answer(done_message(1));
+    kernel.answer(done_message(2));
+    int calls = 0;
     auto ec = kernel.transport->request(
-        request_bytes(), [](const netlink::reply&) { return false; },
+        request_bytes(),
+        [&](const netlink::reply&) {
+            ++calls;
+            return false;
+        },
         kernel.transport->call_deadline());
     CHECK(ec == std::errc::bad_message);
+    CHECK(calls == 1);  // nothing after the refusal is decoded
+    // The first answer was read to its end: the next request finds its own at once.
+    int seen = 0;
+    auto start = clock_type::now();
+    CHECK_FALSE(kernel.transport->request(request_bytes(), count_into(seen),
+                                          kernel.transport->call_deadline()));
+    CHECK(clock_type::now() - start < 150ms);
+}
+
+TEST_CASE("a request given up on is read to its end before the next one is sent") {
+    fake_kernel kernel({.per_message = 200ms, .per_call = 1s});
+    kernel.answer(data_message(0x1d, 1, 1, {}));  // a dump that stalls
+    int seen = 0;
+    CHECK(kernel.transport->request(request_bytes(), count_into(seen),
+                                    kernel.transport->call_deadline()) == std::errc::timed_out);
+    // The rest of the stalled dump arrives; "the kernel" answers the next request only after.
+    kernel.answer(cat({data_message(0x1d, 1, 1, {}), done_message(1)}));
+    auto responder = answer_next_request(kernel);
+    seen = 0;
+    auto ec = kernel.transport->request(request_bytes(), count_into(seen),
+                                        kernel.transport->call_deadline());
+    responder.join();
+    CHECK_FALSE(ec);
+    CHECK(seen == 0);  // the stalled dump's messages were not taken for this answer
+}
+
+TEST_CASE("an abandoned request whose end never comes delays only the next call, once") {
+    fake_kernel kernel({.per_message = 200ms, .per_call = 1s});
+    int seen = 0;
+    CHECK(kernel.transport->request(request_bytes(), count_into(seen),
+                                    kernel.transport->call_deadline()) == std::errc::timed_out);
+    auto timed = [&] {
+        auto responder = answer_next_request(kernel);
+        auto start = clock_type::now();
+        auto ec = kernel.transport->request(request_bytes(), count_into(seen),
+                                            kernel.transport->call_deadline());
+        auto took = clock_type::now() - start;
+        responder.join();
+        CHECK_FALSE(ec);
+        return took;
+    };
+    CHECK(timed() >= 190ms);  // one per_message wait for the lost end
+    CHECK(timed() < 150ms);   // and no more
 }
 
 TEST_CASE("a malformed datagram ends the request with EBADMSG, never a misread") {
