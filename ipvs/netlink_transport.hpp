@@ -21,10 +21,12 @@ namespace vigil::ipvs {
 // - per_message: the longest silence while an answer is due. The kernel answers a command in
 //   microseconds and sends a dump's datagrams back to back, so silence this long means the
 //   answer is lost.
-// - per_call: the longest a whole backend call (a dump of every service and destination, or an
-//   apply of a batch) may take. Past it the call ends with ETIMEDOUT, and commands not yet sent
-//   are not sent. Twice this (a dump and an apply in one sync) stays under the 3 s of missed
-//   adverts a peer waits at a 1 s advert interval before it takes over.
+// - per_call: the longest a whole backend call (one dump() of every service and destination,
+//   one apply() of any number of operations) may take. Past it the call ends with ETIMEDOUT, and
+//   commands not yet sent are not sent. Twice this (a dump and an apply in one sync) stays under
+//   the 3 s of missed adverts a peer waits at a 1 s advert interval before it takes over.
+// The kernel handles the commands of a datagram inside send() itself; the backend's window (64
+// commands per datagram) is what bounds that part.
 struct netlink_limits {
     std::chrono::milliseconds per_message{200};
     std::chrono::milliseconds per_call{1000};
