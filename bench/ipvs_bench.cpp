@@ -116,7 +116,8 @@ std::size_t destinations_in_kernel(backend& b) {
 
 int main(int argc, char** argv) {
     int rounds = argc > 1 ? std::atoi(argv[1]) : 2;
-    auto opened = netlink_backend::open();
+    auto opened = netlink_backend::open(
+        {.per_message = std::chrono::seconds(2), .per_call = std::chrono::seconds(60)});
     if (!opened.backend) {
         std::cerr << opened.error << "\n";
         return 1;

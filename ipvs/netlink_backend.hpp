@@ -4,14 +4,18 @@
 #include <string>
 
 #include "ipvs/backend.hpp"
-
-struct nl_sock;
+#include "ipvs/netlink_codec.hpp"
+#include "ipvs/netlink_transport.hpp"
 
 namespace vigil::ipvs {
 
-// The kernel's IPVS table over generic netlink (family "IPVS", <linux/ip_vs.h>), with libnl-genl
-// for sockets and attribute building. One socket for the process's life: ipvsadm opens a socket
-// and resolves the family for every command, which is most of what makes it slow.
+// The kernel's IPVS table over generic netlink (family "IPVS", <linux/ip_vs.h>): the codec
+// (netlink_codec) builds every request and reads every reply, the transport (netlink_transport)
+// owns the one socket. One socket for the backend's life: ipvsadm opens a socket and resolves
+// the family for every command, which is most of what makes it slow.
+//
+// Every call is synchronous but bounded (netlink_limits): no call waits longer than per_call,
+// and none waits longer than per_message for a datagram; a call cut short answers ETIMEDOUT.
 //
 // apply() pipelines: it sends up to `window` commands before reading their acknowledgements and
 // matches every answer to its command by sequence number, so each operation still gets the
@@ -23,9 +27,12 @@ class netlink_backend final : public backend {
         std::string error;  // set when backend is null: says what is missing and what to do
     };
     // Never falls back to anything: a kernel without IPVS is an error the operator must see.
-    static open_result open();
+    // `family_name` is IPVS's; tests name one no kernel has to see that refusal on any host.
+    static open_result open(netlink_limits limits = {}, const char* family_name = "IPVS");
+    // Over a transport already open (tests: a socketpair standing in for the kernel).
+    explicit netlink_backend(std::unique_ptr<netlink_transport> transport)
+        : transport_(std::move(transport)) {}
 
-    ~netlink_backend() override;
     netlink_backend(const netlink_backend&) = delete;
     netlink_backend& operator=(const netlink_backend&) = delete;
 
@@ -36,22 +43,20 @@ class netlink_backend final : public backend {
     std::error_code start_daemon(const sync_daemon& daemon) override;
     std::error_code stop_daemon(sync_role role) override;
 
-    // IPVS_CMD_GET_INFO: the IPVS version (0x010201 = 1.2.1) and the connection table size.
-    struct kernel_info {
-        std::uint32_t version = 0;
-        std::uint32_t connection_table_size = 0;
-    };
+    using kernel_info = ipvs::kernel_info;
     boost::system::result<kernel_info> info();
-    static std::string version_string(std::uint32_t version);
+    static std::string version_string(std::uint32_t version) {
+        return ipvs::version_string(version);
+    }
 
+    void set_limits(netlink_limits limits) { transport_->set_limits(limits); }
     // How many commands may be in flight before their answers are read.
     void set_window(std::size_t window) { window_ = window == 0 ? 1 : window; }
 
   private:
-    netlink_backend(nl_sock* socket, int family) : socket_(socket), family_(family) {}
+    std::error_code command(std::optional<netlink::bytes> message);
 
-    nl_sock* socket_;
-    int family_;
+    std::unique_ptr<netlink_transport> transport_;
     std::size_t window_ = 64;
 };
 

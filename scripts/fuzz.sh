@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
-fuzzers=(vrrp_packet_fuzz checkers_response_fuzz)
+fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -38,10 +38,58 @@ printf '\x01sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b
 printf '\x02\x40\x05ready\x00OK ready\xffmore body' >"$checkers_corpus/body"
 printf '\x03+PONG\n+PONG\r\n' >"$checkers_corpus/expect"
 
+# Seeds for ipvs_reply_fuzz: kernel-style reply datagrams (<linux/ip_vs.h> attribute numbers) for
+# a service with 64-bit counters, a destination, a sync daemon, the info answer, a dump's end and
+# an acknowledgement, and one datagram holding several of them.
+ipvs_corpus=$build/corpus/ipvs_reply
+mkdir -p "$ipvs_corpus"
+python3 - "$ipvs_corpus" <<'PY'
+import struct, sys, os
+out = sys.argv[1]
+def attr(t, v):
+    a = struct.pack("=HH", 4 + len(v), t) + v
+    return a + b"\0" * (-len(a) % 4)
+u16 = lambda v: struct.pack("=H", v)
+u32 = lambda v: struct.pack("=I", v)
+u64 = lambda v: struct.pack("=Q", v)
+be16 = lambda v: struct.pack(">H", v)
+inet = lambda *b: bytes(b) + b"\0" * (16 - len(b))
+def data(cmd, seq, attrs):
+    return struct.pack("=IHHII", 20 + len(attrs), 0x1d, 2, seq, 0) + bytes([cmd, 1, 0, 0]) + attrs
+def done(seq, err=0):
+    return struct.pack("=IHHIIi", 20, 3, 2, seq, 0, -err)
+def ack(seq, err=0):
+    return struct.pack("=IHHIIi", 36, 2, 0, seq, 0, -err) + struct.pack("=IHHII", 20, 0x1d, 5, seq, 0)
+stats = attr(1, u64(42)) + attr(11, b"") + attr(4, u64(1000))
+service = attr(1, attr(1, u16(2)) + attr(2, u16(6)) + attr(3, inet(192, 0, 2, 1)) + attr(4, be16(80))
+               + attr(6, b"wrr\0") + attr(7, u32(2) + u32(0xffffffff)) + attr(8, u32(300))
+               + attr(9, u32(0x00ffffff)) + attr(12, stats))
+service6 = attr(1, attr(1, u16(10)) + attr(5, u32(7)) + attr(6, b"mh\0") + attr(9, u32(64)))
+dest = attr(2, attr(1, inet(10, 0, 0, 2)) + attr(2, be16(8080)) + attr(3, u32(3)) + attr(4, u32(5))
+            + attr(5, u32(0)) + attr(6, u32(0)) + attr(7, u32(12)) + attr(8, u32(4))
+            + attr(9, u32(1)) + attr(12, stats) + attr(11, u16(2)))
+daemon = attr(3, attr(1, u32(2)) + attr(2, b"eth0\0") + attr(3, u32(51)) + attr(4, u16(1400))
+              + attr(7, u16(8848)) + attr(8, b"\x01") + attr(6, bytes([255, 2] + [0] * 12 + [0x81, 0x48])))
+info = attr(1, u32(0x010201)) + attr(2, u32(4096))
+seeds = {
+    "service": data(1, 1, service) + done(1),
+    "service6": data(1, 1, service6) + done(1),
+    "destination": data(5, 2, dest) + done(2),
+    "daemon": data(9, 3, daemon) + done(3),
+    "info": data(15, 4, info) + ack(4),
+    "errors": ack(5, 17) + done(6, 90),
+    "mixed": data(1, 1, service) + data(5, 1, dest) + data(9, 1, daemon) + done(1),
+}
+for name, blob in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(blob)
+PY
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
   seeds=$corpus
   [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
+  [[ $fuzzer == ipvs_reply_fuzz ]] && seeds=$ipvs_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done
