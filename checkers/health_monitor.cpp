@@ -46,7 +46,7 @@ time_point on_grid(time_point t) {
 
 // A real server keeps only what is its own; the probe parameters live once, in the probe key.
 struct health_monitor::server {
-    server(const real_server_spec& s, time_point now)
+    server(const checked_server_spec& s, time_point now)
         : name(s.name),
           virtual_server(s.virtual_server),
           configured_weight(s.weight),
@@ -82,8 +82,8 @@ struct health_monitor::probe_slot {
 };
 
 health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
-                               random_source& random, const clock_source& clock,
-                               change_handler on_change, std::size_t max_running)
+                               random_source& random, clock_source& clock, change_handler on_change,
+                               std::size_t max_running)
     : executor_(executor),
       log_(log),
       clock_(clock),
@@ -97,7 +97,7 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
           return v;
       }()),
       runner_(executor),
-      timer_(executor),
+      timer_(clock.make_timer()),
       max_running_(std::clamp<std::size_t>(max_running, 1, descriptor_budget())) {}
 
 health_monitor::~health_monitor() {
@@ -162,9 +162,9 @@ void health_monitor::detach(server& s) {
     probes_.erase(it);
 }
 
-void health_monitor::update(std::vector<real_server_spec> servers) {
+void health_monitor::update(std::vector<checked_server_spec> servers) {
     auto now = clock_.now();
-    std::unordered_map<std::string_view, real_server_spec*> wanted;
+    std::unordered_map<std::string_view, checked_server_spec*> wanted;
     for (auto& spec : servers) {
         wanted[spec.name] = &spec;
     }
@@ -180,7 +180,7 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
         auto it = servers_.find(spec.name);
         if (it == servers_.end()) {
             auto s = std::make_unique<server>(spec, now);
-            s->flaps.set_settings(flap_settings_);
+            s->flaps.set_spec(flap_spec_);
             attach(*s, key_of(spec));
             health_change change{s->name, s->virtual_server, s->counter.state(), s->weight()};
             std::string_view name = s->name;  // the key views the server's own name
@@ -225,24 +225,15 @@ void health_monitor::rearm() {
         next = on_grid(*next);
     }
     if (!next) {
-        if (armed_for_) {
-            timer_.cancel();
-            armed_for_.reset();
-        }
+        timer_->cancel();
         return;
     }
-    if (armed_for_ && *armed_for_ <= *next) {
+    auto armed = timer_->armed_for();
+    if (armed && *armed <= *next) {
         return;  // the armed wake-up comes first; it re-arms for the rest
     }
-    armed_for_ = *next;
-    timer_.expires_at(*next);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec == asio::error::operation_aborted) {
-            return;
-        }
-        armed_for_.reset();
-        on_timer();
-    });
+    // The timer drops its handler when it is destroyed, so `this` cannot dangle.
+    timer_->arm(*next, [this] { on_timer(); });
 }
 
 void health_monitor::on_timer() {
@@ -324,7 +315,7 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
                  {"check", to_string(s.type)},
                  {"transitions", s.flaps.recent_transitions()},
                  {"window_s",
-                  std::chrono::duration_cast<std::chrono::seconds>(flap_settings_.window).count()},
+                  std::chrono::duration_cast<std::chrono::seconds>(flap_spec_.window).count()},
                  {"state", up ? "up" : "down"},
                  {"reason", result.reason}});
         }
@@ -350,10 +341,10 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
     }
 }
 
-void health_monitor::set_flap_settings(flap_settings settings) {
-    flap_settings_ = settings;
+void health_monitor::set_flap_spec(flap_spec spec) {
+    flap_spec_ = spec;
     for (auto& [name, s] : servers_) {
-        s->flaps.set_settings(settings);
+        s->flaps.set_spec(spec);
     }
 }
 

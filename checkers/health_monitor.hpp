@@ -3,7 +3,6 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
 #include <cstdint>
 #include <functional>
@@ -80,7 +79,7 @@ class health_monitor {
     static constexpr std::size_t default_max_running = 2048;
 
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
-                   const clock_source& clock, change_handler on_change,
+                   clock_source& clock, change_handler on_change,
                    std::size_t max_running = default_max_running);
     ~health_monitor();
     health_monitor(const health_monitor&) = delete;
@@ -90,7 +89,7 @@ class health_monitor {
     // probe, counter, state and schedule: a reload never resets health. A server whose weight or
     // virtual server changed keeps them too. A server whose check changed gets the new check,
     // starting from its current state (not the initial state), so a reload does not flap it.
-    void update(std::vector<real_server_spec> servers);
+    void update(std::vector<checked_server_spec> servers);
 
     std::vector<real_server_status> status() const;
     std::optional<real_server_status> status(std::string_view real_server) const;
@@ -107,7 +106,7 @@ class health_monitor {
     counters stats() const;
 
     // Flap damping of the transition log (see flap_detector); applies to every real server.
-    void set_flap_settings(flap_settings settings);
+    void set_flap_spec(flap_spec spec);
 
   private:
     struct server;
@@ -124,21 +123,22 @@ class health_monitor {
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
-    const clock_source& clock_;
+    clock_source& clock_;
     change_handler on_change_;
     scheduler scheduler_;
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
     std::vector<std::unique_ptr<curl_multi>> multis_;
     child_process_runner runner_;
-    boost::asio::steady_timer timer_;
-    std::optional<time_point> armed_for_;
+    // The one wake-up for every probe; on the clock seam, so tests run the engine on simulated
+    // time.
+    std::unique_ptr<clock_timer> timer_;
     std::unordered_map<std::string_view, std::unique_ptr<server>> servers_;
     std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;
     std::size_t max_running_;
-    flap_settings flap_settings_;
+    flap_spec flap_spec_;
     std::size_t running_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;
