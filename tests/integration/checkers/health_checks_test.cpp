@@ -345,10 +345,31 @@ TEST_CASE("a body regex and a body digest judge the body") {
     CHECK(wrong.reason.starts_with("body mismatch"));
 }
 
-TEST_CASE("HEAD checks do not read a body") {
-    auto r = probe_path("/ok", servers().ports["http"],
-                        [](checked_server_spec& s) { s.check.http.method = http_method::head; });
+TEST_CASE("HEAD checks send HEAD and do not wait for the body the headers announce") {
+    auto port = servers().ports["http"];
+    // A 1 MiB Content-Length with no body: a client that waited for it would time out.
+    auto r = probe_path("/method/head-check", port, [](checked_server_spec& s) {
+        s.check.http.method = http_method::head;
+        s.check.timeout = 2s;
+    });
     CHECK(r.success);
+    CHECK(r.reason == "ok");
+    CHECK(r.latency < 1s);
+    auto count = [&](const std::string& tag) {
+        probe_once_options o;
+        auto stats = probe_once("http://127.0.0.1:" + std::to_string(port) + "/stats/" + tag, o);
+        REQUIRE(stats.ok);
+        return stats.md5;
+    };
+    auto zero = to_string(digest_of(body_digest::algorithm::md5, "0"));
+    CHECK(count("head-check-HEAD") != zero);
+    CHECK(count("head-check-GET") == zero);
+}
+
+TEST_CASE("GET checks send GET: the same path fails when it is not asked with HEAD") {
+    auto r = probe_path("/method/get-check", servers().ports["http"]);
+    CHECK_FALSE(r.success);
+    CHECK(r.reason == "status 503");
 }
 
 TEST_CASE("connect sends the probe to another address and port") {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <vector>
 
 using namespace vigil;
 using namespace vigil::checkers;
@@ -42,16 +44,26 @@ TEST_CASE("first runs are spread across one interval so 10,000 checks never fire
     CHECK(s.poll(t0 - 1ms).start.empty());
 }
 
-TEST_CASE("the same seed gives the same schedule") {
-    random_source a(7);
-    random_source b(7);
-    scheduler sa(a);
-    scheduler sb(b);
-    for (probe_id id = 1; id <= 100; ++id) {
-        sa.add(id, timing(5s, 1s, 1s), t0);
-        sb.add(id, timing(5s, 1s, 1s), t0);
-        CHECK(sa.queued_at(id) == sb.queued_at(id));
-    }
+TEST_CASE("the random source alone decides the jitter: same seed, same schedule; else another") {
+    auto first_runs = [](std::uint64_t seed) {
+        random_source random(seed);
+        scheduler s(random);
+        std::vector<time_point> out;
+        for (probe_id id = 1; id <= 100; ++id) {
+            s.add(id, timing(5s, 1s, 1s), t0);
+            out.push_back(*s.queued_at(id));
+        }
+        return out;
+    };
+    auto a = first_runs(7);
+    CHECK(a == first_runs(7));
+    CHECK(a != first_runs(8));
+    // The jitter spreads the starts: 100 probes over 5 s land on (nearly) 100 distinct times,
+    // spanning most of the interval, not all at t0.
+    std::set<time_point> distinct(a.begin(), a.end());
+    CHECK(distinct.size() >= 95);
+    auto [earliest, latest] = std::minmax_element(a.begin(), a.end());
+    CHECK(*latest - *earliest >= 4s);
 }
 
 TEST_CASE("a probe runs every interval after its previous start") {
