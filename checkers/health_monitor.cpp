@@ -215,13 +215,10 @@ void health_monitor::update(std::vector<checked_server_spec> servers) {
 }
 
 void health_monitor::rearm() {
-    auto next = scheduler_.next_wakeup();
+    // With every slot taken, only a timeout can need a wake-up: the runs that are due wait for
+    // a run to end, which re-arms.
+    auto next = running_ >= max_running_ ? scheduler_.next_deadline() : scheduler_.next_wakeup();
     if (next) {
-        if (running_ >= max_running_) {
-            // Deferred probes are overdue; look again when a run ends or on the next tick, not
-            // in a busy loop.
-            next = std::max(*next, clock_.now() + wakeup_grid);
-        }
         next = on_grid(*next);
     }
     if (!next) {
@@ -238,7 +235,7 @@ void health_monitor::rearm() {
 
 void health_monitor::on_timer() {
     auto now = clock_.now();
-    auto work = scheduler_.poll(now);
+    auto work = scheduler_.poll(now, max_running_ > running_ ? max_running_ - running_ : 0);
     for (auto id : work.timed_out) {
         auto& slot = *probes_.at(id);
         slot.impl->cancel();
@@ -247,13 +244,9 @@ void health_monitor::on_timer() {
         result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(slot.key->timeout);
         deliver(id, slot.run, std::move(result));
     }
-    for (auto id : work.start) {
-        if (running_ >= max_running_) {
-            // Due as before: the longest-waiting probe gets the next free slot.
-            scheduler_.postpone(id);
-            ++counters_.runs_deferred;
-            continue;
-        }
+    for (std::size_t i = 0; i < work.start.size(); ++i) {
+        auto id = work.start[i];
+        note_start_lag(work.waited[i], now);
         ++running_;
         auto& slot = *probes_.at(id);
         auto run = ++slot.run;
@@ -290,6 +283,23 @@ void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result
     }
     scheduler_.finish(id, now, pending);
     rearm();
+}
+
+void health_monitor::note_start_lag(duration waited, time_point now) {
+    counters_.start_lag = waited;
+    counters_.max_start_lag = std::max(counters_.max_start_lag, waited);
+    if (waited > wakeup_grid) {
+        ++counters_.runs_deferred;
+    }
+    if (waited <= overload_lag ||
+        (overload_logged_at_ && now - *overload_logged_at_ < overload_log_interval)) {
+        return;
+    }
+    overload_logged_at_ = now;
+    log_.warning("checker.overloaded", {{"lag_ms", static_cast<std::int64_t>(waited.count())},
+                                        {"running", running_},
+                                        {"max_running", max_running_},
+                                        {"probes", probes_.size()}});
 }
 
 void health_monitor::record(server& s, const probe_result& result, time_point now) {

@@ -69,14 +69,20 @@ class health_monitor {
   public:
     using change_handler = std::function<void(const health_change&)>;
 
-    // At most `max_running` probes run at once; the rest wait their turn (started a little late)
+    // At most `max_running` probes run at once; the rest wait their turn, longest-waiting first,
     // instead of piling up. It bounds memory (about 30 KB per HTTP transfer) and keeps an
     // overloaded or partitioned director from timing out thousands of checks at once and taking
-    // healthy servers down: overload stretches intervals instead. It is further limited to what
-    // the soft RLIMIT_NOFILE leaves room for (a script probe holds up to four descriptors, the
-    // rest of the daemon and the 64 curl multi handles need some too), so running out of
-    // descriptors can never fail checks: with the usual 1024 that is 128.
+    // healthy servers down: overload stretches intervals instead. A probe's timeout starts when
+    // it actually starts, so the time it waited in vigil's own queue (for a slot, or behind a late
+    // wake-up) is never charged to the server; a server goes down only for its own failures.
+    // While probes start more than overload_lag late, checker.overloaded (warning; fields lag_ms,
+    // running, max_running, probes) is logged at most once per overload_log_interval. It is further
+    // limited to what the soft RLIMIT_NOFILE leaves room for (a script probe holds up to four
+    // descriptors, the rest of the daemon and the 64 curl multi handles need some too), so running
+    // out of descriptors can never fail checks: with the usual 1024 that is 128.
     static constexpr std::size_t default_max_running = 2048;
+    static constexpr duration overload_lag = std::chrono::milliseconds(100);
+    static constexpr duration overload_log_interval = std::chrono::seconds(10);
 
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
                    clock_source& clock, change_handler on_change,
@@ -100,8 +106,14 @@ class health_monitor {
         std::uint64_t runs_started = 0;
         std::uint64_t runs_completed = 0;
         std::uint64_t runs_timed_out = 0;
-        std::uint64_t runs_deferred = 0;  // starts put off because max_running were running
+        // Runs that started more than a wake-up late: they waited for one of the max_running
+        // slots, or the loop was too busy to wake up on time.
+        std::uint64_t runs_deferred = 0;
         std::size_t running = 0;
+        // How long past its due time the latest run started, and the most any run did: vigil's
+        // own queueing, never charged to a server's timeout.
+        duration start_lag{0};
+        duration max_start_lag{0};
     };
     counters stats() const;
 
@@ -119,6 +131,7 @@ class health_monitor {
     void rearm();
     void deliver(probe_id id, std::uint64_t run, probe_result result);
     void record(server& s, const probe_result& result, time_point now);
+    void note_start_lag(duration waited, time_point now);
     static real_server_status snapshot(const server& s);
 
     boost::asio::any_io_executor executor_;
@@ -140,6 +153,7 @@ class health_monitor {
     std::size_t max_running_;
     flap_spec flap_spec_;
     std::size_t running_ = 0;
+    std::optional<time_point> overload_logged_at_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;
 };

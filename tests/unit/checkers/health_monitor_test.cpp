@@ -22,24 +22,45 @@ namespace {
 
 const time_point t0 = time_point{} + 1000h;
 
-// A port that accepts connections for as long as it is open: a healthy TCP server.
+// A port that accepts connections for as long as it is open: a healthy TCP server. A silent one
+// leaves them in its accept queue: connected, and never a byte or an end of file.
 class listener {
   public:
-    explicit listener(asio::io_context& io, std::uint16_t port = 0) : acceptor_(io) { open(port); }
+    enum class kind { healthy, silent };
+    explicit listener(asio::io_context& io, std::uint16_t port = 0,
+                      const char* address = "127.0.0.1", kind k = kind::healthy)
+        : acceptor_(io), address_(address), kind_(k) {
+        open(port);
+    }
     void open(std::uint16_t port) {
-        asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port);
+        asio::ip::tcp::endpoint at(asio::ip::make_address(address_), port);
         acceptor_.open(at.protocol());
         acceptor_.set_option(asio::socket_base::reuse_address(true));
         acceptor_.bind(at);
         acceptor_.listen();
         port_ = acceptor_.local_endpoint().port();
+        if (kind_ == kind::healthy) {
+            accept();
+        }
     }
     void close() { acceptor_.close(); }
     void reopen() { open(port_); }
     std::uint16_t port() const { return port_; }
 
   private:
+    // Accepts and drops every connection: left in the accept queue, thousands of probes would
+    // fill it and later connects would hang.
+    void accept() {
+        acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket) {
+            if (!ec) {
+                accept();
+            }
+        });
+    }
+
     asio::ip::tcp::acceptor acceptor_;
+    const char* address_;
+    kind kind_;
     std::uint16_t port_ = 0;
 };
 
@@ -100,6 +121,8 @@ struct engine {
     manual_clock clock{t0};
     std::vector<health_change> changes;
     health_monitor monitor;
+    // Probes the test knows will run until their timeout: settle() does not wait for them.
+    std::size_t never_answering = 0;
 
     explicit engine(std::size_t max_running = health_monitor::default_max_running)
         : monitor(
@@ -111,7 +134,8 @@ struct engine {
     void settle() {
         auto give_up = std::chrono::steady_clock::now() + 10s;
         // An io_context that ran out of work stays stopped until restarted.
-        while (monitor.stats().running > 0 && std::chrono::steady_clock::now() < give_up) {
+        while (monitor.stats().running > never_answering &&
+               std::chrono::steady_clock::now() < give_up) {
             io.restart();
             io.run_for(1ms);
         }
@@ -335,4 +359,87 @@ TEST_CASE("a removed server is no longer probed and its timer is released") {
     CHECK(e.clock.armed_timers() == 0);
     e.advance(5s);
     CHECK(e.monitor.stats().runs_started == 0);
+}
+
+TEST_CASE(
+    "overload only delays probes: waiting in vigil's queue never times a healthy server out") {
+    // 300 healthy servers every 250 ms, two probes at a time: about 1,200 runs a second are asked
+    // for and about 200 fit, so every run waits over a second for its slot, ten times its timeout.
+    engine e(2);
+    listener any(e.io, 0, "0.0.0.0");  // every 127.x.y.z answers
+    std::vector<checked_server_spec> specs;
+    for (int i = 0; i < 300; ++i) {
+        auto s = tcp_server("web", any.port());
+        s.endpoint = ip_endpoint{
+            *parse_address("127.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)),
+            any.port()};
+        s.name = "web/" + to_string(s.endpoint);
+        s.check.interval = 250ms;
+        s.check.recheck_interval = 250ms;
+        s.check.timeout = 100ms;
+        specs.push_back(s);
+    }
+    auto dead = tcp_server("dead", closed_port(e.io));
+    dead.check.interval = 250ms;
+    dead.check.timeout = 100ms;
+    specs.push_back(dead);
+    e.monitor.update(specs);
+    REQUIRE(e.monitor.stats().probes == 301);
+    e.changes.clear();
+
+    e.advance(25s);
+    auto stats = e.monitor.stats();
+    CHECK(stats.runs_completed > 3000);
+    CHECK(stats.runs_timed_out == 0);
+    CHECK(stats.running <= 2);
+    CHECK(stats.max_start_lag > 1s);
+    CHECK(stats.start_lag > 1s);
+    CHECK(stats.runs_deferred > 3000);
+    // Only the server that refuses connections went down, for its own failure.
+    REQUIRE(e.changes.size() == 1);
+    CHECK(e.changes[0].real_server == dead.name);
+    CHECK(e.changes[0].state == health::down);
+    CHECK(e.logged("\"event\":\"real_server.down\"") == 1);
+    for (const auto& s : specs) {
+        if (s.name != dead.name) {
+            CHECK(e.state(s.name).state == health::up);
+        }
+    }
+    // Said, with the lag, but once per 10 s rather than once per late run.
+    auto said = e.logged("\"event\":\"checker.overloaded\"");
+    CHECK(said >= 2);
+    CHECK(said <= 3);
+    CHECK(e.logged("\"lag_ms\":") == said);
+}
+
+TEST_CASE("a server that stops answering under overload is still taken down by its timeout") {
+    engine e(1);
+    listener any(e.io, 0, "0.0.0.0");
+    std::vector<checked_server_spec> specs;
+    for (int i = 0; i < 50; ++i) {
+        auto s = tcp_server("web", any.port());
+        s.endpoint = ip_endpoint{*parse_address("127.0.2." + std::to_string(i + 1)), any.port()};
+        s.name = "web/" + to_string(s.endpoint);
+        s.check.interval = 250ms;
+        s.check.timeout = 100ms;
+        specs.push_back(s);
+    }
+    // Connects (into the accept queue) but never gets the greeting it waits for.
+    listener quiet(e.io, 0, "127.0.0.1", listener::kind::silent);
+    auto silent = tcp_server("silent", quiet.port());
+    silent.name = "silent/" + to_string(silent.endpoint);
+    silent.check.interval = 250ms;
+    silent.check.timeout = 100ms;
+    silent.check.tcp.expect = "hello";
+    specs.push_back(silent);
+    e.monitor.update(specs);
+    e.changes.clear();
+    // The silent probe holds its slot until its own timeout; settle() cannot wait it out.
+    e.never_answering = 1;
+    e.advance(10s);
+    CHECK(e.state(silent.name).state == health::down);
+    CHECK(e.state(silent.name).last.reason == "timeout");
+    CHECK(e.monitor.stats().runs_timed_out >= 1);
+    REQUIRE(e.changes.size() == 1);
+    CHECK(e.changes[0].real_server == silent.name);
 }
