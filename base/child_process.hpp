@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/duration.hpp"
+#include "base/user_credentials.hpp"
 
 namespace vigil {
 
@@ -32,8 +33,12 @@ struct child_spec {
     // same whatever environment vigil was started with. A later entry replaces an earlier one and
     // may replace PATH.
     std::vector<std::pair<std::string, std::string>> environment;
-    // Run as this user (its primary and supplementary groups too). Needs root unless it names the
-    // user vigil already runs as.
+    // Run as this user (its primary and supplementary groups too), looked up beforehand with
+    // look_up_user() so that no start waits on NSS. A failed lookup makes every start report
+    // spawn_failed with its error. Needs root unless it names the user vigil already runs as.
+    std::optional<user_lookup> run_as;
+    // The same by name only, looked up at every start, which can block the loop on NSS (LDAP);
+    // for callers that do not hold a user_lookup yet. run_as wins when both are set.
     std::optional<std::string> user;
     // When it expires the child's whole process group is killed with SIGKILL. Zero means no limit.
     duration timeout{0};

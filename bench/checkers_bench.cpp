@@ -112,11 +112,11 @@ struct null_sink final : log_sink {
     void write(const log_record&) override {}
 };
 
-std::vector<real_server_spec> make_servers(int count, check_type type, std::uint16_t port,
-                                           duration interval) {
-    std::vector<real_server_spec> out;
+std::vector<checked_server_spec> make_servers(int count, check_type type, std::uint16_t port,
+                                              duration interval) {
+    std::vector<checked_server_spec> out;
     for (int i = 0; i < count; ++i) {
-        real_server_spec s;
+        checked_server_spec s;
         s.virtual_server = "bench";
         auto address = "127.1." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
         s.endpoint = ip_endpoint{*parse_address(address), port};

@@ -18,7 +18,7 @@ std::string_view to_string(check_type type) {
     return "unknown";
 }
 
-probe_key key_of(const real_server_spec& server) {
+probe_key key_of(const checked_server_spec& server) {
     const auto& c = server.check;
     probe_key key;
     key.type = c.type;

@@ -9,6 +9,7 @@
 
 #include "base/address.hpp"
 #include "base/duration.hpp"
+#include "base/user_credentials.hpp"
 #include "checkers/http_expectation.hpp"
 #include "checkers/rise_fall.hpp"
 
@@ -23,7 +24,7 @@ enum class http_method { get, head };
 
 std::string_view to_string(check_type type);
 
-struct http_options {
+struct http_spec {
     http_method method = http_method::get;
     std::string path = "/";
     // Host header; empty means the address probed (as a browser would write it).
@@ -42,23 +43,25 @@ struct http_options {
     bool tls_verify = true;
     std::optional<std::string> ca_file;  // empty: the system's CAs
     std::optional<std::string> sni;      // empty: the Host, else the address
-    friend bool operator==(const http_options&, const http_options&) = default;
+    friend bool operator==(const http_spec&, const http_spec&) = default;
 };
 
-struct tcp_options {
+struct tcp_spec {
     // Written after connecting; empty: connect only.
     std::string send;
     // The answer must contain this; empty: no read.
     std::string expect;
-    friend bool operator==(const tcp_options&, const tcp_options&) = default;
+    friend bool operator==(const tcp_spec&, const tcp_spec&) = default;
 };
 
-struct script_options {
+struct script_spec {
     std::vector<std::string> argv;  // no shell
-    std::optional<std::string> user;
+    // Looked up once, when the spec is made from config (look_up_user), never per run. A failed
+    // lookup fails every run with its message ("unknown user ...").
+    std::optional<user_lookup> user;
     // Exit 2-255 means healthy with weight exit-2 (keepalived's misc_dynamic).
     bool dynamic_weight = false;
-    friend bool operator==(const script_options&, const script_options&) = default;
+    friend bool operator==(const script_spec&, const script_spec&) = default;
 };
 
 struct check_spec {
@@ -74,20 +77,20 @@ struct check_spec {
     health initial_state = health::up;
     // Probe this address:port instead of the real server's (http, https, tcp).
     std::optional<ip_endpoint> connect;
-    http_options http;
-    tcp_options tcp;
-    script_options script;
+    http_spec http;
+    tcp_spec tcp;
+    script_spec script;
     friend bool operator==(const check_spec&, const check_spec&) = default;
 };
 
 // One real server of one virtual server, with the check that decides its health.
-struct real_server_spec {
+struct checked_server_spec {
     std::string name;            // "web/192.168.1.101:80", unique
     std::string virtual_server;  // "web"
     ip_endpoint endpoint;
     unsigned weight = 1;
     check_spec check;
-    friend bool operator==(const real_server_spec&, const real_server_spec&) = default;
+    friend bool operator==(const checked_server_spec&, const checked_server_spec&) = default;
 };
 
 // What a probe talks to and how: two real servers whose keys are equal get their answer from one
@@ -99,13 +102,13 @@ struct probe_key {
     duration interval{0};
     duration recheck_interval{0};
     duration timeout{0};
-    http_options http;
-    tcp_options tcp;
-    script_options script;
+    http_spec http;
+    tcp_spec tcp;
+    script_spec script;
     friend bool operator==(const probe_key&, const probe_key&) = default;
 };
 
-probe_key key_of(const real_server_spec& server);
+probe_key key_of(const checked_server_spec& server);
 
 struct probe_key_hash {
     std::size_t operator()(const probe_key& key) const;

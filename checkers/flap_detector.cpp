@@ -9,15 +9,15 @@ void flap_detector::forget_before(time_point cutoff) {
 }
 
 flap_detector::verdict flap_detector::on_transition(time_point now) {
-    if (settings_.threshold == 0) {
+    if (spec_.threshold == 0) {
         return verdict::log;
     }
     recent_.push_back(now);
-    forget_before(now - settings_.window);
+    forget_before(now - spec_.window);
     if (flapping_) {
         return verdict::suppress;
     }
-    if (recent_.size() > settings_.threshold) {
+    if (recent_.size() > spec_.threshold) {
         flapping_ = true;
         return verdict::start_flapping;
     }
@@ -28,7 +28,7 @@ bool flap_detector::settled(time_point now) {
     if (!flapping_) {
         return false;
     }
-    if (!recent_.empty() && now - recent_.back() < settings_.window) {
+    if (!recent_.empty() && now - recent_.back() < spec_.window) {
         return false;
     }
     flapping_ = false;

@@ -11,18 +11,18 @@ namespace vigil::checkers {
 // real_server.flapping record then stands for the transitions that follow, instead of a line per
 // flap that would page an operator every few seconds. It ends once the server has held its state
 // for a whole window. Only the log is damped: IPVS still follows every transition.
-struct flap_settings {
+struct flap_spec {
     unsigned threshold = 5;  // 0: never damp
     duration window = std::chrono::minutes(1);
-    friend bool operator==(const flap_settings&, const flap_settings&) = default;
+    friend bool operator==(const flap_spec&, const flap_spec&) = default;
 };
 
 class flap_detector {
   public:
     enum class verdict { log, start_flapping, suppress };
 
-    explicit flap_detector(flap_settings settings = {}) : settings_(settings) {}
-    void set_settings(flap_settings settings) { settings_ = settings; }
+    explicit flap_detector(flap_spec spec = {}) : spec_(spec) {}
+    void set_spec(flap_spec spec) { spec_ = spec; }
 
     // A transition happened: log it, announce flapping, or keep quiet.
     verdict on_transition(time_point now);
@@ -35,7 +35,7 @@ class flap_detector {
   private:
     void forget_before(time_point cutoff);
 
-    flap_settings settings_;
+    flap_spec spec_;
     std::deque<time_point> recent_;
     bool flapping_ = false;
 };

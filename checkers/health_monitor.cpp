@@ -46,7 +46,7 @@ time_point on_grid(time_point t) {
 
 // A real server keeps only what is its own; the probe parameters live once, in the probe key.
 struct health_monitor::server {
-    server(const real_server_spec& s, time_point now)
+    server(const checked_server_spec& s, time_point now)
         : name(s.name),
           virtual_server(s.virtual_server),
           configured_weight(s.weight),
@@ -82,8 +82,8 @@ struct health_monitor::probe_slot {
 };
 
 health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
-                               random_source& random, const clock_source& clock,
-                               change_handler on_change, std::size_t max_running)
+                               random_source& random, clock_source& clock, change_handler on_change,
+                               std::size_t max_running)
     : executor_(executor),
       log_(log),
       clock_(clock),
@@ -97,7 +97,7 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
           return v;
       }()),
       runner_(executor),
-      timer_(executor),
+      timer_(clock.make_timer()),
       max_running_(std::clamp<std::size_t>(max_running, 1, descriptor_budget())) {}
 
 health_monitor::~health_monitor() {
@@ -162,9 +162,9 @@ void health_monitor::detach(server& s) {
     probes_.erase(it);
 }
 
-void health_monitor::update(std::vector<real_server_spec> servers) {
+void health_monitor::update(std::vector<checked_server_spec> servers) {
     auto now = clock_.now();
-    std::unordered_map<std::string_view, real_server_spec*> wanted;
+    std::unordered_map<std::string_view, checked_server_spec*> wanted;
     for (auto& spec : servers) {
         wanted[spec.name] = &spec;
     }
@@ -180,7 +180,7 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
         auto it = servers_.find(spec.name);
         if (it == servers_.end()) {
             auto s = std::make_unique<server>(spec, now);
-            s->flaps.set_settings(flap_settings_);
+            s->flaps.set_spec(flap_spec_);
             attach(*s, key_of(spec));
             health_change change{s->name, s->virtual_server, s->counter.state(), s->weight()};
             std::string_view name = s->name;  // the key views the server's own name
@@ -215,39 +215,27 @@ void health_monitor::update(std::vector<real_server_spec> servers) {
 }
 
 void health_monitor::rearm() {
-    auto next = scheduler_.next_wakeup();
+    // With every slot taken, only a timeout can need a wake-up: the runs that are due wait for
+    // a run to end, which re-arms.
+    auto next = running_ >= max_running_ ? scheduler_.next_deadline() : scheduler_.next_wakeup();
     if (next) {
-        if (running_ >= max_running_) {
-            // Deferred probes are overdue; look again when a run ends or on the next tick, not
-            // in a busy loop.
-            next = std::max(*next, clock_.now() + wakeup_grid);
-        }
         next = on_grid(*next);
     }
     if (!next) {
-        if (armed_for_) {
-            timer_.cancel();
-            armed_for_.reset();
-        }
+        timer_->cancel();
         return;
     }
-    if (armed_for_ && *armed_for_ <= *next) {
+    auto armed = timer_->armed_for();
+    if (armed && *armed <= *next) {
         return;  // the armed wake-up comes first; it re-arms for the rest
     }
-    armed_for_ = *next;
-    timer_.expires_at(*next);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec == asio::error::operation_aborted) {
-            return;
-        }
-        armed_for_.reset();
-        on_timer();
-    });
+    // The timer drops its handler when it is destroyed, so `this` cannot dangle.
+    timer_->arm(*next, [this] { on_timer(); });
 }
 
 void health_monitor::on_timer() {
     auto now = clock_.now();
-    auto work = scheduler_.poll(now);
+    auto work = scheduler_.poll(now, max_running_ > running_ ? max_running_ - running_ : 0);
     for (auto id : work.timed_out) {
         auto& slot = *probes_.at(id);
         slot.impl->cancel();
@@ -256,13 +244,9 @@ void health_monitor::on_timer() {
         result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(slot.key->timeout);
         deliver(id, slot.run, std::move(result));
     }
-    for (auto id : work.start) {
-        if (running_ >= max_running_) {
-            // Due as before: the longest-waiting probe gets the next free slot.
-            scheduler_.postpone(id);
-            ++counters_.runs_deferred;
-            continue;
-        }
+    for (std::size_t i = 0; i < work.start.size(); ++i) {
+        auto id = work.start[i];
+        note_start_lag(work.waited[i], now);
         ++running_;
         auto& slot = *probes_.at(id);
         auto run = ++slot.run;
@@ -301,6 +285,23 @@ void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result
     rearm();
 }
 
+void health_monitor::note_start_lag(duration waited, time_point now) {
+    counters_.start_lag = waited;
+    counters_.max_start_lag = std::max(counters_.max_start_lag, waited);
+    if (waited > wakeup_grid) {
+        ++counters_.runs_deferred;
+    }
+    if (waited <= overload_lag ||
+        (overload_logged_at_ && now - *overload_logged_at_ < overload_log_interval)) {
+        return;
+    }
+    overload_logged_at_ = now;
+    log_.warning("checker.overloaded", {{"lag_ms", static_cast<std::int64_t>(waited.count())},
+                                        {"running", running_},
+                                        {"max_running", max_running_},
+                                        {"probes", probes_.size()}});
+}
+
 void health_monitor::record(server& s, const probe_result& result, time_point now) {
     unsigned old_weight = s.weight();
     bool same = s.checked && s.last.success == result.success;
@@ -324,7 +325,7 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
                  {"check", to_string(s.type)},
                  {"transitions", s.flaps.recent_transitions()},
                  {"window_s",
-                  std::chrono::duration_cast<std::chrono::seconds>(flap_settings_.window).count()},
+                  std::chrono::duration_cast<std::chrono::seconds>(flap_spec_.window).count()},
                  {"state", up ? "up" : "down"},
                  {"reason", result.reason}});
         }
@@ -350,10 +351,10 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
     }
 }
 
-void health_monitor::set_flap_settings(flap_settings settings) {
-    flap_settings_ = settings;
+void health_monitor::set_flap_spec(flap_spec spec) {
+    flap_spec_ = spec;
     for (auto& [name, s] : servers_) {
-        s->flaps.set_settings(settings);
+        s->flaps.set_spec(spec);
     }
 }
 

@@ -3,7 +3,6 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
 #include <cstdint>
 #include <functional>
@@ -70,17 +69,23 @@ class health_monitor {
   public:
     using change_handler = std::function<void(const health_change&)>;
 
-    // At most `max_running` probes run at once; the rest wait their turn (started a little late)
+    // At most `max_running` probes run at once; the rest wait their turn, longest-waiting first,
     // instead of piling up. It bounds memory (about 30 KB per HTTP transfer) and keeps an
     // overloaded or partitioned director from timing out thousands of checks at once and taking
-    // healthy servers down: overload stretches intervals instead. It is further limited to what
-    // the soft RLIMIT_NOFILE leaves room for (a script probe holds up to four descriptors, the
-    // rest of the daemon and the 64 curl multi handles need some too), so running out of
-    // descriptors can never fail checks: with the usual 1024 that is 128.
+    // healthy servers down: overload stretches intervals instead. A probe's timeout starts when
+    // it actually starts, so the time it waited in vigil's own queue (for a slot, or behind a late
+    // wake-up) is never charged to the server; a server goes down only for its own failures.
+    // While probes start more than overload_lag late, checker.overloaded (warning; fields lag_ms,
+    // running, max_running, probes) is logged at most once per overload_log_interval. It is further
+    // limited to what the soft RLIMIT_NOFILE leaves room for (a script probe holds up to four
+    // descriptors, the rest of the daemon and the 64 curl multi handles need some too), so running
+    // out of descriptors can never fail checks: with the usual 1024 that is 128.
     static constexpr std::size_t default_max_running = 2048;
+    static constexpr duration overload_lag = std::chrono::milliseconds(100);
+    static constexpr duration overload_log_interval = std::chrono::seconds(10);
 
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
-                   const clock_source& clock, change_handler on_change,
+                   clock_source& clock, change_handler on_change,
                    std::size_t max_running = default_max_running);
     ~health_monitor();
     health_monitor(const health_monitor&) = delete;
@@ -90,7 +95,7 @@ class health_monitor {
     // probe, counter, state and schedule: a reload never resets health. A server whose weight or
     // virtual server changed keeps them too. A server whose check changed gets the new check,
     // starting from its current state (not the initial state), so a reload does not flap it.
-    void update(std::vector<real_server_spec> servers);
+    void update(std::vector<checked_server_spec> servers);
 
     std::vector<real_server_status> status() const;
     std::optional<real_server_status> status(std::string_view real_server) const;
@@ -101,13 +106,19 @@ class health_monitor {
         std::uint64_t runs_started = 0;
         std::uint64_t runs_completed = 0;
         std::uint64_t runs_timed_out = 0;
-        std::uint64_t runs_deferred = 0;  // starts put off because max_running were running
+        // Runs that started more than a wake-up late: they waited for one of the max_running
+        // slots, or the loop was too busy to wake up on time.
+        std::uint64_t runs_deferred = 0;
         std::size_t running = 0;
+        // How long past its due time the latest run started, and the most any run did: vigil's
+        // own queueing, never charged to a server's timeout.
+        duration start_lag{0};
+        duration max_start_lag{0};
     };
     counters stats() const;
 
     // Flap damping of the transition log (see flap_detector); applies to every real server.
-    void set_flap_settings(flap_settings settings);
+    void set_flap_spec(flap_spec spec);
 
   private:
     struct server;
@@ -120,26 +131,29 @@ class health_monitor {
     void rearm();
     void deliver(probe_id id, std::uint64_t run, probe_result result);
     void record(server& s, const probe_result& result, time_point now);
+    void note_start_lag(duration waited, time_point now);
     static real_server_status snapshot(const server& s);
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
-    const clock_source& clock_;
+    clock_source& clock_;
     change_handler on_change_;
     scheduler scheduler_;
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
     std::vector<std::unique_ptr<curl_multi>> multis_;
     child_process_runner runner_;
-    boost::asio::steady_timer timer_;
-    std::optional<time_point> armed_for_;
+    // The one wake-up for every probe; on the clock seam, so tests run the engine on simulated
+    // time.
+    std::unique_ptr<clock_timer> timer_;
     std::unordered_map<std::string_view, std::unique_ptr<server>> servers_;
     std::unordered_map<probe_id, std::unique_ptr<probe_slot>> probes_;
     std::unordered_map<probe_key, probe_id, probe_key_hash> probe_by_key_;
     probe_id next_probe_ = 1;
     std::size_t max_running_;
-    flap_settings flap_settings_;
+    flap_spec flap_spec_;
     std::size_t running_ = 0;
+    std::optional<time_point> overload_logged_at_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;
 };

@@ -29,7 +29,7 @@ std::string host_name_of(const std::string& host) {
 
 }  // namespace
 
-http_request_plan plan_request(bool https, const ip_endpoint& target, const http_options& options) {
+http_request_plan plan_request(bool https, const ip_endpoint& target, const http_spec& options) {
     http_request_plan plan;
     std::string name;
     if (https && options.sni && !options.sni->empty()) {
@@ -66,8 +66,8 @@ void build_lists(const http_request_plan& plan, curl_lists& lists) {
     }
 }
 
-void configure_easy(CURL* easy, const http_request_plan& plan, const http_options& options,
-                    bool https, std::chrono::milliseconds timeout, const curl_lists& lists,
+void configure_easy(CURL* easy, const http_request_plan& plan, const http_spec& options, bool https,
+                    std::chrono::milliseconds timeout, const curl_lists& lists,
                     char* error_buffer) {
     set(easy, CURLOPT_URL, plan.url.c_str());
     set(easy, CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
@@ -144,7 +144,7 @@ std::string describe_curl_failure(CURLcode code, long os_errno, const char* erro
 }
 
 http_probe::http_probe(curl_multi& multi, bool https, const ip_endpoint& target,
-                       const http_options& options, std::chrono::milliseconds timeout)
+                       const http_spec& options, std::chrono::milliseconds timeout)
     : multi_(multi),
       https_(https),
       options_(options),

@@ -24,7 +24,7 @@ struct http_request_plan {
 // The URL keeps the configured names (SNI, else Host) so TLS verifies and sends those, while
 // CURLOPT_CONNECT_TO sends the connection to `target`: no DNS lookup, and the certificate is
 // checked against the name the operator wrote.
-http_request_plan plan_request(bool https, const ip_endpoint& target, const http_options& options);
+http_request_plan plan_request(bool https, const ip_endpoint& target, const http_spec& options);
 
 // Sets every option of one request on an easy handle (reset or fresh). `slists` keeps the curl
 // lists alive for as long as the handle runs.
@@ -36,9 +36,8 @@ struct curl_lists {
     curl_lists& operator=(const curl_lists&) = delete;
     ~curl_lists();
 };
-void configure_easy(CURL* easy, const http_request_plan& plan, const http_options& options,
-                    bool https, std::chrono::milliseconds timeout, const curl_lists& lists,
-                    char* error_buffer);
+void configure_easy(CURL* easy, const http_request_plan& plan, const http_spec& options, bool https,
+                    std::chrono::milliseconds timeout, const curl_lists& lists, char* error_buffer);
 void build_lists(const http_request_plan& plan, curl_lists& lists);
 
 // Words for a failed transfer: "timeout", "connection refused", "TLS verification failed: ...".
@@ -48,8 +47,8 @@ std::string describe_curl_failure(CURLcode code, long os_errno, const char* erro
 // keeps one copy per probe key, so 10,000 probes do not hold three copies each).
 class http_probe final : public probe {
   public:
-    http_probe(curl_multi& multi, bool https, const ip_endpoint& target,
-               const http_options& options, std::chrono::milliseconds timeout);
+    http_probe(curl_multi& multi, bool https, const ip_endpoint& target, const http_spec& options,
+               std::chrono::milliseconds timeout);
     ~http_probe() override;
 
     void start(completion done) override;
@@ -61,7 +60,7 @@ class http_probe final : public probe {
 
     curl_multi& multi_;
     bool https_;
-    const http_options& options_;
+    const http_spec& options_;
     std::chrono::milliseconds timeout_;
     http_request_plan plan_;
     curl_lists lists_;

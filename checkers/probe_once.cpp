@@ -62,7 +62,7 @@ probe_once_report probe_once(const std::string& url, const probe_once_options& o
     }
     if (report.error.empty()) {
         https = std::string_view(scheme) == "https";
-        http_options http;
+        http_spec http;
         http.method = options.method;
         http.host = options.host;
         http.ca_file = options.ca_file;

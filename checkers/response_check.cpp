@@ -4,7 +4,7 @@
 
 namespace vigil::checkers {
 
-response_check::response_check(const http_options& options)
+response_check::response_check(const http_spec& options)
     : limit_(std::max<std::size_t>(options.body_limit, 1)),
       status_(options.status),
       expected_(options.digest) {

@@ -23,7 +23,7 @@ class response_check {
   public:
     // The regex is compiled once here. Config validation already proved it compiles; if it does
     // not, every verdict fails with the reason rather than throwing.
-    explicit response_check(const http_options& options);
+    explicit response_check(const http_spec& options);
 
     // Before each response.
     void reset();

@@ -25,22 +25,31 @@ void scheduler::remove(probe_id id) {
     entries_.erase(it);
 }
 
-scheduler::work scheduler::poll(time_point now) {
+scheduler::work scheduler::poll(time_point now, std::size_t start_limit) {
     work out;
-    while (!queue_.empty() && queue_.begin()->first <= now) {
-        auto id = queue_.begin()->second;
-        queue_.erase(queue_.begin());
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        auto id = deadlines_.begin()->second;
+        deadlines_.erase(deadlines_.begin());
+        entries_.at(id).state = phase::timed_out;
+        out.timed_out.push_back(id);
+    }
+    while (out.start.size() < start_limit && !starts_.empty() && starts_.begin()->first <= now) {
+        auto id = starts_.begin()->second;
+        starts_.erase(starts_.begin());
         auto& e = entries_.at(id);
-        if (e.state == phase::idle) {
-            e.due = e.queued;
-            e.state = phase::running;
-            e.started = now;
-            enqueue(id, e, now + e.timing.timeout);
-            out.start.push_back(id);
-        } else {
-            e.state = phase::timed_out;
-            out.timed_out.push_back(id);
-        }
+        e.due = e.queued;
+        e.state = phase::running;
+        e.started = now;
+        enqueue(id, e, now + e.timing.timeout);
+        out.start.push_back(id);
+        out.waited.push_back(std::chrono::duration_cast<duration>(now - e.due));
+    }
+    // A zero timeout is due at once, like any deadline already passed.
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        auto id = deadlines_.begin()->second;
+        deadlines_.erase(deadlines_.begin());
+        entries_.at(id).state = phase::timed_out;
+        out.timed_out.push_back(id);
     }
     return out;
 }
@@ -58,22 +67,20 @@ bool scheduler::finish(probe_id id, time_point now, bool transition_pending) {
     return true;
 }
 
-void scheduler::postpone(probe_id id) {
-    auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.state != phase::running) {
-        return;
+std::optional<time_point> scheduler::next_wakeup() const {
+    auto deadline = next_deadline();
+    if (starts_.empty()) {
+        return deadline;
     }
-    auto& e = it->second;
-    dequeue(id, e);
-    e.state = phase::idle;
-    enqueue(id, e, e.due);
+    auto start = starts_.begin()->first;
+    return deadline ? std::min(start, *deadline) : start;
 }
 
-std::optional<time_point> scheduler::next_wakeup() const {
-    if (queue_.empty()) {
+std::optional<time_point> scheduler::next_deadline() const {
+    if (deadlines_.empty()) {
         return std::nullopt;
     }
-    return queue_.begin()->first;
+    return deadlines_.begin()->first;
 }
 
 bool scheduler::running(probe_id id) const {
@@ -91,12 +98,12 @@ std::optional<time_point> scheduler::queued_at(probe_id id) const {
 
 void scheduler::enqueue(probe_id id, entry& e, time_point at) {
     e.queued = at;
-    queue_.emplace(at, id);
+    queue_for(e).emplace(at, id);
 }
 
 void scheduler::dequeue(probe_id id, entry& e) {
     if (e.state != phase::timed_out) {
-        queue_.erase({e.queued, id});
+        queue_for(e).erase({e.queued, id});
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -34,7 +35,9 @@ struct probe_timing {
 //     ran longer than that, at once when it ends;
 //   - a probe never starts while its previous run is still going;
 //   - a run that is still going at start + timeout is reported timed out; the shell cancels it and
-//     then calls finish() like for any other result.
+//     then calls finish() like for any other result. The timeout counts from the run's actual
+//     start: time spent waiting for a free slot (start_limit) or behind a late wake-up is vigil's
+//     own queueing and is never charged to the server.
 class scheduler {
   public:
     explicit scheduler(random_source& random) : random_(random) {}
@@ -45,23 +48,25 @@ class scheduler {
     void remove(probe_id id);
 
     struct work {
-        std::vector<probe_id> start;      // now running, until finish()
+        std::vector<probe_id> start;  // now running, until finish()
+        // For each start, in the same order: how long past its due time it starts (vigil's own
+        // queueing: waiting for a slot, or a wake-up that came late).
+        std::vector<duration> waited;
         std::vector<probe_id> timed_out;  // cancel them, then finish()
     };
-    // Everything due at `now`, in order of due time.
-    work poll(time_point now);
+    // Every timeout due at `now`, and the runs due at `now`, longest-waiting first, but at most
+    // `start_limit` of them: the others stay queued, untouched, and keep their place in line.
+    work poll(time_point now, std::size_t start_limit = std::numeric_limits<std::size_t>::max());
 
     // A run ended (result, error or timeout). Returns false when `id` is unknown or was not
     // running: a late answer after remove() or a double report, which the caller must drop.
     bool finish(probe_id id, time_point now, bool transition_pending);
 
-    // A run poll() handed out that the shell could not start now (too many running): idle again
-    // and due at its original time, so the longest-waiting probe gets the next free slot; not
-    // counted as a run. The shell must not poll again before a slot frees or time passes.
-    void postpone(probe_id id);
-
     // When poll() next has work; empty when nothing is scheduled.
     std::optional<time_point> next_wakeup() const;
+    // The earliest timeout of a running probe, if any: the wake-up still needed while no slot is
+    // free for the runs that are due.
+    std::optional<time_point> next_deadline() const;
 
     bool contains(probe_id id) const { return entries_.contains(id); }
     bool running(probe_id id) const;
@@ -75,16 +80,21 @@ class scheduler {
         probe_timing timing;
         phase state = phase::idle;
         time_point started{};
-        time_point due{};     // when the current run was due (for postpone)
+        time_point due{};     // when the current run was due
         time_point queued{};  // meaningful while idle or running
     };
 
     void enqueue(probe_id id, entry& e, time_point at);
     void dequeue(probe_id id, entry& e);
 
+    using queue = std::set<std::pair<time_point, probe_id>>;
+    queue& queue_for(const entry& e) { return e.state == phase::idle ? starts_ : deadlines_; }
+
     random_source& random_;
     std::unordered_map<probe_id, entry> entries_;
-    std::set<std::pair<time_point, probe_id>> queue_;
+    // Apart, so that a poll with no free slot never walks the runs waiting for one.
+    queue starts_;     // idle probes by due time
+    queue deadlines_;  // running probes by timeout
 };
 
 }  // namespace vigil::checkers

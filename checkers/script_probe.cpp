@@ -30,7 +30,7 @@ probe_result judge_script(const child_result& result, bool dynamic_weight) {
 }
 
 script_probe::script_probe(child_process_runner& runner, const ip_endpoint& target,
-                           const script_options& options, duration timeout)
+                           const script_spec& options, duration timeout)
     : runner_(runner), target_(target), options_(options), timeout_(timeout) {}
 
 script_probe::~script_probe() {
@@ -50,7 +50,7 @@ void script_probe::start(completion done) {
     current_ = t;
     child_spec spec;
     spec.argv = options_.argv;
-    spec.user = options_.user;
+    spec.run_as = options_.user;
     spec.timeout = timeout_;
     spec.environment = {{"VIGIL_REAL_SERVER_ADDRESS", target_.address.to_string()},
                         {"VIGIL_REAL_SERVER_PORT", std::to_string(target_.port)}};

@@ -21,7 +21,7 @@ class script_probe final : public probe {
   public:
     // `options` must outlive the probe.
     script_probe(child_process_runner& runner, const ip_endpoint& target,
-                 const script_options& options, duration timeout);
+                 const script_spec& options, duration timeout);
     ~script_probe() override;
 
     void start(completion done) override;
@@ -35,7 +35,7 @@ class script_probe final : public probe {
     };
     child_process_runner& runner_;
     ip_endpoint target_;
-    const script_options& options_;
+    const script_spec& options_;
     duration timeout_;
     std::shared_ptr<token> current_;
 };

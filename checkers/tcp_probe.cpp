@@ -49,7 +49,7 @@ struct tcp_probe::run {
     explicit run(asio::any_io_executor ex) : socket(std::move(ex)) {}
     tcp::socket socket;
     probe::completion done;
-    const tcp_options* options = nullptr;
+    const tcp_spec* options = nullptr;
     std::string received;
     std::array<char, 2048> buffer{};
     std::chrono::steady_clock::time_point started;
@@ -98,7 +98,7 @@ struct tcp_probe::run {
 };
 
 tcp_probe::tcp_probe(asio::any_io_executor executor, const ip_endpoint& target,
-                     const tcp_options& options)
+                     const tcp_spec& options)
     : executor_(std::move(executor)), target_(target), options_(options) {}
 
 tcp_probe::~tcp_probe() {

@@ -25,7 +25,7 @@ class tcp_probe final : public probe {
   public:
     // `options` must outlive the probe.
     tcp_probe(boost::asio::any_io_executor executor, const ip_endpoint& target,
-              const tcp_options& options);
+              const tcp_spec& options);
     ~tcp_probe() override;
 
     void start(completion done) override;
@@ -36,7 +36,7 @@ class tcp_probe final : public probe {
   private:
     boost::asio::any_io_executor executor_;
     ip_endpoint target_;
-    const tcp_options& options_;
+    const tcp_spec& options_;
     std::shared_ptr<run> current_;
 };
 

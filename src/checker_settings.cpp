@@ -1,10 +1,16 @@
 #include "checker_settings.hpp"
 
+#include <map>
+
 namespace vigil {
 
 namespace {
 
-checkers::check_spec to_spec(const config::check& c) {
+// Users are looked up once per config, not once per real server: NSS may be slow, and a
+// thousand real servers usually name the same user.
+using user_cache = std::map<std::string, user_lookup, std::less<>>;
+
+checkers::check_spec to_spec(const config::check& c, user_cache& users) {
     checkers::check_spec spec;
     spec.type = c.type;
     spec.interval = c.interval;
@@ -29,22 +35,30 @@ checkers::check_spec to_spec(const config::check& c) {
     spec.tcp.send = c.send.value_or("");
     spec.tcp.expect = c.expect.value_or("");
     spec.script.argv = c.command;
-    spec.script.user = c.user;
+    if (c.user) {
+        auto known = users.find(*c.user);
+        if (known == users.end()) {
+            known = users.emplace(*c.user, look_up_user(*c.user)).first;
+        }
+        spec.script.user = known->second;
+    }
     spec.script.dynamic_weight = c.dynamic_weight;
     return spec;
 }
 
 }  // namespace
 
-std::vector<checkers::real_server_spec> checked_real_servers(const config::configuration& config) {
-    std::vector<checkers::real_server_spec> out;
+std::vector<checkers::checked_server_spec> checked_real_servers(
+    const config::configuration& config) {
+    std::vector<checkers::checked_server_spec> out;
+    user_cache users;
     for (const auto& vs : config.virtual_servers) {
         for (const auto& rs : vs.real_servers) {
             const auto* check = vs.check_for(rs);
             if (!check) {
                 continue;
             }
-            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check)});
+            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check, users)});
         }
     }
     return out;

@@ -101,7 +101,7 @@ void supervisor::apply_checks(const config::configuration& config) {
             executor_, log_, random_, clock_,
             [this](const checkers::health_change& change) { on_health_change(change); });
     }
-    health_monitor_->set_flap_settings({config.global.flap_threshold, config.global.flap_window});
+    health_monitor_->set_flap_spec({config.global.flap_threshold, config.global.flap_window});
     health_monitor_->update(std::move(servers));
 }
 

@@ -67,7 +67,7 @@ void response_part(std::string_view data) {
     if (data.size() < 2) {
         return;
     }
-    http_options options;
+    http_spec options;
     options.body_limit = static_cast<unsigned char>(data[0]) + 1u;
     std::size_t regex_length =
         std::min<std::size_t>(static_cast<unsigned char>(data[1]) % 16, data.size() - 2);

@@ -241,9 +241,9 @@ ip_endpoint loopback(std::uint16_t port, const char* address = "127.0.0.1") {
     return ip_endpoint{*parse_address(address), port};
 }
 
-real_server_spec http_server(const std::string& vs, ip_endpoint ep, const std::string& path,
-                             check_type type = check_type::http) {
-    real_server_spec s;
+checked_server_spec http_server(const std::string& vs, ip_endpoint ep, const std::string& path,
+                                check_type type = check_type::http) {
+    checked_server_spec s;
     s.virtual_server = vs;
     s.endpoint = ep;
     s.name = vs + "/" + to_string(ep);
@@ -257,7 +257,7 @@ real_server_spec http_server(const std::string& vs, ip_endpoint ep, const std::s
 
 // One probe of one http path: its result after the first run.
 probe_result probe_path(const std::string& path, std::uint16_t port,
-                        const std::function<void(real_server_spec&)>& tune = {},
+                        const std::function<void(checked_server_spec&)>& tune = {},
                         check_type type = check_type::http) {
     harness h;
     auto s = http_server("web", loopback(port), path, type);
@@ -298,7 +298,7 @@ TEST_CASE("a 503 takes the server down after fall failures with the status as re
 }
 
 TEST_CASE("an expected status set accepts what it lists") {
-    auto r = probe_path("/status/404", servers().ports["http"], [](real_server_spec& s) {
+    auto r = probe_path("/status/404", servers().ports["http"], [](checked_server_spec& s) {
         s.check.http.status = status_set{{{200, 299}, {404, 404}}};
     });
     CHECK(r.success);
@@ -317,7 +317,7 @@ TEST_CASE("down until proven: a server starts down and comes up after rise succe
 }
 
 TEST_CASE("the Host header is the configured one") {
-    auto r = probe_path("/host", servers().ports["http"], [](real_server_spec& s) {
+    auto r = probe_path("/host", servers().ports["http"], [](checked_server_spec& s) {
         s.check.http.host = "www.example.test";
         s.check.http.body_regex = "Host: www\\.example\\.test\\n";
     });
@@ -325,34 +325,55 @@ TEST_CASE("the Host header is the configured one") {
 }
 
 TEST_CASE("a body regex and a body digest judge the body") {
-    CHECK(probe_path("/ok", servers().ports["http"], [](real_server_spec& s) {
+    CHECK(probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
               s.check.http.body_regex = "ready";
           }).success);
     auto miss = probe_path("/ok", servers().ports["http"],
-                           [](real_server_spec& s) { s.check.http.body_regex = "^degraded"; });
+                           [](checked_server_spec& s) { s.check.http.body_regex = "^degraded"; });
     CHECK(miss.reason == "body mismatch");
-    CHECK(probe_path("/ok", servers().ports["http"], [](real_server_spec& s) {
+    CHECK(probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
               // the real digest of "OK ready\n", as `vigil probe` prints it
               probe_once_options o;
               auto report = probe_once(
                   "http://127.0.0.1:" + std::to_string(servers().ports["http"]) + "/ok", o);
               s.check.http.digest = *parse_body_digest(report.sha256);
           }).success);
-    auto wrong = probe_path("/ok", servers().ports["http"], [](real_server_spec& s) {
+    auto wrong = probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
         s.check.http.digest = *parse_body_digest("md5:00000000000000000000000000000000");
     });
     CHECK_FALSE(wrong.success);
     CHECK(wrong.reason.starts_with("body mismatch"));
 }
 
-TEST_CASE("HEAD checks do not read a body") {
-    auto r = probe_path("/ok", servers().ports["http"],
-                        [](real_server_spec& s) { s.check.http.method = http_method::head; });
+TEST_CASE("HEAD checks send HEAD and do not wait for the body the headers announce") {
+    auto port = servers().ports["http"];
+    // A 1 MiB Content-Length with no body: a client that waited for it would time out.
+    auto r = probe_path("/method/head-check", port, [](checked_server_spec& s) {
+        s.check.http.method = http_method::head;
+        s.check.timeout = 2s;
+    });
     CHECK(r.success);
+    CHECK(r.reason == "ok");
+    CHECK(r.latency < 1s);
+    auto count = [&](const std::string& tag) {
+        probe_once_options o;
+        auto stats = probe_once("http://127.0.0.1:" + std::to_string(port) + "/stats/" + tag, o);
+        REQUIRE(stats.ok);
+        return stats.md5;
+    };
+    auto zero = to_string(digest_of(body_digest::algorithm::md5, "0"));
+    CHECK(count("head-check-HEAD") != zero);
+    CHECK(count("head-check-GET") == zero);
+}
+
+TEST_CASE("GET checks send GET: the same path fails when it is not asked with HEAD") {
+    auto r = probe_path("/method/get-check", servers().ports["http"]);
+    CHECK_FALSE(r.success);
+    CHECK(r.reason == "status 503");
 }
 
 TEST_CASE("connect sends the probe to another address and port") {
-    auto r = probe_path("/ok", servers().refused_port, [](real_server_spec& s) {
+    auto r = probe_path("/ok", servers().refused_port, [](checked_server_spec& s) {
         s.check.connect = loopback(servers().ports["http"], "127.0.0.9");
     });
     CHECK(r.success);
@@ -366,7 +387,7 @@ TEST_CASE("a closed port is reported as connection refused") {
 
 TEST_CASE("a server that accepts and never answers times out") {
     auto r = probe_path("/silent", servers().ports["http"],
-                        [](real_server_spec& s) { s.check.timeout = 300ms; });
+                        [](checked_server_spec& s) { s.check.timeout = 300ms; });
     CHECK_FALSE(r.success);
     CHECK(r.reason == "timeout");
     CHECK(r.latency >= 300ms);
@@ -380,7 +401,7 @@ TEST_CASE("a server that resets the connection fails") {
 
 TEST_CASE("a server that trickles its body times out") {
     auto r = probe_path("/trickle", servers().ports["http"],
-                        [](real_server_spec& s) { s.check.timeout = 500ms; });
+                        [](checked_server_spec& s) { s.check.timeout = 500ms; });
     CHECK_FALSE(r.success);
     CHECK(r.reason == "timeout");
 }
@@ -392,7 +413,7 @@ TEST_CASE("a server that answers garbage fails as an invalid response") {
 }
 
 TEST_CASE("a 10 MB chunked body is cut at the body limit") {
-    auto r = probe_path("/big", servers().ports["http"], [](real_server_spec& s) {
+    auto r = probe_path("/big", servers().ports["http"], [](checked_server_spec& s) {
         s.check.http.body_regex = "^y+";
         s.check.timeout = 3s;
     });
@@ -411,7 +432,7 @@ TEST_CASE("a 10 MB chunked body is cut at the body limit") {
 TEST_CASE("HTTPS with the test CA verifies the certificate and SNI name") {
     auto r = probe_path(
         "/ok", servers().ports["good"],
-        [](real_server_spec& s) {
+        [](checked_server_spec& s) {
             s.check.http.ca_file = servers().ca();
             s.check.http.sni = "www.example.test";
         },
@@ -420,26 +441,26 @@ TEST_CASE("HTTPS with the test CA verifies the certificate and SNI name") {
     // By address, against the IP in the certificate.
     auto by_ip = probe_path(
         "/ok", servers().ports["good"],
-        [](real_server_spec& s) { s.check.http.ca_file = servers().ca(); }, check_type::https);
+        [](checked_server_spec& s) { s.check.http.ca_file = servers().ca(); }, check_type::https);
     CHECK(by_ip.success);
 }
 
 TEST_CASE("HTTPS fails verification without the CA unless verification is off") {
     auto r = probe_path(
         "/ok", servers().ports["good"],
-        [](real_server_spec& s) { s.check.http.sni = "www.example.test"; }, check_type::https);
+        [](checked_server_spec& s) { s.check.http.sni = "www.example.test"; }, check_type::https);
     CHECK_FALSE(r.success);
     CHECK(r.reason.starts_with("TLS verification failed"));
     auto off = probe_path(
         "/ok", servers().ports["good"],
-        [](real_server_spec& s) { s.check.http.tls_verify = false; }, check_type::https);
+        [](checked_server_spec& s) { s.check.http.tls_verify = false; }, check_type::https);
     CHECK(off.success);
 }
 
 TEST_CASE("a certificate for another host fails verification") {
     auto r = probe_path(
         "/ok", servers().ports["wronghost"],
-        [](real_server_spec& s) {
+        [](checked_server_spec& s) {
             s.check.http.ca_file = servers().ca();
             s.check.http.sni = "www.example.test";
         },
@@ -451,7 +472,7 @@ TEST_CASE("a certificate for another host fails verification") {
 TEST_CASE("an expired certificate fails verification") {
     auto r = probe_path(
         "/ok", servers().ports["expired"],
-        [](real_server_spec& s) {
+        [](checked_server_spec& s) {
             s.check.http.ca_file = servers().ca();
             s.check.http.sni = "www.example.test";
         },
@@ -464,14 +485,14 @@ TEST_CASE("an expired certificate fails verification") {
 TEST_CASE("plain HTTP to a TLS port fails, and TLS to a plain port fails the handshake") {
     auto tls_plain = probe_path(
         "/ok", servers().ports["http"],
-        [](real_server_spec& s) {
+        [](checked_server_spec& s) {
             s.check.http.tls_verify = false;
             s.check.timeout = 300ms;
         },
         check_type::https);
     CHECK_FALSE(tls_plain.success);
     auto plain_tls = probe_path("/ok", servers().ports["good"],
-                                [](real_server_spec& s) { s.check.timeout = 300ms; });
+                                [](checked_server_spec& s) { s.check.timeout = 300ms; });
     CHECK_FALSE(plain_tls.success);
 }
 
@@ -568,7 +589,7 @@ TEST_CASE("reload keeps unchanged servers' state and replaces only what changed"
 TEST_CASE("thousands of real servers on 127.x.y.z are checked within one interval") {
     harness h;
     auto port = servers().ports["http"];
-    std::vector<real_server_spec> specs;
+    std::vector<checked_server_spec> specs;
     for (int i = 0; i < 2000; ++i) {
         auto address = "127.2." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
         auto s = http_server("bulk", loopback(port, address.c_str()), "/ok");
@@ -598,8 +619,8 @@ std::string write_script(const std::string& name, const std::string& body) {
     return path.string();
 }
 
-real_server_spec script_server(const std::string& address, std::vector<std::string> argv) {
-    real_server_spec s;
+checked_server_spec script_server(const std::string& address, std::vector<std::string> argv) {
+    checked_server_spec s;
     s.virtual_server = "scripted";
     s.endpoint = loopback(80, address.c_str());
     s.name = "scripted/" + to_string(s.endpoint);
@@ -706,7 +727,7 @@ TEST_CASE("scripts: the configured user runs the script (root only)") {
     fs::permissions(script, fs::perms::all, fs::perm_options::add);
     fs::permissions(servers().dir, fs::perms::all, fs::perm_options::add);
     auto s = script_server("127.0.3.6", {script});
-    s.check.script.user = "nobody";
+    s.check.script.user = look_up_user("nobody");
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
     CHECK_MESSAGE(h.state(s.name).last.success, h.state(s.name).last.reason);
@@ -718,7 +739,7 @@ TEST_CASE("no more than max_running probes run at once; the rest wait instead of
     random_source random(7);
     steady_clock_source clock(io.get_executor());
     health_monitor monitor(io.get_executor(), log, random, clock, {}, 2);
-    std::vector<real_server_spec> specs;
+    std::vector<checked_server_spec> specs;
     for (int i = 1; i <= 6; ++i) {
         auto address = "127.0.4." + std::to_string(i);
         auto s = http_server("slow", loopback(servers().ports["http"], address.c_str()), "/silent");

@@ -12,6 +12,9 @@ serves until stdin closes. Behaviour is chosen by the request path:
   /reset         reads the request, then RST  /garbage    answers bytes that are not HTTP
   /trickle       a 200 whose body comes one byte every 200 ms
   /big           a 200 with a 10 MB chunked body (bytes sent are counted under "big-bytes")
+  /method/TAG    counts requests per TAG and method (under "TAG-GET", "TAG-HEAD"); a HEAD gets a
+                 200 whose headers announce a 1 MiB body that is never sent (as HEAD must), any
+                 other method a 503: only a client that asked HEAD and expects no body passes
 """
 import asyncio
 import json
@@ -50,6 +53,13 @@ async def handle(reader, writer):
         elif path.startswith("/count/"):
             counts[path[7:]] += 1
             writer.write(response(200, b"counted\n"))
+        elif path.startswith("/method/"):
+            counts["%s-%s" % (path[8:], method)] += 1
+            if method == "HEAD":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n"
+                             b"Connection: close\r\n\r\n")
+            else:
+                writer.write(response(503, b"not a HEAD request\n"))
         elif path.startswith("/stats/"):
             writer.write(response(200, str(counts[path[7:]]).encode()))
         elif path == "/silent":

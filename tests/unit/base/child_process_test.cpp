@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,6 +237,46 @@ TEST_SUITE("child_process") {
         CHECK(result->error == "unknown user \"vigil-no-such-user\"");
     }
 
+    TEST_CASE("a user whose lookup failed is a spawn failure with the lookup's message") {
+        boost::asio::io_context io;
+        child_process_runner runner{io.get_executor()};
+        auto spec = command({"true"});
+        spec.run_as = vigil::look_up_user("vigil-no-such-user");
+        CHECK_FALSE(spec.run_as->found());
+        CHECK(spec.run_as->error == "unknown user \"vigil-no-such-user\"");
+        std::optional<child_result> result;
+        runner.start(std::move(spec), [&](child_result r) { result = std::move(r); });
+        CHECK_FALSE(result.has_value());  // never from inside start()
+        REQUIRE(run_until(io, 5s, [&] { return result.has_value(); }));
+        CHECK(result->how == outcome::spawn_failed);
+        CHECK(result->error == "unknown user \"vigil-no-such-user\"");
+    }
+
+    TEST_CASE("a looked-up user is used as found: starting a child does not look it up again") {
+        // A name the user database does not know, with the credentials vigil runs as: if start()
+        // asked NSS again it would fail with "unknown user".
+        auto self = vigil::look_up_user(::getpwuid(::geteuid())->pw_name);
+        REQUIRE(self.found());
+        CHECK(self.credentials->uid == ::geteuid());
+        CHECK(self.credentials->gid == ::getpwuid(::geteuid())->pw_gid);
+        CHECK_FALSE(self.credentials->groups.empty());
+        vigil::user_lookup renamed = self;
+        renamed.name = "vigil-no-such-user";
+        renamed.credentials->name = "vigil-no-such-user";
+        auto spec = command({"sh", "-c", "id -u"});
+        spec.run_as = renamed;
+        if (::geteuid() != 0) {
+            // Unprivileged and already that user: nothing to switch.
+            auto result = run(std::move(spec));
+            CHECK(result.how == outcome::exited);
+            CHECK(result.output == std::to_string(::geteuid()) + "\n");
+            return;
+        }
+        auto result = run(std::move(spec));
+        CHECK(result.how == outcome::exited);
+        CHECK(result.output == "0\n");
+    }
+
     TEST_CASE("stdin is /dev/null, so a program reading it sees end of file at once") {
         auto result = run(command({"cat"}, 5s));
         CHECK(result.how == outcome::exited);
@@ -446,7 +487,7 @@ TEST_SUITE("child_process") {
             return;
         }
         auto spec = command({"sh", "-c", "id -u; id -g; id -G"});
-        spec.user = "nobody";
+        spec.run_as = vigil::look_up_user("nobody");
         auto result = run(std::move(spec));
         CHECK(result.how == outcome::exited);
         CHECK(result.output == "65534\n65534\n65534\n");  // root's groups are gone too

@@ -15,8 +15,8 @@ ip_endpoint ep(const char* text) {
     return *parse_endpoint(text);
 }
 
-real_server_spec server(const char* vs, const char* address) {
-    real_server_spec s;
+checked_server_spec server(const char* vs, const char* address) {
+    checked_server_spec s;
     s.virtual_server = vs;
     s.endpoint = ep(address);
     s.name = std::string(vs) + "/" + address;
@@ -78,7 +78,7 @@ TEST_CASE("options of another check type do not split identical probes") {
 }
 
 TEST_CASE("an http request without names goes straight to the address") {
-    http_options o;
+    http_spec o;
     o.path = "/health";
     auto plan = plan_request(false, ep("192.0.2.1:8080"), o);
     CHECK(plan.url == "http://192.0.2.1:8080/health");
@@ -87,7 +87,7 @@ TEST_CASE("an http request without names goes straight to the address") {
 }
 
 TEST_CASE("https keeps the SNI name in the URL and connects to the address") {
-    http_options o;
+    http_spec o;
     o.host = "www.example.com";
     o.sni = "secure.example.com";
     auto plan = plan_request(true, ep("[2001:db8::1]:443"), o);
@@ -97,7 +97,7 @@ TEST_CASE("https keeps the SNI name in the URL and connects to the address") {
 }
 
 TEST_CASE("a Host with a port names the URL by its host part") {
-    http_options o;
+    http_spec o;
     o.host = "www.example.com:8080";
     auto plan = plan_request(false, ep("192.0.2.1:80"), o);
     CHECK(plan.url == "http://www.example.com:80/");

@@ -8,8 +8,8 @@ using namespace vigil::checkers;
 
 namespace {
 
-http_options with_limit(std::size_t limit) {
-    http_options o;
+http_spec with_limit(std::size_t limit) {
+    http_spec o;
     o.body_limit = limit;
     return o;
 }
@@ -17,7 +17,7 @@ http_options with_limit(std::size_t limit) {
 }  // namespace
 
 TEST_CASE("a status outside the expected set fails with the status as the reason") {
-    http_options o;
+    http_spec o;
     response_check judge(o);
     judge.reset();
     CHECK(judge.verdict(200).success);
@@ -27,7 +27,7 @@ TEST_CASE("a status outside the expected set fails with the status as the reason
 }
 
 TEST_CASE("a body regex is searched anywhere in the body") {
-    http_options o;
+    http_spec o;
     o.body_regex = "ready\\s+ok";
     response_check judge(o);
     judge.reset();
@@ -42,7 +42,7 @@ TEST_CASE("a body regex is searched anywhere in the body") {
 }
 
 TEST_CASE("a digest is computed across chunks as keepalived's genhash does") {
-    http_options o;
+    http_spec o;
     o.digest = digest_of(body_digest::algorithm::md5, "hello world\n");
     CHECK(to_string(*o.digest) == "md5:6f5902ac237024bdd0c176cb93063dc4");
     response_check judge(o);
@@ -95,7 +95,7 @@ TEST_CASE("a digest cannot match a body longer than the limit") {
 }
 
 TEST_CASE("a regex that does not compile fails every verdict instead of throwing") {
-    http_options o;
+    http_spec o;
     o.body_regex = "(unclosed";
     response_check judge(o);
     judge.reset();
@@ -105,7 +105,7 @@ TEST_CASE("a regex that does not compile fails every verdict instead of throwing
 }
 
 TEST_CASE("a pathological regex fails the check instead of hanging or throwing") {
-    http_options o;
+    http_spec o;
     o.body_regex = "(a+)+b";
     response_check judge(o);
     judge.reset();

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <vector>
 
 using namespace vigil;
 using namespace vigil::checkers;
@@ -42,16 +44,26 @@ TEST_CASE("first runs are spread across one interval so 10,000 checks never fire
     CHECK(s.poll(t0 - 1ms).start.empty());
 }
 
-TEST_CASE("the same seed gives the same schedule") {
-    random_source a(7);
-    random_source b(7);
-    scheduler sa(a);
-    scheduler sb(b);
-    for (probe_id id = 1; id <= 100; ++id) {
-        sa.add(id, timing(5s, 1s, 1s), t0);
-        sb.add(id, timing(5s, 1s, 1s), t0);
-        CHECK(sa.queued_at(id) == sb.queued_at(id));
-    }
+TEST_CASE("the random source alone decides the jitter: same seed, same schedule; else another") {
+    auto first_runs = [](std::uint64_t seed) {
+        random_source random(seed);
+        scheduler s(random);
+        std::vector<time_point> out;
+        for (probe_id id = 1; id <= 100; ++id) {
+            s.add(id, timing(5s, 1s, 1s), t0);
+            out.push_back(*s.queued_at(id));
+        }
+        return out;
+    };
+    auto a = first_runs(7);
+    CHECK(a == first_runs(7));
+    CHECK(a != first_runs(8));
+    // The jitter spreads the starts: 100 probes over 5 s land on (nearly) 100 distinct times,
+    // spanning most of the interval, not all at t0.
+    std::set<time_point> distinct(a.begin(), a.end());
+    CHECK(distinct.size() >= 95);
+    auto [earliest, latest] = std::minmax_element(a.begin(), a.end());
+    CHECK(*latest - *earliest >= 4s);
 }
 
 TEST_CASE("a probe runs every interval after its previous start") {
@@ -169,24 +181,40 @@ TEST_CASE("due probes come out in order of their due time") {
     }
 }
 
-TEST_CASE("a postponed start is idle again, keeps its due time, and is not counted as a run") {
+TEST_CASE(
+    "a start limit leaves the other due runs queued in order, and says how long each waited") {
+    random_source random(5);
+    scheduler s(random);
+    for (probe_id id = 1; id <= 5; ++id) {
+        s.add(id, timing(1s, 1s, 500ms), t0);
+    }
+    std::vector<probe_id> by_due{1, 2, 3, 4, 5};
+    std::sort(by_due.begin(), by_due.end(),
+              [&](probe_id a, probe_id b) { return *s.queued_at(a) < *s.queued_at(b); });
+    auto first_due = *s.queued_at(by_due[0]);
+    // All five are due at t0 + 2 s; only two slots are free.
+    auto work = s.poll(t0 + 2s, 2);
+    REQUIRE(work.start == std::vector<probe_id>{by_due[0], by_due[1]});
+    REQUIRE(work.waited.size() == 2);
+    CHECK(work.waited[0] == std::chrono::duration_cast<duration>(t0 + 2s - first_due));
+    CHECK_FALSE(s.running(by_due[2]));
+    // No slot: nothing starts, and the waiting runs keep their due times and their order.
+    CHECK(s.poll(t0 + 2s + 100ms, 0).start.empty());
+    auto next = s.poll(t0 + 2s + 200ms, 2);
+    CHECK(next.start == std::vector<probe_id>{by_due[2], by_due[3]});
+    // The timeout counts from the actual start, not from the due time.
+    CHECK(s.queued_at(by_due[2]) == t0 + 2s + 200ms + 500ms);
+    CHECK(s.next_deadline() == t0 + 2s + 500ms);
+}
+
+TEST_CASE("timeouts are reported even when no slot is free for a start") {
     random_source random(5);
     scheduler s(random);
     s.add(1, timing(1s, 1s, 500ms), t0);
     s.add(2, timing(1s, 1s, 500ms), t0);
-    auto work = s.poll(t0 + 1s);
-    REQUIRE(work.start.size() == 2);
-    auto oldest = work.start[0];
-    auto due = *s.queued_at(oldest) - 500ms;  // its deadline minus the timeout
-    s.postpone(oldest);
-    CHECK_FALSE(s.running(oldest));
-    CHECK(s.queued_at(oldest) <= due + 500ms);
-    CHECK_FALSE(s.finish(oldest, t0 + 1s, false));  // nothing was running
-    // The longest-waiting probe comes out first on the next poll.
-    auto again = s.poll(t0 + 1s + 10ms);
-    REQUIRE(again.start.size() == 1);
-    CHECK(again.start[0] == oldest);
-    s.finish(oldest, t0 + 1s + 20ms, false);
-    // The cadence counts from the real start.
-    CHECK(s.queued_at(oldest) == t0 + 2s + 10ms);
+    auto work = s.poll(t0 + 1s, 1);
+    REQUIRE(work.start.size() == 1);
+    auto late = s.poll(t0 + 1s + 500ms, 0);
+    CHECK(late.timed_out == work.start);
+    CHECK(late.start.empty());
 }
