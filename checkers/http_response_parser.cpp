@@ -138,17 +138,19 @@ http_response_parser::outcome http_response_parser::feed(std::string_view bytes,
         switch (phase_) {
             case phase::status_line:
             case phase::header_line: {
-                if (phase_ == phase::status_line && line_.empty() && !bytes.empty()) {
-                    // Fail garbage at once rather than waiting for a line end that may not come.
+                if (phase_ == phase::status_line && line_.size() < 5 && !bytes.empty()) {
+                    // Fail garbage at once rather than waiting for a line end that may not come;
+                    // the first bytes may have come in an earlier piece.
                     constexpr std::string_view prefix = "HTTP/";
-                    auto n = std::min(prefix.size(), bytes.size());
-                    if (bytes.substr(0, n) != prefix.substr(0, n)) {
+                    auto n = std::min(prefix.size() - line_.size(), bytes.size());
+                    if (std::string_view(line_) != prefix.substr(0, line_.size()) ||
+                        bytes.substr(0, n) != prefix.substr(line_.size(), n)) {
                         return fail("invalid HTTP response: no status line");
                     }
                 }
-                auto before = bytes.size();
                 // The budget left for headers; the pending piece of this line is counted in it.
                 auto spent = std::min(header_limit_, header_bytes_ - line_.size());
+                auto before = bytes.size();
                 bool whole = take_line(bytes, line, header_limit_ - spent);
                 header_bytes_ += before - bytes.size();
                 if (!error_.empty()) {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
-fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz)
+fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz checkers_http_parser_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -85,11 +85,21 @@ for name, blob in seeds.items():
         f.write(blob)
 PY
 
+# Seeds for checkers_http_parser_fuzz (flags, piece size, body limit, then a response).
+http_corpus=$build/corpus/checkers_http_parser
+mkdir -p "$http_corpus"
+printf '\x02\x07\x40HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$http_corpus/length"
+printf '\x00\x03\x08HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n' \
+  >"$http_corpus/chunked"
+printf '\x02\x01\xffHTTP/1.0 503 Busy\r\nConnection: keep-alive\r\n\r\nclose-delimited' >"$http_corpus/close"
+printf '\x01\x05\x10HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\nContent-Length: 9\n\n' >"$http_corpus/interim"
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
   seeds=$corpus
   [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
   [[ $fuzzer == ipvs_reply_fuzz ]] && seeds=$ipvs_corpus
+  [[ $fuzzer == checkers_http_parser_fuzz ]] && seeds=$http_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done
