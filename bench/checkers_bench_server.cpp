@@ -8,6 +8,8 @@
 // a check (gap - interval) is measured at the server, not taken from the checker's word.
 //
 // Usage: checkers_bench_server [--keep-alive] [--interval-ms MS] [--per accept|request]
+//                              [--threads T]
+// More threads keep the server from being what limits a benchmark on a busy machine.
 // Prints the port, then serves until stdin closes. Each line "stats" on stdin prints
 //   connections=N requests=N gaps=N late_p50_ms=X late_p99_ms=X late_max_ms=X
 // for the window since the previous "stats" (counters are totals, the lateness is per window).
@@ -19,6 +21,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -26,8 +29,10 @@
 #include <cstring>
 #include <istream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -44,13 +49,24 @@ constexpr std::string_view kept_reply =
     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nOK\n";
 
 struct check_counter {
+    std::mutex mutex;  // with --threads, handlers of several connections run at once
     std::chrono::milliseconds interval{1000};
     std::uint64_t connections = 0;
     std::uint64_t requests = 0;
     std::unordered_map<std::uint32_t, clock_type::time_point> last_by_address;
     std::vector<double> lateness_ms;
 
+    void count_connection() {
+        std::lock_guard lock(mutex);
+        ++connections;
+    }
+    void count_request() {
+        std::lock_guard lock(mutex);
+        ++requests;
+    }
+
     void checked(const tcp::endpoint& local) {
+        std::lock_guard lock(mutex);
         auto now = clock_type::now();
         auto key = local.address().is_v4() ? local.address().to_v4().to_uint() : 0;
         auto [it, fresh] = last_by_address.try_emplace(key, now);
@@ -62,6 +78,7 @@ struct check_counter {
     }
 
     void print() {
+        std::lock_guard lock(mutex);
         auto at = [this](double q) {
             if (lateness_ms.empty()) {
                 return 0.0;
@@ -112,7 +129,7 @@ struct connection : std::enable_shared_from_this<connection> {
                     return;  // a TCP check: connected and left; or a kept-alive one closed
                 }
                 self->request.consume(n);
-                ++self->counter.requests;
+                self->counter.count_request();
                 if (!self->options.per_accept) {
                     self->counter.checked(self->local);
                 }
@@ -133,18 +150,22 @@ struct connection : std::enable_shared_from_this<connection> {
     }
 };
 
-void accept(tcp::acceptor& acceptor, check_counter& counter, const server_options& options) {
+// The acceptor runs on a strand (its operations must not overlap); each accepted connection gets
+// the plain executor, so connections are served by every thread.
+void accept(tcp::acceptor& acceptor, asio::io_context& io, check_counter& counter,
+            const server_options& options) {
     acceptor.async_accept(
-        [&acceptor, &counter, &options](const boost::system::error_code& ec, tcp::socket s) {
+        io.get_executor(),
+        [&acceptor, &io, &counter, &options](const boost::system::error_code& ec, tcp::socket s) {
             if (!ec) {
-                ++counter.connections;
+                counter.count_connection();
                 auto c = std::make_shared<connection>(std::move(s), counter, options);
                 if (options.per_accept) {
                     counter.checked(c->local);
                 }
                 c->start();
             }
-            accept(acceptor, counter, options);
+            accept(acceptor, io, counter, options);
         });
 }
 
@@ -170,23 +191,26 @@ void read_commands(asio::posix::stream_descriptor& in, asio::streambuf& buffer,
 int main(int argc, char** argv) {
     server_options options;
     check_counter counter;
+    int threads = 1;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--keep-alive") {
             options.keep_alive = true;
         } else if (a == "--interval-ms" && i + 1 < argc) {
             counter.interval = std::chrono::milliseconds(std::atol(argv[++i]));
+        } else if (a == "--threads" && i + 1 < argc) {
+            threads = std::max(1, std::atoi(argv[++i]));
         } else if (a == "--per" && i + 1 < argc) {
             options.per_accept = std::string_view(argv[++i]) == "accept";
         } else {
             std::fprintf(stderr,
                          "usage: checkers_bench_server [--keep-alive] [--interval-ms MS] "
-                         "[--per accept|request]\n");
+                         "[--per accept|request] [--threads T]\n");
             return a == "--help" ? 0 : 2;
         }
     }
-    asio::io_context io(1);
-    tcp::acceptor acceptor(io);
+    asio::io_context io(threads);
+    tcp::acceptor acceptor(asio::make_strand(io));
     tcp::endpoint any(tcp::v4(), 0);
     acceptor.open(any.protocol());
     acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -196,10 +220,17 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     // Several accepts in flight keep up with bursts.
     for (int i = 0; i < 16; ++i) {
-        accept(acceptor, counter, options);
+        accept(acceptor, io, counter, options);
     }
     asio::posix::stream_descriptor in(io, ::dup(0));
     asio::streambuf commands;
     read_commands(in, commands, counter, io);
+    std::vector<std::thread> more;
+    for (int i = 1; i < threads; ++i) {
+        more.emplace_back([&io] { io.run(); });
+    }
     io.run();
+    for (auto& t : more) {
+        t.join();
+    }
 }

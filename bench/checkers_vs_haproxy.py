@@ -53,7 +53,8 @@ def address(i):
 
 class bench_server:
     def __init__(self, build, keep_alive, per_accept):
-        args = [os.path.join(build, "bench/checkers_bench_server"), "--interval-ms", "1000"]
+        args = [os.path.join(build, "bench/checkers_bench_server"), "--interval-ms", "1000",
+                "--threads", "2"]
         if keep_alive:
             args.append("--keep-alive")
         if per_accept:
@@ -82,7 +83,7 @@ def haproxy_config(n, port, kind, directory):
     lines = [
         "global",
         "    nbthread 1",
-        "    maxconn 5000",  # the FD limit here is 20,000; checks need far fewer
+        "    maxconn 4000",  # HAProxy asks for 2 x maxconn + one FD per server
         "defaults",
         "    mode http" if kind != "tcp" else "    mode tcp",
         "    timeout connect 2s",

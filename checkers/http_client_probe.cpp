@@ -1,6 +1,7 @@
 #include "checkers/http_client_probe.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
@@ -31,11 +32,11 @@ constexpr std::size_t receive_buffer_size = 64 * 1024;
 // on an edge-triggered reactor).
 constexpr std::size_t read_budget_per_turn = 256 * 1024;
 
-std::string describe_connect(const boost::system::error_code& ec) {
-    if (ec == asio::error::connection_refused) {
+std::string describe_connect(int error) {
+    if (error == ECONNREFUSED) {
         return "connection refused";
     }
-    return "connect failed: " + ec.message();
+    return std::string("connect failed: ") + std::strerror(error);
 }
 
 std::string describe_transfer(int error) {
@@ -113,36 +114,58 @@ struct http_client_probe::connection final : http_body_sink,
         socket.close(ignored);
     }
 
+    // The socket is connected, written and read with plain system calls; Asio only waits for
+    // readiness. Its own async_connect adds a poll per check to confirm what SO_ERROR says.
     void connect() {
         close();
+        auto fail_later = [this](int error) {
+            asio::post(context.executor(), [self = shared_from_this(), r = run, error] {
+                if (r == self->run) {
+                    self->complete(probe_result::fail(describe_connect(error)));
+                }
+            });
+        };
+        // Opened through Asio (an adopted descriptor would cost an epoll_ctl DEL at close) and
+        // made non-blocking by hand, so Asio's waits need not do it again.
         boost::system::error_code ec;
         socket.open(peer.protocol(), ec);
         if (!ec) {
-            // Close with a reset: no TIME_WAIT per check on either side, as a load balancer's
-            // checks have always done.
-            socket.set_option(asio::socket_base::linger(true, 0), ec);
+            socket.non_blocking(true, ec);
         }
         if (ec) {
-            auto self = shared_from_this();
-            asio::post(context.executor(), [self, r = run, ec] {
-                if (r == self->run) {
-                    self->complete(probe_result::fail("connect failed: " + ec.message()));
-                }
-            });
+            fail_later(ec.value());
             return;
         }
+        int fd = socket.native_handle();
+        // Close with a reset: no TIME_WAIT per check on either side, as a load balancer's
+        // checks have always done.
+        ::linger reset_on_close{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
         ++context.connections_opened;
-        socket.async_connect(
-            peer, [self = shared_from_this(), r = run](const boost::system::error_code& cec) {
-                if (r != self->run) {
-                    return;
+        if (::connect(fd, peer.data(), static_cast<socklen_t>(peer.size())) != 0 &&
+            errno != EINPROGRESS) {
+            fail_later(errno);
+            return;
+        }
+        socket.async_wait(tcp::socket::wait_write, [self = shared_from_this(),
+                                                    r = run](const boost::system::error_code& wec) {
+            if (r != self->run) {
+                return;
+            }
+            int error = wec ? wec.value() : 0;
+            if (!wec) {
+                socklen_t length = sizeof error;
+                if (::getsockopt(self->socket.native_handle(), SOL_SOCKET, SO_ERROR, &error,
+                                 &length) != 0) {
+                    error = errno;
                 }
-                if (cec) {
-                    self->complete(probe_result::fail(describe_connect(cec)));
-                    return;
-                }
-                self->send_request();
-            });
+            }
+            if (error != 0) {
+                self->complete(probe_result::fail(describe_connect(error)));
+                return;
+            }
+            self->send_request();
+        });
     }
 
     void send_request() {
