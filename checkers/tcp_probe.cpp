@@ -122,6 +122,13 @@ void tcp_probe::start(completion done) {
     r->started = std::chrono::steady_clock::now();
     current_ = r;
     tcp::endpoint peer(target_.address, target_.port);
+    // Close with a reset: a check that connects thousands of times a second must not leave a
+    // TIME_WAIT (and its FIN exchange) behind each time.
+    boost::system::error_code open_error;
+    r->socket.open(peer.protocol(), open_error);
+    if (!open_error) {
+        r->socket.set_option(asio::socket_base::linger(true, 0), open_error);
+    }
     r->socket.async_connect(peer, [this, r](const boost::system::error_code& ec) {
         if (r->cancelled) {
             return;
