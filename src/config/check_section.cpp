@@ -35,20 +35,24 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         c.type = *type;
         type_known = true;
     }
-    if (auto interval = reader.duration_value("interval", 100ms, 1h)) {
+    auto interval = reader.duration_value("interval", 100ms, 1h);
+    if (interval) {
         c.interval = *interval;
     }
+    // A refused interval has its diagnostic; measuring other keys against the default in its
+    // place would report faults that are not there.
+    bool interval_valid = interval || !reader.has("interval");
     if (auto timeout = reader.duration_value("timeout", 10ms, 1h)) {
         c.timeout = *timeout;
-    }
-    if (c.timeout > c.interval && reader.has("timeout")) {
-        reader.error("timeout", rule::out_of_range,
-                     format_duration(c.timeout) + " is longer than the interval " +
-                         format_duration(c.interval));
+        if (interval_valid && c.timeout > c.interval) {
+            reader.error("timeout", rule::out_of_range,
+                         format_duration(c.timeout) + " is longer than the interval " +
+                             format_duration(c.interval));
+        }
     }
     c.recheck_interval = std::min(c.interval, duration(1s));
     if (auto recheck = reader.duration_value("recheck_interval", 10ms, 1h)) {
-        if (*recheck > c.interval) {
+        if (interval_valid && *recheck > c.interval) {
             reader.error("recheck_interval", rule::out_of_range,
                          format_duration(*recheck) + " is longer than the interval " +
                              format_duration(c.interval));
@@ -160,7 +164,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         c.reuse_connection = *reuse;
     }
     only_for("reuse_connection", http, "http and https");
-    if (auto target = read_endpoint(reader, "connect")) {
+    if (auto target = read_endpoint(reader, "connect", port_rule::service)) {
         if (target->port == 0) {
             reader.error("connect", rule::out_of_range,
                          "port 0 is not a service port (1 to 65535)");

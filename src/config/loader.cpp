@@ -1,16 +1,13 @@
 #include "config/loader.hpp"
 
-#include <glob.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "config/global_section.hpp"
+#include "config/toml_prescan.hpp"
 #include "config/toml_reader.hpp"
 #include "config/value_rules.hpp"
 #include "config/virtual_server_section.hpp"
@@ -23,30 +20,13 @@ namespace {
 // argument-dependent lookup still finds.
 using vigil::to_string;
 
-struct read_outcome {
-    std::optional<std::string> text;
-    std::string error;
-};
-
-read_outcome read_whole_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        return {std::nullopt, "is a directory"};
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return {std::nullopt, std::strerror(errno)};
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) {
-        return {std::nullopt, std::strerror(errno)};
-    }
-    return {buffer.str(), {}};
-}
-
 // Parses a file's TOML; a syntax error becomes a diagnostic at toml++'s position.
 std::optional<toml::table> parse_toml(file_context& file, const std::string& text) {
+    if (auto problem = prescan_toml(text)) {
+        file.error(location{file.path(), problem->line, problem->column}, rule::toml_syntax,
+                   problem->message);
+        return std::nullopt;
+    }
     try {
         return toml::parse(text, file.path());
     } catch (const toml::parse_error& e) {
@@ -59,7 +39,8 @@ std::optional<toml::table> parse_toml(file_context& file, const std::string& tex
 // must be unique across them, the order of diagnostics) is decided here.
 class loader {
   public:
-    explicit loader(std::string main_file) : main_file_(std::move(main_file)) {}
+    loader(std::string main_file, const file_source& files)
+        : main_file_(std::move(main_file)), files_(&files) {}
 
     load_result run();
 
@@ -68,6 +49,7 @@ class loader {
     void check_duplicates(const configuration& config);
 
     std::string main_file_;
+    const file_source* files_;
     std::vector<diagnostic> diagnostics_;
     // Files in the order they were read: diagnostics are sorted by it.
     std::vector<std::string> file_order_;
@@ -80,7 +62,7 @@ load_result loader::run() {
     configuration config;
     config.main_file = main_file_;
 
-    auto contents = read_whole_file(main_file_);
+    auto contents = files_->read(main_file_);
     if (!contents.text) {
         main.error(location{main_file_, 1, 1}, rule::unreadable_file,
                    "cannot read " + main_file_ + ": " + contents.error);
@@ -103,6 +85,14 @@ load_result loader::run() {
         }
         read_includes(main, include, config);
         check_duplicates(config);
+        // Only a config that is otherwise valid can be said to declare nothing: with errors, the
+        // instances and virtual servers it meant to declare may be the ones refused.
+        if (diagnostics_.empty() && config.vrrp_instances.empty() &&
+            config.virtual_servers.empty()) {
+            main.error(location{main_file_, 1, 1}, rule::nothing_to_run,
+                       "declares no [[vrrp_instance]] and includes no [virtual_server]: nothing "
+                       "to run");
+        }
     }
 
     std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
@@ -144,27 +134,21 @@ void loader::read_includes(file_context& main, const toml::array* patterns, conf
         if (joined.is_relative()) {
             joined = folder / joined;
         }
-        glob_t matches{};
-        errno = 0;
-        int rc = ::glob(joined.c_str(), GLOB_ERR, nullptr, &matches);
-        // A folder in the pattern that does not exist is as much "no match" as an empty one.
-        if (rc == GLOB_NOMATCH || (rc == GLOB_ABORTED && (errno == ENOENT || errno == ENOTDIR))) {
+        auto matches = files_->glob(joined.string());
+        if (matches.paths.empty() && matches.error.empty()) {
             main.error(item.source(), rule::include_no_match,
                        "global.include: " + in_quotes(pattern->get()) +
                            " matches no file (looked for " + joined.string() + ")");
-        } else if (rc != 0) {
-            main.error(
-                item.source(), rule::unreadable_file,
-                "global.include: cannot search " + joined.string() + ": " + std::strerror(errno));
+        } else if (!matches.error.empty()) {
+            main.error(item.source(), rule::unreadable_file,
+                       "global.include: cannot search " + joined.string() + ": " + matches.error);
         } else {
-            // glob(3) sorts its matches, so files load in a stable, documented order.
-            for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
-                std::string path = matches.gl_pathv[i];
+            for (const auto& path : matches.paths) {
                 if (std::find(seen.begin(), seen.end(), path) != seen.end()) {
                     continue;  // matched by an earlier glob too: one file, one virtual server
                 }
                 seen.push_back(path);
-                auto contents = read_whole_file(path);
+                auto contents = files_->read(path);
                 if (!contents.text) {
                     main.error(item.source(), rule::unreadable_file,
                                "global.include: cannot read " + path + ": " + contents.error);
@@ -210,7 +194,6 @@ void loader::read_includes(file_context& main, const toml::array* patterns, conf
                 reader.finish();
             }
         }
-        ::globfree(&matches);
     }
 }
 
@@ -272,7 +255,11 @@ void loader::check_duplicates(const configuration& config) {
 }  // namespace
 
 load_result load_configuration(const std::string& main_file) {
-    return loader(main_file).run();
+    return load_configuration(main_file, filesystem_source());
+}
+
+load_result load_configuration(const std::string& main_file, const file_source& files) {
+    return loader(main_file, files).run();
 }
 
 }  // namespace vigil::config

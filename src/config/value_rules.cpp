@@ -3,6 +3,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace vigil::config {
 
@@ -91,9 +92,37 @@ std::optional<int> read_weight(table_reader& reader) {
     return std::nullopt;
 }
 
-std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key) {
+namespace {
+
+// The number after an endpoint's last ':' ("[2001:db8::1]:80" too), when it is all digits.
+std::optional<std::uint64_t> numeric_port(std::string_view text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(']', colon) != std::string_view::npos) {
+        return std::nullopt;
+    }
+    auto digits = text.substr(colon + 1);
+    if (digits.empty() || digits.size() > 10 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    std::uint64_t port = 0;
+    for (char c : digits) {
+        port = port * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return port;
+}
+
+}  // namespace
+
+std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key,
+                                         port_rule ports) {
     auto text = reader.string(key);
     if (!text) {
+        return std::nullopt;
+    }
+    if (auto port = numeric_port(*text); ports == port_rule::service && port && *port > 65535) {
+        reader.error(key, rule::out_of_range,
+                     "port " + std::to_string(*port) + " is not a service port (1 to 65535)");
         return std::nullopt;
     }
     auto endpoint = parse_endpoint(*text);

@@ -27,7 +27,13 @@ std::string in_quotes(std::string_view s);
 std::string first_at(const location& where);
 
 std::optional<ip_address> read_address(table_reader& reader, std::string_view key);
-std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key);
+// Whether an endpoint's port must name a service (1 to 65535) or may be 0 (any port, as a fwmark
+// service's real servers may have).
+enum class port_rule { any, service };
+// A service port out of range is reported with the service range, the same as port 0 is, so one
+// key never states two ranges; port 0 itself is left to the caller, whose message says why.
+std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view key,
+                                         port_rule ports = port_rule::any);
 // argv for a program run without a shell: non-empty strings, the program an absolute path.
 std::optional<std::vector<std::string>> read_argv(table_reader& reader, std::string_view key);
 // A priority adjustment of a tracker: -253 to 253, so it can move any priority to any other.

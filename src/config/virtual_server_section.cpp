@@ -27,7 +27,8 @@ std::optional<real_server> read_real_server(file_context& file, const toml::tabl
     real_server server;
     server.where = file.at(table.source());
     reader.require("address");
-    if (auto address = read_endpoint(reader, "address")) {
+    if (auto address =
+            read_endpoint(reader, "address", vs.fwmark ? port_rule::any : port_rule::service)) {
         server.address = *address;
         // Without NAT the kernel does not rewrite the destination port, so it cannot differ.
         if (vs.address && vs.forwarding != ipvs::forwarding::nat &&
@@ -104,7 +105,7 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
         reader.error("fwmark", rule::conflicting_keys,
                      "a virtual server is an address or a firewall mark, not both");
     }
-    if (auto address = read_endpoint(reader, "address")) {
+    if (auto address = read_endpoint(reader, "address", port_rule::service)) {
         if (address->port == 0) {
             reader.error("address", rule::out_of_range,
                          "port 0 is not a service port (1 to 65535); use fwmark for port ranges");

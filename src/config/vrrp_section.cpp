@@ -80,12 +80,14 @@ void read_trackers(file_context& file, table_reader& reader, const std::string& 
         if (auto argv = read_argv(r, "command")) {
             t.command = *argv;
         }
-        if (auto interval = r.duration_value("interval", 100ms, 1h)) {
+        auto interval = r.duration_value("interval", 100ms, 1h);
+        if (interval) {
             t.interval = *interval;
         }
         t.timeout = t.interval;
         if (auto timeout = r.duration_value("timeout", 10ms, 1h)) {
-            if (*timeout > t.interval) {
+            // A refused interval has its diagnostic already: no second one against the default.
+            if ((interval || !r.has("interval")) && *timeout > t.interval) {
                 r.error("timeout", rule::out_of_range,
                         format_duration(*timeout) + " is longer than the interval " +
                             format_duration(t.interval));
