@@ -1,10 +1,9 @@
 #include "config/loader.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "config/global_section.hpp"
 #include "config/toml_prescan.hpp"
