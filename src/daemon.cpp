@@ -141,8 +141,8 @@ void daemon::rebuild_ipvs() {
 }
 
 bool daemon::apply_vrrp(const config::configuration& config) {
-    auto routers = router_configs(config);
-    auto groups = sync_group_configs(config);
+    auto routers = instance_specs(config);
+    auto groups = sync_group_specs(config);
     if (!vrrp_) {
         if (routers.empty()) {
             return true;
@@ -152,7 +152,7 @@ bool daemon::apply_vrrp(const config::configuration& config) {
             log_->error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
             return false;
         }
-        vrrp_ = std::make_unique<vrrp::node>(io_.get_executor(), *log_, *address_effects_);
+        vrrp_ = std::make_unique<vrrp::instance_set>(io_.get_executor(), *log_, *address_effects_);
         vrrp_->on_state_change([this](const std::string& instance, vrrp::state to) {
             // keepalived's lvs_sync_daemon: master daemon while MASTER, backup otherwise.
             if (reconciler_ && sync_daemon_instance_ == instance) {

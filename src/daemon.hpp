@@ -20,8 +20,8 @@
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
 #include "service_notifier.hpp"
-#include "vrrp/netlink.hpp"
-#include "vrrp/node.hpp"
+#include "vrrp/address_effects.hpp"
+#include "vrrp/instance_set.hpp"
 
 namespace vigil {
 
@@ -83,7 +83,7 @@ class daemon {
     control_server control_;
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;
-    std::unique_ptr<vrrp::node> vrrp_;
+    std::unique_ptr<vrrp::instance_set> vrrp_;
     // IPVS: the backend outlives the reconciler that applies operations through it.
     std::unique_ptr<ipvs::backend> ipvs_backend_;
     std::unique_ptr<ipvs::reconciler> reconciler_;

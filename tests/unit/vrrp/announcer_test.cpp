@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Runs the loop for `span` and returns when each round was sent, relative to the start.
-std::vector<std::chrono::milliseconds> rounds_during(announce_settings settings,
+std::vector<std::chrono::milliseconds> rounds_during(announce_spec settings,
                                                      std::chrono::milliseconds span,
                                                      std::function<void(announcer&)> midway = {}) {
     boost::asio::io_context io;
@@ -36,7 +36,7 @@ std::vector<std::chrono::milliseconds> rounds_during(announce_settings settings,
 }  // namespace
 
 TEST_CASE("a new master sends a burst at once and a second one after master_delay") {
-    announce_settings s;
+    announce_spec s;
     s.master_repeat = 3;
     s.interval = 20ms;
     s.master_delay = 200ms;
@@ -50,14 +50,14 @@ TEST_CASE("a new master sends a burst at once and a second one after master_dela
 }
 
 TEST_CASE("master_delay 0 means no second burst") {
-    announce_settings s;
+    announce_spec s;
     s.master_repeat = 2;
     s.master_delay = 0ms;
     CHECK(rounds_during(s, 300ms).size() == 2);
 }
 
 TEST_CASE("a refresh repeats while master") {
-    announce_settings s;
+    announce_spec s;
     s.master_repeat = 1;
     s.master_delay = 0ms;
     s.master_refresh = 100ms;
@@ -69,7 +69,7 @@ TEST_CASE("a refresh repeats while master") {
 }
 
 TEST_CASE("stop ends the schedule at once") {
-    announce_settings s;
+    announce_spec s;
     s.master_repeat = 1;
     s.master_delay = 0ms;
     s.master_refresh = 50ms;

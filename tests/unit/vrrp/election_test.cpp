@@ -1,4 +1,4 @@
-#include "vrrp/instance.hpp"
+#include "vrrp/election.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,8 +12,8 @@ ip_address addr(const char* text) {
     return *parse_address(text);
 }
 
-instance_config config_v3(std::uint8_t priority, const char* primary = "10.0.0.1") {
-    instance_config c;
+election_spec config_v3(std::uint8_t priority, const char* primary = "10.0.0.1") {
+    election_spec c;
     c.priority = priority;
     c.version = protocol_version::v3;
     c.advert_interval = 100ms;
@@ -63,11 +63,11 @@ std::optional<drop_reason> drop_in(const actions& list) {
 
 // Drives an instance on simulated time: fires its timer whenever time passes its deadline.
 struct simulation {
-    instance router;
+    election router;
     time_point now{};
     actions log;
 
-    explicit simulation(instance_config c) : router(std::move(c)) {}
+    explicit simulation(election_spec c) : router(std::move(c)) {}
 
     void start(bool link = true) { append(router.start(now, link)); }
     void advance_to(time_point until) {
@@ -105,7 +105,7 @@ TEST_CASE("a backup that hears no master becomes master after Master_Down_Interv
 }
 
 TEST_CASE("becoming master sends an advert, adds the VIPs and announces them, in that order") {
-    instance router(config_v3(100));
+    election router(config_v3(100));
     router.start({}, true);
     auto out = router.on_timer(*router.deadline());
     REQUIRE(out.size() == 4);
@@ -306,48 +306,48 @@ TEST_CASE("receive checks drop adverts for each reason") {
     good.auth_data = *v2.auth_pass;
 
     SUBCASE("a good advert passes") {
-        instance router(v2);
+        election router(v2);
         router.start({}, true);
         CHECK_FALSE(drop_in(router.on_advert(good, {})));
     }
     SUBCASE("multicast TTL other than 255") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.hop_limit = 254;
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::bad_ttl);
     }
     SUBCASE("another VRRP version") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.version = protocol_version::v3;
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::version_mismatch);
     }
     SUBCASE("wrong password") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.auth_data[7] = '3';
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::auth_mismatch);
     }
     SUBCASE("no authentication where we expect it") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.auth_type = 0;
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::auth_mismatch);
     }
     SUBCASE("our own advert") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.source = addr("10.0.0.1");
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::own_advert);
     }
     SUBCASE("a zero interval") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.interval = 0ms;
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::bad_interval);
     }
     SUBCASE("a VRRPv2 address list that differs, unless from the owner") {
-        instance router(v2);
+        election router(v2);
         auto a = good;
         a.addresses = {addr("10.0.0.101")};
         CHECK(drop_in(router.on_advert(a, {})) == drop_reason::address_mismatch);
@@ -357,7 +357,7 @@ TEST_CASE("receive checks drop adverts for each reason") {
 }
 
 TEST_CASE("a VRRPv3 advert with another address list is dropped unless from the owner") {
-    instance router(config_v3(100));
+    election router(config_v3(100));
     router.start({}, true);
     auto a = advert_from("10.0.0.2", 150);
     a.addresses = {addr("10.0.0.100"), addr("10.0.0.101")};
@@ -365,7 +365,7 @@ TEST_CASE("a VRRPv3 advert with another address list is dropped unless from the 
     a.priority = 255;
     CHECK_FALSE(drop_in(router.on_advert(a, {})));
     // Order does not matter.
-    instance two_vips([] {
+    election two_vips([] {
         auto c = config_v3(100);
         c.virtual_addresses = {addr("10.0.0.100"), addr("10.0.0.101")};
         return c;
@@ -378,7 +378,7 @@ TEST_CASE("a VRRPv3 advert with another address list is dropped unless from the 
 TEST_CASE("in unicast mode only listed peers are heard, whatever their TTL") {
     auto c = config_v3(100);
     c.unicast_peers = {addr("10.0.0.2")};
-    instance router(c);
+    election router(c);
     router.start({}, true);
     auto routed = advert_from("10.0.0.2", 150);
     routed.hop_limit = 60;
@@ -437,7 +437,7 @@ TEST_CASE("a backup that shuts down sends nothing") {
 }
 
 TEST_CASE("a timer call before the deadline does nothing") {
-    instance router(config_v3(100));
+    election router(config_v3(100));
     router.start({}, true);
     auto deadline = *router.deadline();
     CHECK(router.on_timer(deadline - 1us).empty());

@@ -49,7 +49,7 @@ enum class drop_reason {
 };
 std::string_view to_string(drop_reason reason);
 
-struct instance_config {
+struct election_spec {
     std::uint8_t priority = 100;  // configured; 255 = address owner
     protocol_version version = protocol_version::v2;
     duration advert_interval = std::chrono::seconds(1);
@@ -61,7 +61,7 @@ struct instance_config {
     std::optional<std::array<std::uint8_t, 8>> auth_pass;  // VRRPv2 PASS, zero-padded
     std::vector<ip_address> unicast_peers;                 // empty: multicast
 
-    bool operator==(const instance_config&) const = default;
+    bool operator==(const election_spec&) const = default;
 };
 
 // A decoded advert with what the socket told about it.
@@ -101,9 +101,9 @@ using action = std::variant<send_advert, add_vips, remove_vips, announce, transi
                             request_master, own_fault_cleared>;
 using actions = std::vector<action>;
 
-class instance {
+class election {
   public:
-    explicit instance(instance_config config);
+    explicit election(election_spec config);
 
     // Leaves Initialize: to Master for an address owner, else Backup; to Fault without link.
     actions start(time_point now, bool link_up);
@@ -145,7 +145,7 @@ class instance {
     // The interval the master advertises (v3 backups adopt it); the election timers derive from it.
     duration master_advert_interval() const { return master_advert_interval_; }
     election_timing timing() const;
-    const instance_config& config() const { return config_; }
+    const election_spec& config() const { return config_; }
 
   private:
     void become_master(time_point now, transition_reason reason, actions& out);
@@ -158,7 +158,7 @@ class instance {
     std::optional<drop_reason> check(const received_advert& advert) const;
     bool sender_wins(const received_advert& advert) const;
 
-    instance_config config_;
+    election_spec config_;
     state state_ = state::initialize;
     std::uint8_t priority_;
     duration master_advert_interval_;

@@ -1,4 +1,4 @@
-#include "vrrp/node.hpp"
+#include "vrrp/instance_set.hpp"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -55,7 +55,7 @@ bool write_sysctl(const std::string& path, const std::string& value) {
 
 }  // namespace
 
-bool same_settings(const router_config& a, const router_config& b) {
+bool same_settings(const instance_spec& a, const instance_spec& b) {
     // The primary address comes from the interface, not the config.
     auto x = a;
     auto y = b;
@@ -68,7 +68,7 @@ namespace {
 // A reload may change these on a running router without restarting it (so a master stays
 // master): the configured priority, unless it becomes or stops being the owner's 255, which
 // decides how the election starts; and the notify programs.
-bool changes_in_place(const router_config& wanted, const router_config& current) {
+bool changes_in_place(const instance_spec& wanted, const instance_spec& current) {
     auto patched = current;
     patched.election.priority = wanted.election.priority;
     patched.notify = wanted.notify;
@@ -78,12 +78,12 @@ bool changes_in_place(const router_config& wanted, const router_config& current)
 
 }  // namespace
 
-struct node::interface_state {
+struct instance_set::interface_state {
     std::string name;
     std::optional<interface_info> info;
     std::unique_ptr<vrrp_socket> v4;
     std::unique_ptr<vrrp_socket> v6;
-    std::unique_ptr<announce_sender> sender;
+    std::unique_ptr<announcement_sender> sender;
     std::vector<router*> routers;
 
     vrrp_socket* socket(address_family f) const {
@@ -93,9 +93,9 @@ struct node::interface_state {
     router* find(address_family family, std::uint8_t vrid) const;
 };
 
-class node::router {
+class instance_set::router {
   public:
-    router(node& owner, router_config config)
+    router(instance_set& owner, instance_spec config)
         : owner_(owner),
           config_(std::move(config)),
           vmac_name_(!config_.vmac_name.empty() ? config_.vmac_name
@@ -113,9 +113,9 @@ class node::router {
     router(const router&) = delete;
     router& operator=(const router&) = delete;
 
-    const router_config& config() const { return config_; }
+    const instance_spec& config() const { return config_; }
     // A reload changed only what changes_in_place allows.
-    void update_in_place(const router_config& wanted) {
+    void update_in_place(const instance_spec& wanted) {
         config_.notify = wanted.notify;
         if (config_.election.priority != wanted.election.priority) {
             config_.election.priority = wanted.election.priority;
@@ -123,8 +123,8 @@ class node::router {
             recompute();
         }
     }
-    instance& core() { return core_; }
-    const instance& core() const { return core_; }
+    election& core() { return core_; }
+    const election& core() const { return core_; }
     bool busy() const { return notifying_ || !notify_queue_.empty(); }
 
     void start() {
@@ -217,8 +217,8 @@ class node::router {
         remove_vmac();
     }
 
-    router_status status() const {
-        router_status s;
+    instance_status status() const {
+        instance_status s;
         s.name = config_.name;
         s.interface = config_.interface;
         s.virtual_router_id = config_.virtual_router_id;
@@ -757,10 +757,10 @@ class node::router {
     ip_address last_source_;
 
   private:
-    node& owner_;
-    router_config config_;
+    instance_set& owner_;
+    instance_spec config_;
     std::string vmac_name_;
-    instance core_;
+    election core_;
     asio::steady_timer timer_;
     announcer announcer_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -783,7 +783,8 @@ class node::router {
     std::map<std::string, std::string> saved_sysctls_;  // base interface values to restore
 };
 
-node::router* node::interface_state::find(address_family family, std::uint8_t vrid) const {
+instance_set::router* instance_set::interface_state::find(address_family family,
+                                                          std::uint8_t vrid) const {
     for (auto* r : routers) {
         if (r->config().family() == family && r->config().virtual_router_id == vrid) {
             return r;
@@ -792,7 +793,7 @@ node::router* node::interface_state::find(address_family family, std::uint8_t vr
     return nullptr;
 }
 
-struct node::file_watch {
+struct instance_set::file_watch {
     explicit file_watch(asio::any_io_executor executor) : descriptor(std::move(executor)) {}
     asio::posix::stream_descriptor descriptor;
     std::map<int, std::string> folders;  // inotify watch -> folder
@@ -805,15 +806,15 @@ struct node::file_watch {
     std::vector<watcher> watchers;
 };
 
-node::node(asio::any_io_executor executor, event_log& log, address_effects& effects)
+instance_set::instance_set(asio::any_io_executor executor, event_log& log, address_effects& effects)
     : executor_(executor), log_(log), effects_(effects), runner_(executor) {}
 
-node::~node() {
+instance_set::~instance_set() {
     // Routers first: their destructors unregister from the file watch.
     routers_.clear();
 }
 
-void node::watch_file(router& owner, std::size_t tracker, const std::string& path) {
+void instance_set::watch_file(router& owner, std::size_t tracker, const std::string& path) {
     if (!files_) {
         int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (fd < 0) {
@@ -838,13 +839,13 @@ void node::watch_file(router& owner, std::size_t tracker, const std::string& pat
     files_->watchers.push_back({&owner, tracker, folder, p.filename().string()});
 }
 
-void node::unwatch_files(router& owner) {
+void instance_set::unwatch_files(router& owner) {
     if (files_) {
         std::erase_if(files_->watchers, [&](const auto& w) { return w.owner == &owner; });
     }
 }
 
-void node::on_file_events() {
+void instance_set::on_file_events() {
     files_->descriptor.async_wait(
         asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
             if (ec) {
@@ -877,7 +878,7 @@ void node::on_file_events() {
         });
 }
 
-void node::build_groups() {
+void instance_set::build_groups() {
     for (auto& r : routers_) {
         r->core().set_group_gate(false);
         r->set_group_name(std::nullopt);
@@ -897,7 +898,7 @@ void node::build_groups() {
     }
 }
 
-void node::react_group(router& from, const actions& produced) {
+void instance_set::react_group(router& from, const actions& produced) {
     for (auto& group : groups_) {
         if (!group->contains(from.core())) {
             continue;
@@ -930,11 +931,11 @@ void node::react_group(router& from, const actions& produced) {
     }
 }
 
-bool node::notifying() const {
+bool instance_set::notifying() const {
     return std::any_of(routers_.begin(), routers_.end(), [](const auto& r) { return r->busy(); });
 }
 
-node::interface_state* node::interface_for(const std::string& name) {
+instance_set::interface_state* instance_set::interface_for(const std::string& name) {
     auto& slot = interfaces_[name];
     if (!slot) {
         slot = std::make_unique<interface_state>();
@@ -944,7 +945,7 @@ node::interface_state* node::interface_for(const std::string& name) {
     return slot.get();
 }
 
-void node::refresh_interface(interface_state& iface) {
+void instance_set::refresh_interface(interface_state& iface) {
     auto previous_index = iface.info ? iface.info->index : 0;
     iface.info = effects_.lookup(iface.name);
     if (!iface.info || iface.info->index != previous_index) {
@@ -955,7 +956,8 @@ void node::refresh_interface(interface_state& iface) {
     }
 }
 
-std::optional<std::string> node::open_sockets(interface_state& iface, address_family family) {
+std::optional<std::string> instance_set::open_sockets(interface_state& iface,
+                                                      address_family family) {
     if (!iface.info) {
         return "interface " + iface.name + " does not exist";
     }
@@ -1002,7 +1004,7 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
         });
     (family == address_family::ipv6 ? iface.v6 : iface.v4) = std::move(socket);
     if (!iface.sender) {
-        iface.sender = announce_sender::open(iface.info->index, iface.name, error);
+        iface.sender = announcement_sender::open(iface.info->index, iface.name, error);
         if (!iface.sender) {
             return error;
         }
@@ -1010,7 +1012,7 @@ std::optional<std::string> node::open_sockets(interface_state& iface, address_fa
     return std::nullopt;
 }
 
-void node::on_link_event(const link_monitor::link_event& event) {
+void instance_set::on_link_event(const link_monitor::link_event& event) {
     auto found = interfaces_.find(event.name);
     if (found == interfaces_.end()) {
         // Renamed or unnamed in this event: match by index.
@@ -1036,15 +1038,15 @@ void node::on_link_event(const link_monitor::link_event& event) {
     }
 }
 
-void node::start_router(const router_config& config) {
+void instance_set::start_router(const instance_spec& config) {
     auto r = std::make_unique<router>(*this, config);
     auto* iface = interface_for(config.interface);
     iface->routers.push_back(r.get());
     routers_.push_back(std::move(r));
 }
 
-std::optional<std::string> node::start(std::vector<router_config> routers,
-                                       std::vector<sync_group_config> groups) {
+std::optional<std::string> instance_set::start(std::vector<instance_spec> routers,
+                                               std::vector<sync_group_spec> groups) {
     group_configs_ = std::move(groups);
     if (!routers.empty() && !links_) {
         links_ = std::make_unique<link_monitor>(
@@ -1083,14 +1085,14 @@ std::optional<std::string> node::start(std::vector<router_config> routers,
     return std::nullopt;
 }
 
-std::optional<std::string> node::reconfigure(std::vector<router_config> routers,
-                                             std::vector<sync_group_config> groups) {
-    std::vector<router_config> to_start;
+std::optional<std::string> instance_set::reconfigure(std::vector<instance_spec> routers,
+                                                     std::vector<sync_group_spec> groups) {
+    std::vector<instance_spec> to_start;
     // Resign routers that are gone or changed.
     for (auto it = routers_.begin(); it != routers_.end();) {
         auto& current = (*it)->config();
         // Names are unique, so at most one wanted router can match.
-        auto wanted = std::find_if(routers.begin(), routers.end(), [&](const router_config& c) {
+        auto wanted = std::find_if(routers.begin(), routers.end(), [&](const instance_spec& c) {
             return same_settings(c, current) || changes_in_place(c, current);
         });
         if (wanted != routers.end()) {
@@ -1112,14 +1114,14 @@ std::optional<std::string> node::reconfigure(std::vector<router_config> routers,
     return start(std::move(routers), std::move(groups));
 }
 
-void node::shutdown() {
+void instance_set::shutdown() {
     for (auto& r : routers_) {
         r->shutdown();
     }
 }
 
-std::vector<router_status> node::status() const {
-    std::vector<router_status> out;
+std::vector<instance_status> instance_set::status() const {
+    std::vector<instance_status> out;
     for (const auto& r : routers_) {
         out.push_back(r->status());
     }

@@ -1,4 +1,4 @@
-#include "vrrp/instance.hpp"
+#include "vrrp/election.hpp"
 
 #include <algorithm>
 
@@ -68,16 +68,16 @@ std::string_view to_string(drop_reason reason) {
     return "?";
 }
 
-instance::instance(instance_config config)
+election::election(election_spec config)
     : config_(std::move(config)),
       priority_(config_.priority),
       master_advert_interval_(config_.advert_interval) {}
 
-election_timing instance::timing() const {
+election_timing election::timing() const {
     return compute_election_timing(priority_, master_advert_interval_);
 }
 
-actions instance::start(time_point now, bool link_up) {
+actions election::start(time_point now, bool link_up) {
     actions out;
     preempt_allowed_at_ = now + config_.preempt_delay;
     link_up_ = link_up;
@@ -96,11 +96,11 @@ actions instance::start(time_point now, bool link_up) {
     return out;
 }
 
-void instance::reset_master_down(time_point now) {
+void election::reset_master_down(time_point now) {
     deadline_ = now + timing().master_down_interval;
 }
 
-void instance::become_fault(transition_reason reason, actions& out) {
+void election::become_fault(transition_reason reason, actions& out) {
     if (state_ == state::master) {
         out.push_back(remove_vips{});
     }
@@ -112,7 +112,7 @@ void instance::become_fault(transition_reason reason, actions& out) {
     deadline_.reset();
 }
 
-void instance::leave_fault_if_clear(time_point now, transition_reason reason, actions& out) {
+void election::leave_fault_if_clear(time_point now, transition_reason reason, actions& out) {
     if (state_ != state::fault) {
         return;
     }
@@ -130,7 +130,7 @@ void instance::leave_fault_if_clear(time_point now, transition_reason reason, ac
     }
 }
 
-void instance::become_master(time_point now, transition_reason reason, actions& out) {
+void election::become_master(time_point now, transition_reason reason, actions& out) {
     // RFC 5798 6.4.1/6.4.2: advertise, take the addresses, announce them, then time adverts.
     out.push_back(send_advert{priority_});
     out.push_back(add_vips{});
@@ -144,7 +144,7 @@ void instance::become_master(time_point now, transition_reason reason, actions& 
     deadline_ = now + config_.advert_interval;
 }
 
-void instance::become_backup(time_point now, transition_reason reason, actions& out) {
+void election::become_backup(time_point now, transition_reason reason, actions& out) {
     if (state_ == state::master) {
         out.push_back(remove_vips{});
     }
@@ -155,7 +155,7 @@ void instance::become_backup(time_point now, transition_reason reason, actions& 
     reset_master_down(now);
 }
 
-std::optional<drop_reason> instance::check(const received_advert& advert) const {
+std::optional<drop_reason> election::check(const received_advert& advert) const {
     bool unicast = !config_.unicast_peers.empty();
     if (unicast) {
         if (std::find(config_.unicast_peers.begin(), config_.unicast_peers.end(), advert.source) ==
@@ -200,7 +200,7 @@ std::optional<drop_reason> instance::check(const received_advert& advert) const 
     return std::nullopt;
 }
 
-bool instance::sender_wins(const received_advert& advert) const {
+bool election::sender_wins(const received_advert& advert) const {
     if (advert.priority != priority_) {
         return advert.priority > priority_;
     }
@@ -209,7 +209,7 @@ bool instance::sender_wins(const received_advert& advert) const {
     return config_.primary_address < advert.source;
 }
 
-actions instance::on_advert(const received_advert& advert, time_point now) {
+actions election::on_advert(const received_advert& advert, time_point now) {
     actions out;
     if (auto reason = check(advert)) {
         out.push_back(drop{*reason});
@@ -279,7 +279,7 @@ actions instance::on_advert(const received_advert& advert, time_point now) {
     return out;
 }
 
-actions instance::on_timer(time_point now) {
+actions election::on_timer(time_point now) {
     actions out;
     if (!deadline_ || now < *deadline_) {
         return out;
@@ -310,7 +310,7 @@ actions instance::on_timer(time_point now) {
     return out;
 }
 
-actions instance::on_link(bool up, time_point now) {
+actions election::on_link(bool up, time_point now) {
     actions out;
     link_up_ = up;
     if (!up && state_ != state::fault && state_ != state::initialize) {
@@ -321,7 +321,7 @@ actions instance::on_link(bool up, time_point now) {
     return out;
 }
 
-actions instance::on_tracker_fault(bool faulted_now, time_point now) {
+actions election::on_tracker_fault(bool faulted_now, time_point now) {
     actions out;
     tracker_fault_ = faulted_now;
     if (faulted_now && state_ != state::fault && state_ != state::initialize) {
@@ -332,7 +332,7 @@ actions instance::on_tracker_fault(bool faulted_now, time_point now) {
     return out;
 }
 
-actions instance::force_master(time_point now) {
+actions election::force_master(time_point now) {
     actions out;
     if (state_ == state::backup) {
         become_master(now, transition_reason::sync_group, out);
@@ -340,7 +340,7 @@ actions instance::force_master(time_point now) {
     return out;
 }
 
-actions instance::force_backup(time_point now) {
+actions election::force_backup(time_point now) {
     actions out;
     if (state_ == state::master) {
         become_backup(now, transition_reason::sync_group, out);
@@ -348,7 +348,7 @@ actions instance::force_backup(time_point now) {
     return out;
 }
 
-actions instance::force_fault(time_point now) {
+actions election::force_fault(time_point now) {
     (void)now;
     actions out;
     group_fault_ = true;
@@ -358,14 +358,14 @@ actions instance::force_fault(time_point now) {
     return out;
 }
 
-actions instance::release_group_fault(time_point now) {
+actions election::release_group_fault(time_point now) {
     actions out;
     group_fault_ = false;
     leave_fault_if_clear(now, transition_reason::sync_group, out);
     return out;
 }
 
-actions instance::on_priority(std::uint8_t priority, time_point now) {
+actions election::on_priority(std::uint8_t priority, time_point now) {
     actions out;
     if (priority == priority_ || priority == 0) {
         return out;
@@ -378,7 +378,7 @@ actions instance::on_priority(std::uint8_t priority, time_point now) {
     return out;
 }
 
-actions instance::shutdown(time_point now) {
+actions election::shutdown(time_point now) {
     (void)now;
     actions out;
     if (state_ == state::master) {
