@@ -209,6 +209,9 @@ address_result netlink_effects::create_macvlan(int base_index, const std::string
 }
 
 address_result netlink_effects::delete_link(const std::string& name) {
+    if (auto found = lookup(name)) {
+        senders_.erase(found->index);
+    }
     if (!socket_) {
         return {address_change::failed, "no route netlink socket"};
     }
@@ -223,6 +226,20 @@ address_result netlink_effects::delete_link(const std::string& name) {
         return {address_change::already, {}};
     }
     return {address_change::failed, nl_geterror(err)};
+}
+
+std::optional<std::string> netlink_effects::announce(const interface_info& iface,
+                                                     const std::vector<ip_prefix>& vips) {
+    auto& sender = senders_[iface.index];
+    if (!sender) {
+        std::string error;
+        sender = announcement_sender::open(iface.index, iface.name, error);
+        if (!sender) {
+            senders_.erase(iface.index);
+            return error;
+        }
+    }
+    return sender->send_round(iface.mac, vips);
 }
 
 }  // namespace vigil::vrrp

@@ -5,6 +5,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "base/address.hpp"
 #include "vrrp/announcement_packets.hpp"
+#include "vrrp/announcement_sender.hpp"
 
 struct nl_sock;
 
@@ -46,6 +48,10 @@ class address_effects {
     virtual address_result create_macvlan(int base_index, const std::string& name,
                                           const mac_address& mac) = 0;
     virtual address_result delete_link(const std::string& name) = 0;
+    // Announces `vips` from `iface`'s MAC: a gratuitous ARP per IPv4 VIP, an unsolicited NA per
+    // IPv6 VIP. Returns the first error, if any.
+    virtual std::optional<std::string> announce(const interface_info& iface,
+                                                const std::vector<ip_prefix>& vips) = 0;
 };
 
 class netlink_effects final : public address_effects {
@@ -64,9 +70,13 @@ class netlink_effects final : public address_effects {
     address_result create_macvlan(int base_index, const std::string& name,
                                   const mac_address& mac) override;
     address_result delete_link(const std::string& name) override;
+    std::optional<std::string> announce(const interface_info& iface,
+                                        const std::vector<ip_prefix>& vips) override;
 
   private:
     nl_sock* socket_ = nullptr;
+    // Opened on first use per interface index; an interface that is recreated gets a new index.
+    std::map<int, std::unique_ptr<announcement_sender>> senders_;
 };
 
 }  // namespace vigil::vrrp

@@ -1,15 +1,10 @@
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <string>
-#include <vector>
 
-#include "base/address.hpp"
+#include "base/clock.hpp"
 #include "base/duration.hpp"
-#include "vrrp/announcement_packets.hpp"
 
 namespace vigil::vrrp {
 
@@ -26,23 +21,33 @@ struct announce_spec {
     bool operator==(const announce_spec&) const = default;
 };
 
-// Runs the schedule; every step calls `send_round` (one packet per VIP). stop() ends it at once.
+// Runs the schedule on the clock seam; every step calls `send_round` (one packet per VIP). The
+// first round goes out from start() itself. stop() ends the schedule at once.
 class announcer {
   public:
-    announcer(boost::asio::any_io_executor executor, announce_spec settings,
-              std::function<void()> send_round);
-    ~announcer();
+    announcer(clock_source& clock, announce_spec spec, std::function<void()> send_round);
     announcer(const announcer&) = delete;
     announcer& operator=(const announcer&) = delete;
 
     void start();
     void stop();
-    bool running() const;
-
-    struct shared_state;
+    bool running() const { return running_; }
 
   private:
-    std::shared_ptr<shared_state> state_;
+    enum class stage { first_burst, second_burst, refresh };
+    unsigned burst_size(stage s) const;
+    // Sends the rounds due now and arms the timer for the next one.
+    void step();
+    // The burst `s` begins after `pause`; false when the schedule has no such burst.
+    bool begin(stage s, duration pause);
+
+    clock_source& clock_;
+    announce_spec spec_;
+    std::function<void()> send_round_;
+    std::unique_ptr<clock_timer> timer_;
+    stage stage_ = stage::first_burst;
+    unsigned sent_in_burst_ = 0;
+    bool running_ = false;
 };
 
 }  // namespace vigil::vrrp

@@ -8,6 +8,13 @@
 
 namespace vigil::vrrp {
 
+// What the config asks of one sync group: the names of its member instances.
+struct sync_group_spec {
+    std::string name;
+    std::vector<std::string> instances;
+    friend bool operator==(const sync_group_spec&, const sync_group_spec&) = default;
+};
+
 // Instances that must move together, as keepalived's vrrp_sync_group: in the NAT case the
 // external VIP and the real servers' gateway VIP must always sit on the same director.
 // - A member goes MASTER only when every member wants to (its Master_Down_Timer expired or it is
