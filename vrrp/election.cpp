@@ -4,6 +4,13 @@
 
 namespace vigil::vrrp {
 
+namespace {
+
+// How often a master re-asserts itself to a lower-priority master it hears.
+constexpr auto reassert_interval = std::chrono::seconds(1);
+
+}  // namespace
+
 std::string_view to_string(state s) {
     switch (s) {
         case state::initialize:
@@ -265,12 +272,13 @@ actions election::on_advert(const received_advert& advert, time_point now) {
             } else {
                 // Two masters: a partition has healed, or a peer missed our adverts. Re-assert at
                 // once, and announce the VIPs again so switches and neighbours relearn where
-                // they are (at most once a second, however often the lower master speaks).
-                out.push_back(send_advert{priority_});
-                deadline_ = now + config_.advert_interval;
-                if (last_reassert_ == time_point{} ||
-                    now - last_reassert_ >= std::chrono::seconds(1)) {
+                // they are. At most once a second, however often the lower master speaks: each
+                // of its adverts must not buy one of ours (a flood would turn us into an
+                // amplifier); our regular adverts go on meanwhile.
+                if (last_reassert_ == time_point{} || now - last_reassert_ >= reassert_interval) {
+                    out.push_back(send_advert{priority_});
                     out.push_back(announce{});
+                    deadline_ = now + config_.advert_interval;
                     last_reassert_ = now;
                 }
             }

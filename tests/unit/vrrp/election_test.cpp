@@ -203,14 +203,33 @@ TEST_CASE("a master that hears a lower-priority master re-asserts itself at once
     CHECK(std::holds_alternative<announce>(out[1]));
     CHECK(sim.router.current_state() == state::master);
     CHECK(*sim.router.deadline() == sim.now + 100ms);
-    // A stubborn lower master gets an advert each time, announcements at most once a second.
+    // A stubborn lower master is answered at most once a second, advert and announcement alike.
     sim.advance(50ms);
     out = sim.receive(advert_from("10.0.0.2", 100));
-    CHECK(count_of<send_advert>(out) == 1);
+    CHECK(count_of<send_advert>(out) == 0);
     CHECK(count_of<announce>(out) == 0);
     sim.advance(1s);
     out = sim.receive(advert_from("10.0.0.2", 100));
+    CHECK(count_of<send_advert>(out) == 1);
     CHECK(count_of<announce>(out) == 1);
+}
+
+TEST_CASE("a flood of lower-priority adverts buys one re-assertion a second, not one each") {
+    // Each lower advert answered at once would make a master an amplifier for whoever floods it.
+    simulation sim(config_v3(150));
+    sim.start();
+    sim.advance(1s);
+    int immediate = 0;
+    auto start = sim.now;
+    for (int i = 0; i < 1000; ++i) {
+        immediate += count_of<send_advert>(sim.receive(advert_from("10.0.0.2", 100)));
+        sim.advance(1ms);  // 1000 adverts a second; our own timer runs meanwhile
+    }
+    CHECK(immediate == 1);
+    CHECK(sim.now - start == 1s);
+    // Its own schedule goes on: the next regular advert is at most one interval away.
+    CHECK(sim.router.current_state() == state::master);
+    CHECK(*sim.router.deadline() <= sim.now + 100ms);
 }
 
 TEST_CASE("a master answers another router's priority 0 with an advert at once") {
