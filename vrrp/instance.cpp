@@ -136,6 +136,11 @@ std::optional<ip_address> instance::pick_primary(const interface_info& info) con
 }
 
 void instance::on_advert(const advert& packet, const ip_address& source, int hop_limit) {
+    if (packet.virtual_router_id != spec_.virtual_router_id) {
+        // Another virtual router's advert says nothing about this one's master.
+        count_drop("unknown_vrid", source);
+        return;
+    }
     ++adverts_received_;
     received_advert a;
     a.version = packet.version;

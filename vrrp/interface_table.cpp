@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vrrp/demultiplex.hpp"
+
 namespace vigil::vrrp {
 
 struct interface_table::entry {
@@ -94,8 +96,9 @@ std::optional<std::string> interface_table::open(const std::string& interface,
     if (!socket) {
         return error;
     }
-    socket->start([this, &e, family](const inbound_packet& packet) { dispatch(e, family, packet); },
-                  [this, &e, family](std::string_view reason) { malformed(e, family, reason); });
+    socket->start(
+        [&e, family](const inbound_packet& packet) { demultiplex(e.members, family, packet); },
+        [&e, family](std::string_view reason) { count_malformed(e.members, family, reason); });
     return std::nullopt;
 }
 
@@ -114,45 +117,6 @@ std::optional<std::string> interface_table::send(const std::string& interface, c
 void interface_table::drain(const std::string& interface, address_family family) {
     if (auto& socket = slot(interface).socket(family)) {
         socket->drain();
-    }
-}
-
-void interface_table::dispatch(entry& iface, address_family family, const inbound_packet& packet) {
-    // Attribute what cannot be decoded to the instance whose VRID byte it carries.
-    std::uint8_t vrid = packet.payload.size() >= 2 ? packet.payload[1] : 0;
-    instance* target = nullptr;
-    for (auto* m : iface.members) {
-        if (m->spec().family() == family && m->spec().virtual_router_id == vrid) {
-            target = m;
-            break;
-        }
-    }
-    auto decoded = decode(packet.payload, packet.source, packet.destination);
-    if (!decoded.has_value()) {
-        if (target) {
-            target->count_drop(to_string(decoded.error()), packet.source);
-        } else {
-            malformed(iface, family, to_string(decoded.error()), packet.source);
-        }
-        return;
-    }
-    if (!target) {
-        for (auto* m : iface.members) {
-            if (m->spec().family() == family) {
-                m->count_drop("unknown_vrid", packet.source);
-            }
-        }
-        return;
-    }
-    target->on_advert(*decoded, packet.source, packet.hop_limit);
-}
-
-void interface_table::malformed(entry& iface, address_family family, std::string_view reason,
-                                const ip_address& source) {
-    for (auto* m : iface.members) {
-        if (m->spec().family() == family) {
-            m->count_drop(reason, source);
-        }
     }
 }
 

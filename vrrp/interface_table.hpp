@@ -18,8 +18,7 @@ namespace vigil::vrrp {
 
 // The interfaces the instances use, as last looked up, with one raw VRRP socket per interface
 // and address family shared by every instance on it. It is the real transport and link state
-// source of the instances, and the demultiplexer that hands each received packet to the
-// instance whose VRID and family it carries.
+// source of the instances; what its sockets receive goes through demultiplex().
 class interface_table final : public advert_transport, public link_state_source {
   public:
     interface_table(boost::asio::any_io_executor executor, address_effects& effects);
@@ -50,9 +49,6 @@ class interface_table final : public advert_transport, public link_state_source 
   private:
     struct entry;
     entry& slot(const std::string& name);
-    void dispatch(entry& iface, address_family family, const inbound_packet& packet);
-    void malformed(entry& iface, address_family family, std::string_view reason,
-                   const ip_address& source = ip_address());
 
     boost::asio::any_io_executor executor_;
     address_effects& effects_;
