@@ -81,7 +81,7 @@ election::election(election_spec config)
       master_advert_interval_(config_.advert_interval) {}
 
 election_timing election::timing() const {
-    return compute_election_timing(priority_, master_advert_interval_);
+    return compute_election_timing(config_.version, priority_, master_advert_interval_);
 }
 
 actions election::start(time_point now, bool link_up) {

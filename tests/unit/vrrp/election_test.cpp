@@ -521,3 +521,18 @@ TEST_CASE("a gated backup asks its group instead of taking over, and keeps timin
     CHECK(transition_in(out)->reason == transition_reason::sync_group);
     CHECK(count_of<add_vips>(out) == 1);
 }
+
+TEST_CASE("a VRRPv2 backup at 3 s adverts skews by (256 - priority) / 256 seconds") {
+    auto c = config_v3(100);
+    c.version = protocol_version::v2;
+    c.advert_interval = 3s;
+    simulation sim(c);
+    sim.start();
+    auto started = sim.now;
+    // Master_Down_Interval: 3 * 3 s + 0.609375 s (not 3 * 3 s + 1.828125 s).
+    CHECK(*sim.router.deadline() == started + 9609375us);
+    // A resigning master hands over after Skew_Time alone.
+    sim.advance(1s);
+    sim.receive(advert_from("10.0.0.2", 0, protocol_version::v2, 3s));
+    CHECK(*sim.router.deadline() == sim.now + 609375us);
+}
