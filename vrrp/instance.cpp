@@ -360,10 +360,17 @@ void instance::arm_timer() {
 }
 
 void instance::on_timer() {
-    // Adverts that arrived while the loop was busy are read first: a late wakeup must not
-    // mistake unread adverts for a dead master.
-    env_.transport.drain(spec_.interface, spec_.family());
-    perform(core_.on_timer(env_.clock.now()));
+    if (core_.current_state() == state::master) {
+        // A due advert leaves before anything is read: however busy the socket, the backups
+        // hear their master on time.
+        perform(core_.on_timer(env_.clock.now()));
+        env_.transport.drain(spec_.interface, spec_.family());
+    } else {
+        // Adverts that arrived while the loop was busy are read first (a bounded number): a
+        // late wakeup must not mistake unread adverts for a dead master.
+        env_.transport.drain(spec_.interface, spec_.family());
+        perform(core_.on_timer(env_.clock.now()));
+    }
     if (core_.current_state() == state::master) {
         if (const auto* iface = env_.links.find(vip_interface())) {
             vips_.retry_missing(env_.effects, env_.log, iface->index);

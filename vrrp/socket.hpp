@@ -50,8 +50,9 @@ class vrrp_socket final : public transport {
     vrrp_socket& operator=(const vrrp_socket&) = delete;
 
     void start(packet_handler on_packet, malformed_handler on_malformed);
-    // Delivers every datagram already queued, without waiting: called before acting on a timer
-    // that fired late, so a stalled loop never mistakes unread adverts for a dead master.
+    // Delivers datagrams already queued (a bounded number), without waiting: called before acting
+    // on a timer that fired late, so a stalled loop never mistakes unread adverts for a dead
+    // master. Reading as they arrive is bounded per loop turn too.
     void drain();
 
     std::optional<std::string> send(std::span<const std::uint8_t> payload, const ip_address& source,

@@ -39,10 +39,12 @@ class fake_transport final : public advert_transport {
                                     const ip_address& source,
                                     const ip_address& destination) override {
         sent.push_back({interface, packet, source, destination});
+        calls.push_back("send");
         return std::nullopt;
     }
     void drain(const std::string&, address_family) override {
         ++drains;
+        calls.push_back("drain");
         // What "arrived while the loop was busy" is delivered now.
         while (!queued.empty() && receiver) {
             auto next = std::move(queued.front());
@@ -63,6 +65,7 @@ class fake_transport final : public advert_transport {
     std::deque<std::function<void()>> queued;
     instance* receiver = nullptr;
     int drains = 0;
+    std::vector<std::string> calls;  // send and drain, in order
 };
 
 class fake_links final : public link_state_source {
@@ -326,4 +329,19 @@ TEST_CASE("a late timer reads the adverts waiting for it before declaring the ma
     CHECK(h.transport.drains >= 1);
     CHECK(h.current() == state::backup);
     CHECK(h.transport.sent.empty());
+}
+
+TEST_CASE("a master whose advert is due sends it before reading what waits on the socket") {
+    harness h;
+    h.become_master();
+    h.transport.calls.clear();
+    // Junk keeps arriving: reading first would put the advert behind it.
+    for (int i = 0; i < 100; ++i) {
+        h.transport.queued.push_back([&] { h.shell->count_drop("bad_checksum", peer); });
+    }
+    h.clock.advance(1s);
+    REQUIRE(h.transport.calls.size() >= 2);
+    CHECK(h.transport.calls[0] == "send");
+    CHECK(h.transport.calls[1] == "drain");
+    CHECK(h.current() == state::master);
 }
