@@ -19,7 +19,7 @@ struct nl_sock;
 
 namespace vigil::vrrp {
 
-// What the router needs to know about its interface.
+// What an instance needs to know about an interface.
 struct interface_info {
     int index = 0;
     std::string name;

@@ -140,7 +140,7 @@ class election {
     std::optional<time_point> deadline() const { return deadline_; }
     state current_state() const { return state_; }
     std::uint8_t priority() const { return priority_; }
-    // The master as far as this router knows: itself when master.
+    // The master as far as this instance knows: itself when master.
     std::optional<ip_address> master_address() const { return master_address_; }
     // The interval the master advertises (v3 backups adopt it); the election timers derive from it.
     duration master_advert_interval() const { return master_advert_interval_; }
