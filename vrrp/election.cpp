@@ -256,9 +256,13 @@ actions election::on_advert(const received_advert& advert, time_point now) {
             break;
         case state::master:
             if (advert.priority == 0) {
-                // Another master resigned: make sure the backups hear us at once.
-                out.push_back(send_advert{priority_});
-                deadline_ = now + config_.advert_interval;
+                // Another master resigned: make sure the backups hear us at once (as rarely as a
+                // re-assertion: a flood of priority 0 must not buy one advert each either).
+                if (last_reassert_ == time_point{} || now - last_reassert_ >= reassert_interval) {
+                    out.push_back(send_advert{priority_});
+                    deadline_ = now + config_.advert_interval;
+                    last_reassert_ = now;
+                }
             } else if (sender_wins(advert)) {
                 // Two masters: the other wins. One last advert before yielding makes the winner
                 // hear a lower master and re-announce the VIPs; otherwise, when a partition

@@ -240,6 +240,11 @@ TEST_CASE("a master answers another router's priority 0 with an advert at once")
     REQUIRE(out.size() == 1);
     CHECK(std::get<send_advert>(out[0]).priority == 150);
     CHECK(*sim.router.deadline() == sim.now + 100ms);
+    // Not once per packet: a flood of priority 0 is answered once a second.
+    sim.advance(10ms);
+    CHECK(count_of<send_advert>(sim.receive(advert_from("10.0.0.2", 0))) == 0);
+    sim.advance(1s);
+    CHECK(count_of<send_advert>(sim.receive(advert_from("10.0.0.2", 0))) == 1);
 }
 
 TEST_CASE("with preempt a higher-priority backup takes over from a lower master") {
