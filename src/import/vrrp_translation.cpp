@@ -516,7 +516,11 @@ std::optional<std::string> translate_vrrp_instance(const keepalived_statement& i
                                                    vrrp_translation_state& state,
                                                    translation_context& context) {
     instance_builder builder(instance, defaults, state, context);
-    return builder.build();
+    auto text = builder.build();
+    if (text) {
+        state.translated.insert(builder.name);
+    }
+    return text;
 }
 
 std::optional<std::string> translate_vrrp_sync_group(const keepalived_statement& group,
@@ -543,7 +547,7 @@ std::optional<std::string> translate_vrrp_sync_group(const keepalived_statement&
         }
         for (const auto& word : words) {
             auto member = vigil_name(word);
-            if (!state.instance_names.count(member)) {
+            if (!state.translated.count(member)) {
                 context.warn(s, "vrrp_sync_group " + name + ": instance " + word +
                                     " was not translated: left out of the group");
             } else if (!grouped.insert(member).second) {

@@ -23,7 +23,8 @@ struct vrrp_defaults {
 
 // Names and settings that must stay unique across instances.
 struct vrrp_translation_state {
-    std::set<std::string> instance_names;
+    std::set<std::string> instance_names;  // every instance seen, translated or not
+    std::set<std::string> translated;      // the instances written
     bool sync_daemon_taken = false;
 };
 
