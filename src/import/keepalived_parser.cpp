@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "import/utf8_text.hpp"
+
 namespace vigil::import {
 
 namespace {
@@ -88,8 +90,15 @@ class tokenizer {
         return keep;
     }
 
-    bool line(std::string_view text, unsigned line_number, std::vector<token>& tokens,
+    bool line(std::string_view raw, unsigned line_number, std::vector<token>& tokens,
               std::optional<import_diagnostic>& error) {
+        std::string repaired;
+        std::string_view text = raw;
+        if (!is_valid_utf8(raw)) {
+            repaired = valid_utf8(raw);
+            text = repaired;
+            warn(line_number, "line is not valid UTF-8: the bad bytes read as U+FFFD");
+        }
         std::size_t start = 0;
         while (start < text.size() && is_blank(text[start])) {
             ++start;

@@ -104,12 +104,14 @@ struct translator {
                 }
             } else if (k == "virtual_server") {
                 if (auto vs = translate_virtual_server(s, names, context)) {
-                    std::string header = "# Imported from " + s.where.file + ":" +
+                    std::string header = "Imported from " + s.where.file + ":" +
                                          std::to_string(s.where.line) + ": virtual_server";
                     for (const auto& a : s.arguments) {
                         header += " " + a;
                     }
-                    servers.push_back({"conf.d/" + vs->name + ".toml", header + "\n" + vs->text});
+                    toml_table_text head("");
+                    head.comment(header);
+                    servers.push_back({"conf.d/" + vs->name + ".toml", head.text() + vs->text});
                     result.real_servers += vs->real_servers;
                 }
             } else if (s.has_block) {
@@ -122,17 +124,19 @@ struct translator {
         result.vrrp_instances = instances.size();
         result.virtual_servers = servers.size();
 
-        toml_table_text main("# vigil configuration imported from " + options.source +
-                             " by vigil import-keepalived.\n"
-                             "# Comments mark where vigil's meaning differs from keepalived's; "
-                             "check with: vigil check -c vigil.toml\n\n[global]");
+        toml_table_text head("");
+        head.comment("vigil configuration imported from " + options.source +
+                     " by vigil import-keepalived.\n"
+                     "Comments mark where vigil's meaning differs from keepalived's; check with: "
+                     "vigil check -c vigil.toml");
+        toml_table_text main("\n[global]");
         if (node) {
             main.set("node", toml_string(*node), "keepalived's router_id");
         }
         if (!servers.empty()) {
             main.set("include", "[\"conf.d/*.toml\"]");
         }
-        std::string text = main.text();
+        std::string text = head.text() + main.text();
         for (const auto& instance : instances) {
             text += "\n" + instance;
         }

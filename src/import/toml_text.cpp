@@ -2,9 +2,12 @@
 
 #include <cstdio>
 
+#include "import/utf8_text.hpp"
+
 namespace vigil::import {
 
-std::string toml_string(std::string_view text) {
+std::string toml_string(std::string_view raw) {
+    std::string text = valid_utf8(raw);
     std::string out = "\"";
     for (char c : text) {
         auto byte = static_cast<unsigned char>(c);
@@ -45,37 +48,69 @@ std::string toml_string_array(const std::vector<std::string>& items) {
     return out + "]";
 }
 
-void toml_table_text::comment(std::string_view text) {
+void toml_table_text::comment(std::string_view raw) {
+    // A comment holds no control character but tab, and only valid UTF-8.
+    std::string text = valid_utf8(raw);
+    for (auto& c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
+            c = '?';
+        }
+    }
+    std::string block;
     std::size_t at = 0;
     while (at <= text.size()) {
         auto end = text.find('\n', at);
-        auto line =
-            text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
-        text_ += "# ";
-        text_ += line;
-        text_ += "\n";
+        block += "# ";
+        block += text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+        block += "\n";
         if (end == std::string_view::npos) {
             break;
         }
         at = end + 1;
     }
-}
-
-void toml_table_text::set(std::string_view key, std::string_view value) {
-    text_ += key;
-    text_ += " = ";
-    text_ += value;
-    text_ += "\n";
+    lines_.push_back({{}, block});
 }
 
 void toml_table_text::set(std::string_view key, std::string_view value,
                           std::string_view trailing_comment) {
-    text_ += key;
-    text_ += " = ";
-    text_ += value;
-    text_ += "  # ";
-    text_ += trailing_comment;
-    text_ += "\n";
+    std::string text = std::string(key) + " = " + std::string(value);
+    if (!trailing_comment.empty()) {
+        text += "  # " + std::string(trailing_comment);
+    }
+    text += "\n";
+    for (auto& existing : lines_) {
+        if (existing.key == key) {
+            existing.text = std::move(text);
+            return;
+        }
+    }
+    lines_.push_back({std::string(key), std::move(text)});
+}
+
+void toml_table_text::append_lines(const toml_table_text& other) {
+    for (const auto& l : other.lines_) {
+        bool replaced = false;
+        if (!l.key.empty()) {
+            for (auto& existing : lines_) {
+                if (existing.key == l.key) {
+                    existing.text = l.text;
+                    replaced = true;
+                }
+            }
+        }
+        if (!replaced) {
+            lines_.push_back(l);
+        }
+    }
+}
+
+std::string toml_table_text::text() const {
+    std::string out = header_.empty() ? std::string() : header_ + "\n";
+    for (const auto& l : lines_) {
+        out += l.text;
+    }
+    return out;
 }
 
 }  // namespace vigil::import

@@ -289,7 +289,7 @@ class real_server_checks {
 
 struct real_server_text {
     std::string address;
-    std::string body;  // the keys but check
+    toml_table_text keys{""};  // every key but address and check
     std::optional<check_text> check;
     bool had_checks = false;
     bool inhibit = false;
@@ -432,7 +432,6 @@ class virtual_server_builder {
         } else if (k == "inhibit_on_failure") {
             inhibit_ = true;
         } else if (k == "ops") {
-            keys_.set("one_packet", "true");
             one_packet_ = &s;
         } else if (k == "sh-port" || k == "sh-fallback" || k == "mh-port" || k == "mh-fallback") {
             flags_.push_back(k);
@@ -500,8 +499,8 @@ class virtual_server_builder {
             port = service_->port;
         }
         if (service_ && forwarding_ != "nat" && *port != service_->port) {
-            out.body += "# keepalived had port " + std::to_string(*port) + "; with " + forwarding_ +
-                        " the kernel keeps the service's port, as written here\n";
+            out.keys.comment("keepalived had port " + std::to_string(*port) + "; with " +
+                             forwarding_ + " the kernel keeps the service's port, as written here");
             port = service_->port;
         }
         ip_endpoint endpoint{*address, *port};
@@ -528,14 +527,14 @@ class virtual_server_builder {
             const auto& k = line.keyword;
             if (k == "weight") {
                 if (auto w = context_.integer(line, 0, 65535)) {
-                    out.body += "weight = " + std::to_string(*w) + "\n";
+                    out.keys.set("weight", std::to_string(*w));
                 }
             } else if (k == "inhibit_on_failure") {
                 out.inhibit = true;
             } else if (k == "uthreshold" || k == "lthreshold") {
                 if (auto n = context_.integer(line, 0, 0xffffffff)) {
-                    out.body += std::string(k == "uthreshold" ? "upper" : "lower") +
-                                "_threshold = " + std::to_string(*n) + "\n";
+                    out.keys.set(k == "uthreshold" ? "upper_threshold" : "lower_threshold",
+                                 std::to_string(*n));
                 }
             } else if (one_of(k, check_keywords)) {
                 out.had_checks = true;
@@ -558,20 +557,14 @@ class virtual_server_builder {
             }
         }
         if (out.had_checks && !out.check) {
-            out.body +=
-                "# keepalived checked this server with a check vigil cannot run: it is "
-                "not checked (always up)\n";
+            out.keys.comment(
+                "keepalived checked this server with a check vigil cannot run: it is not "
+                "checked (always up)");
         }
         servers_.push_back(std::move(out));
     }
 
     std::string text() {
-        std::string keys = keys_.text().substr(1);
-        if (one_packet_ && protocol_ != "udp") {
-            context_.warn(*one_packet_, "ops applies to UDP services only: not translated");
-            const std::string line = "one_packet = true\n";
-            keys.erase(keys.find(line), line.size());
-        }
         toml_table_text out("[virtual_server]");
         if (fwmark_) {
             out.set("fwmark", *fwmark_);
@@ -579,7 +572,12 @@ class virtual_server_builder {
             out.set("address", toml_string(to_string(*service_)));
             out.set("protocol", toml_string(protocol_));
         }
-        out.append(keys);
+        out.append_lines(keys_);
+        if (one_packet_ && protocol_ == "udp" && !fwmark_) {
+            out.set("one_packet", "true");
+        } else if (one_packet_) {
+            context_.warn(*one_packet_, "ops applies to UDP services only: not translated");
+        }
         return finish(out);
     }
 
@@ -625,18 +623,20 @@ class virtual_server_builder {
             }
             out.set("check", servers_.front().check->table);
         }
+        std::string text = out.text();
         for (const auto& server : servers_) {
-            out.append("\n[[virtual_server.real_server]]\n");
-            out.set("address", toml_string(server.address));
-            out.append(server.body);
+            toml_table_text table("\n[[virtual_server.real_server]]");
+            table.set("address", toml_string(server.address));
+            table.append_lines(server.keys);
             if (server.check && !shared) {
                 if (!server.check->comment.empty()) {
-                    out.comment(server.check->comment);
+                    table.comment(server.check->comment);
                 }
-                out.set("check", server.check->table);
+                table.set("check", server.check->table);
             }
+            text += table.text();
         }
-        return out.text();
+        return text;
     }
 
     const keepalived_statement& vs_;

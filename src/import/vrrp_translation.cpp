@@ -436,11 +436,12 @@ struct instance_builder {
                 statement(s);
             }
         }
-        for (const auto& [key, given] : defaults.garp) {
+        for (const auto& entry : defaults.garp) {
+            const std::string& key = entry.first;
             bool own = std::any_of(instance.block.begin(), instance.block.end(),
                                    [&](const auto& x) { return x.keyword == key; });
             if (!own) {
-                garp(*given, key);
+                garp(*entry.second, key);
             }
         }
         for (const auto& s : instance.block) {
@@ -504,7 +505,7 @@ struct instance_builder {
         }
         out.set("advert_interval", toml_string(duration_text(interval)));
         out.set("virtual_ipaddress", toml_string_array(vips));
-        out.append(rest.text().substr(1));
+        out.append_lines(rest);
         return out.text();
     }
 };

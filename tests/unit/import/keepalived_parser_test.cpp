@@ -218,3 +218,12 @@ TEST_CASE("split_command splits as keepalived does before running a script") {
           std::vector<std::string>{"/bin/sh", "-c", "echo a b", "x y", "c d"});
     CHECK(split_command("   ").empty());
 }
+
+TEST_CASE("bytes that are not UTF-8 are replaced, with a warning, so the TOML written is valid") {
+    auto r = parse("global_defs {\n  router_id lb\xe9\n}\n");
+    REQUIRE_FALSE(r.error);
+    CHECK(r.statements[0].block[0].arguments[0] == "lb\xef\xbf\xbd");
+    CHECK(warnings(r) == std::vector<std::string>{"/etc/keepalived/keepalived.conf:2: warning: "
+                                                  "line is not valid UTF-8: the bad bytes read "
+                                                  "as U+FFFD"});
+}

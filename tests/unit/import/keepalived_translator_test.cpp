@@ -381,3 +381,23 @@ some_future_block {
                  "block, skipped whole"));
     CHECK(r.result.files[1].text.find("not checked (always up)") != std::string::npos);
 }
+
+TEST_CASE("a repeated keyword takes the last value, as in keepalived, and the TOML stays valid") {
+    auto r = import_text(R"(
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    priority 120
+    virtual_ipaddress { 10.0.0.1 }
+}
+virtual_server 10.0.0.1 80 {
+    real_server 10.0.0.2 80 { weight 1
+        weight 5 }
+}
+)");
+    CHECK(r.main["vrrp_instance"][0]["priority"].value_or(0) == 120);
+    auto vs = r.servers["conf.d/10.0.0.1-80.toml"]["virtual_server"];
+    CHECK(vs["address"].value_or(std::string()) == "10.0.0.1:80");
+    CHECK(vs["real_server"][0]["weight"].value_or(0) == 5);
+}
