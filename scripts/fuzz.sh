@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
 fuzzers=(vrrp_packet_fuzz checkers_response_fuzz)
+fuzzers+=(keepalived_import_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -38,10 +39,16 @@ printf '\x01sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b
 printf '\x02\x40\x05ready\x00OK ready\xffmore body' >"$checkers_corpus/body"
 printf '\x03+PONG\n+PONG\r\n' >"$checkers_corpus/expect"
 
+# Seeds for keepalived_import_fuzz: Debian's keepalived samples, when installed.
+import_corpus=$build/corpus/keepalived_import
+mkdir -p "$import_corpus"
+cp /usr/share/doc/keepalived/samples/keepalived.conf* "$import_corpus/" 2>/dev/null || true
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
   seeds=$corpus
   [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
+  [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done
