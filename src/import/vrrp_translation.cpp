@@ -535,13 +535,19 @@ std::optional<std::string> translate_vrrp_sync_group(const keepalived_statement&
     }
     std::vector<std::string> members;
     for (const auto& s : group.block) {
-        if (s.keyword != "group") {
+        // Old configs (Debian's lvs_syncd sample) list the members without a group block.
+        bool bare_member = !s.has_block && s.arguments.empty() &&
+                           state.instance_names.count(vigil_name(s.keyword)) > 0;
+        if (s.keyword != "group" && !bare_member) {
             context.not_translated(s, s.keyword.starts_with("notify")
                                           ? "vigil runs notify programs per instance"
                                           : "");
             continue;
         }
         std::vector<std::string> words;
+        if (bare_member) {
+            words.push_back(s.keyword);
+        }
         for (const auto& line : s.block) {
             words.push_back(line.keyword);
             words.insert(words.end(), line.arguments.begin(), line.arguments.end());

@@ -401,3 +401,21 @@ virtual_server 10.0.0.1 80 {
     CHECK(vs["address"].value_or(std::string()) == "10.0.0.1:80");
     CHECK(vs["real_server"][0]["weight"].value_or(0) == 5);
 }
+
+TEST_CASE("a sync group listing its members without a group block, as old configs do") {
+    auto r = import_text(R"(
+vrrp_sync_group VG1 {
+  VI_2
+  VI_3
+}
+vrrp_instance VI_2 { interface eth0
+  virtual_router_id 2
+  virtual_ipaddress { 10.0.0.2 } }
+vrrp_instance VI_3 { interface eth1
+  virtual_router_id 3
+  virtual_ipaddress { 10.0.1.3 } }
+)");
+    CHECK(strings(r.main["vrrp_sync_group"][0]["instances"]) ==
+          std::vector<std::string>{"VI_2", "VI_3"});
+    CHECK(r.warnings.empty());
+}
