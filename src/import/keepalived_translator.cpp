@@ -1,9 +1,12 @@
 #include "import/keepalived_translator.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "import/toml_text.hpp"
 #include "import/translation_context.hpp"
+#include "import/virtual_server_group.hpp"
 #include "import/virtual_server_translation.hpp"
 #include "import/vrrp_translation.hpp"
 
@@ -34,6 +37,7 @@ struct translator {
     vrrp_defaults defaults;
     translation result;
     std::optional<std::string> node;
+    std::map<std::string, const keepalived_statement*> server_groups;
 
     void global_defs(const keepalived_statement& block) {
         for (const auto& s : block.block) {
@@ -68,7 +72,57 @@ struct translator {
         }
     }
 
+    void add_server(const keepalived_statement& s, const std::string& note,
+                    std::set<std::string>& names, std::vector<translated_file>& servers) {
+        if (auto vs = translate_virtual_server(s, names, context)) {
+            std::string header = "Imported from " + s.where.file + ":" +
+                                 std::to_string(s.where.line) + ": virtual_server";
+            for (const auto& a : s.arguments) {
+                header += " " + a;
+            }
+            toml_table_text head("");
+            head.comment(header + note);
+            servers.push_back({"conf.d/" + vs->name + ".toml", head.text() + vs->text});
+            result.real_servers += vs->real_servers;
+        }
+    }
+
+    // vigil has no groups: one virtual server per member, each with the group's body.
+    void group(const keepalived_statement& s, std::set<std::string>& names,
+               std::vector<translated_file>& servers) {
+        const auto& name = s.arguments[1];
+        auto found = server_groups.find(name);
+        if (found == server_groups.end()) {
+            context.warn(s, "virtual_server group " + name +
+                                ": no virtual_server_group of that name: skipped");
+            return;
+        }
+        auto members = expand_virtual_server_group(*found->second, context);
+        for (const auto& member : members) {
+            keepalived_statement copy = s;
+            copy.arguments = member.arguments;
+            if (!member.family.empty()) {
+                copy.block.push_back({"ip_family", {member.family}, false, {}, member.where});
+            }
+            auto before = context.warning_count();
+            add_server(copy,
+                       "\nas a member of virtual_server group " + name +
+                           " (vigil has no groups: each member is a virtual server of its own; "
+                           "identical checks run once)",
+                       names, servers);
+            context.forget_repeated_warnings_from(before);
+        }
+        if (members.empty()) {
+            context.warn(s, "virtual_server group " + name + " has no member vigil can use");
+        }
+    }
+
     void run(const std::vector<keepalived_statement>& statements) {
+        for (const auto& s : statements) {
+            if (s.keyword == "virtual_server_group" && !s.arguments.empty()) {
+                server_groups.emplace(s.arguments[0], &s);
+            }
+        }
         for (const auto& s : statements) {
             if (s.keyword == "global_defs") {
                 global_defs(s);
@@ -102,17 +156,19 @@ struct translator {
                 if (auto text = translate_vrrp_sync_group(s, state, grouped, context)) {
                     groups.push_back(*text);
                 }
+            } else if (k == "virtual_server" && s.arguments.size() == 2 &&
+                       s.arguments[0] == "group") {
+                group(s, names, servers);
             } else if (k == "virtual_server") {
-                if (auto vs = translate_virtual_server(s, names, context)) {
-                    std::string header = "Imported from " + s.where.file + ":" +
-                                         std::to_string(s.where.line) + ": virtual_server";
-                    for (const auto& a : s.arguments) {
-                        header += " " + a;
-                    }
-                    toml_table_text head("");
-                    head.comment(header);
-                    servers.push_back({"conf.d/" + vs->name + ".toml", head.text() + vs->text});
-                    result.real_servers += vs->real_servers;
+                add_server(s, "", names, servers);
+            } else if (k == "virtual_server_group") {
+                bool used = std::any_of(statements.begin(), statements.end(), [&](const auto& x) {
+                    return x.keyword == "virtual_server" && x.arguments.size() == 2 &&
+                           x.arguments[0] == "group" && !s.arguments.empty() &&
+                           x.arguments[1] == s.arguments[0];
+                });
+                if (!used) {
+                    context.warn(s, "virtual_server_group is used by no virtual_server: skipped");
                 }
             } else if (s.has_block) {
                 context.warn(s, "'" + k + "' block is not translated: " +

@@ -18,6 +18,19 @@ void translation_context::not_translated(const keepalived_statement& s, std::str
     warn(s, std::move(message));
 }
 
+void translation_context::forget_repeated_warnings_from(std::size_t count) {
+    auto repeated = [&](const import_diagnostic& w) {
+        return std::any_of(warnings_.begin(),
+                           warnings_.begin() + static_cast<std::ptrdiff_t>(count),
+                           [&](const import_diagnostic& earlier) {
+                               return earlier.where == w.where && earlier.message == w.message;
+                           });
+    };
+    warnings_.erase(std::remove_if(warnings_.begin() + static_cast<std::ptrdiff_t>(count),
+                                   warnings_.end(), repeated),
+                    warnings_.end());
+}
+
 std::optional<std::string> translation_context::argument(const keepalived_statement& s,
                                                          std::size_t index) {
     if (index < s.arguments.size()) {

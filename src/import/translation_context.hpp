@@ -42,6 +42,10 @@ class translation_context {
                                                     std::string_view script);
 
     std::vector<import_diagnostic> take_warnings() { return std::move(warnings_); }
+    // For a block translated again (a virtual_server group's body, once per member): warnings
+    // from `count` on that repeat an earlier one (same place, same words) are dropped.
+    std::size_t warning_count() const { return warnings_.size(); }
+    void forget_repeated_warnings_from(std::size_t count);
 
   private:
     program_finder find_program_;

@@ -375,7 +375,7 @@ some_future_block {
     REQUIRE(vs["real_server"].as_array()->size() == 1);
     CHECK(r.warned("PING_CHECK is not translated"));
     CHECK(r.warned("real_server 192.168.201.101 has no port"));
-    CHECK(r.warned("virtual_server group is not translated"));
+    CHECK(r.warned("virtual_server group web: no virtual_server_group of that name: skipped"));
     CHECK(
         r.warned("k.conf:10: warning: 'some_future_block' block is not translated: unknown "
                  "block, skipped whole"));
@@ -418,4 +418,45 @@ vrrp_instance VI_3 { interface eth1
     CHECK(strings(r.main["vrrp_sync_group"][0]["instances"]) ==
           std::vector<std::string>{"VI_2", "VI_3"});
     CHECK(r.warnings.empty());
+}
+
+TEST_CASE("a virtual_server group becomes one virtual server per member, ranges expanded") {
+    auto r = import_text(R"(
+virtual_server_group VSG_1 {
+    10.0.0.1 8080
+    192.168.200.3-5 80
+    10.1.0.0/31 443
+    fwmark 7 inet6
+    10.0.0.9
+    2001:db8::1-9 80
+}
+virtual_server group VSG_1 {
+    lb_algo rr
+    bogus_keyword 1
+    real_server 192.168.201.1 80 { weight 2 }
+}
+)");
+    std::vector<std::string> names;
+    for (const auto& [name, table] : r.servers) {
+        names.push_back(name);
+    }
+    CHECK(names ==
+          std::vector<std::string>{"conf.d/10.0.0.1-8080.toml", "conf.d/10.1.0.0-443.toml",
+                                   "conf.d/10.1.0.1-443.toml", "conf.d/192.168.200.3-80.toml",
+                                   "conf.d/192.168.200.4-80.toml", "conf.d/192.168.200.5-80.toml",
+                                   "conf.d/fwmark-7.toml"});
+    auto vs = r.servers["conf.d/192.168.200.4-80.toml"]["virtual_server"];
+    CHECK(vs["address"].value_or(std::string()) == "192.168.200.4:80");
+    CHECK(vs["scheduler"].value_or(std::string()) == "rr");
+    CHECK(vs["real_server"][0]["weight"].value_or(0) == 2);
+    // The fwmark member is IPv6 by the group's word, so the IPv4 real server cannot join it.
+    auto mark = r.servers["conf.d/fwmark-7.toml"]["virtual_server"];
+    CHECK(mark["family"].value_or(std::string()) == "ipv6");
+    // The body's warning once, not once per member.
+    CHECK(std::count_if(r.warnings.begin(), r.warnings.end(), [](const auto& w) {
+              return w.find("'bogus_keyword' is not translated") != std::string::npos;
+          }) == 1);
+    CHECK(r.warned("real_server 192.168.201.1:80 is not in the virtual server's address family"));
+    CHECK(r.warned("member 10.0.0.9 has no port"));
+    CHECK(r.warned("'2001:db8::1-9' is not an address or an IPv4 range"));
 }
