@@ -22,8 +22,7 @@ std::string_view unsupported_block_reason(std::string_view keyword) {
     if (keyword == "virtual_server_group") {
         return "vigil has no virtual server groups";
     }
-    if (keyword == "vrrp_track_file" || keyword == "vrrp_track_process" ||
-        keyword == "bfd_instance" || keyword == "garp_group") {
+    if (keyword == "vrrp_track_process" || keyword == "bfd_instance" || keyword == "garp_group") {
         return "no counterpart in vigil";
     }
     return "unknown block, skipped whole";
@@ -126,9 +125,11 @@ struct translator {
         for (const auto& s : statements) {
             if (s.keyword == "global_defs") {
                 global_defs(s);
-            } else if (s.keyword == "vrrp_script" && !s.arguments.empty()) {
-                if (!defaults.scripts.emplace(s.arguments[0], &s).second) {
-                    context.warn(s, "vrrp_script " + s.arguments[0] +
+            } else if ((s.keyword == "vrrp_script" || s.keyword == "vrrp_track_file") &&
+                       !s.arguments.empty()) {
+                auto& table = s.keyword == "vrrp_script" ? defaults.scripts : defaults.track_files;
+                if (!table.emplace(s.arguments[0], &s).second) {
+                    context.warn(s, s.keyword + " " + s.arguments[0] +
                                         " is defined twice: the first is used");
                 }
             }
@@ -148,9 +149,10 @@ struct translator {
         }
         for (const auto& s : statements) {
             const auto& k = s.keyword;
-            if (k == "global_defs" || k == "vrrp_instance" || k == "vrrp_script") {
-                if (k == "vrrp_script" && s.arguments.empty()) {
-                    context.warn(s, "vrrp_script without a name: skipped");
+            if (k == "global_defs" || k == "vrrp_instance" || k == "vrrp_script" ||
+                k == "vrrp_track_file") {
+                if (k != "global_defs" && s.arguments.empty()) {
+                    context.warn(s, k + " without a name: skipped");
                 }
             } else if (k == "vrrp_sync_group") {
                 if (auto text = translate_vrrp_sync_group(s, state, grouped, context)) {

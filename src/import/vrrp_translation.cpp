@@ -252,6 +252,54 @@ struct instance_builder {
         }
     }
 
+    // keepalived's vrrp_track_file { file, weight } as vigil's track_file { path, weight }: the
+    // same rule (value x weight added to the priority; weight 0: a non-zero value faults).
+    void track_files(const keepalived_statement& block) {
+        std::vector<std::string> items;
+        for (const auto& line : block.block) {
+            auto found = defaults.track_files.find(line.keyword);
+            if (found == defaults.track_files.end()) {
+                context.warn(line, "track_file " + line.keyword +
+                                       ": no vrrp_track_file of that name: skipped");
+                continue;
+            }
+            std::optional<std::string> path;
+            std::int64_t weight = 1;
+            for (const auto& s : found->second->block) {
+                if (s.keyword == "file") {
+                    path = context.argument(s);
+                } else if (s.keyword == "weight") {
+                    weight = context.integer(s, -253, 253).value_or(weight);
+                    if (s.arguments.size() > 1) {
+                        context.warn(
+                            s, "vrrp_track_file weight '" + s.arguments[1] + "' is not translated");
+                    }
+                } else {
+                    context.not_translated(
+                        s, s.keyword == "init_file" ? "vigil counts a missing file as 0" : "");
+                }
+            }
+            if (line.arguments.size() >= 2 && line.arguments[0] == "weight") {
+                keepalived_statement w{"weight", {line.arguments[1]}, false, {}, line.where};
+                weight = context.integer(w, -253, 253).value_or(weight);
+            }
+            if (!path || path->empty() || path->front() != '/') {
+                context.warn(line, "track_file " + line.keyword +
+                                       ": vigil needs the file's absolute path: skipped");
+                continue;
+            }
+            items.push_back("{ path = " + toml_string(*path) +
+                            ", weight = " + std::to_string(weight) + " }");
+        }
+        if (!items.empty()) {
+            std::string value = "[";
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                value += (i ? ", " : "") + items[i];
+            }
+            rest.set("track_file", value + "]");
+        }
+    }
+
     void notify(const keepalived_statement& s) {
         auto script = context.argument(s);
         if (!script) {
@@ -357,6 +405,8 @@ struct instance_builder {
             unicast_peers(s);
         } else if (k == "track_interface") {
             track_interfaces(s);
+        } else if (k == "track_file") {
+            track_files(s);
         } else if (k == "track_script") {
             track_scripts(s);
         } else if (k == "notify" || k == "notify_master" || k == "notify_backup" ||

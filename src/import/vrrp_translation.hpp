@@ -17,6 +17,8 @@ struct vrrp_defaults {
     std::map<std::string, const keepalived_statement*> garp;
     // vrrp_script blocks by name.
     std::map<std::string, const keepalived_statement*> scripts;
+    // vrrp_track_file blocks by name.
+    std::map<std::string, const keepalived_statement*> track_files;
     // global_defs lvs_sync_daemon INTERFACE INSTANCE [id N], by instance name.
     std::map<std::string, const keepalived_statement*> sync_daemon;
 };

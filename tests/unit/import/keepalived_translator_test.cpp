@@ -460,3 +460,29 @@ virtual_server group VSG_1 {
     CHECK(r.warned("member 10.0.0.9 has no port"));
     CHECK(r.warned("'2001:db8::1-9' is not an address or an IPv4 range"));
 }
+
+TEST_CASE("vrrp_track_file and track_file") {
+    auto r = import_text(R"(
+vrrp_track_file drain {
+    file /var/run/vrrp/drain
+    weight -10
+    init_file 0
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress { 10.0.0.1 }
+    track_file {
+        drain
+        drain weight 5
+        missing
+    }
+}
+)");
+    auto files = r.main["vrrp_instance"][0]["track_file"];
+    CHECK(files[0]["path"].value_or(std::string()) == "/var/run/vrrp/drain");
+    CHECK(files[0]["weight"].value_or(0) == -10);
+    CHECK(files[1]["weight"].value_or(0) == 5);
+    CHECK(r.warned("'init_file' is not translated: vigil counts a missing file as 0"));
+    CHECK(r.warned("track_file missing: no vrrp_track_file of that name"));
+}
