@@ -239,14 +239,25 @@ class real_server_checks {
                 } else if (s.keyword == "digest") {
                     digest = context_.argument(s);
                 } else if (s.keyword == "status_code") {
+                    // "200" or "200-299", codes 100 to 599.
+                    auto http_code = [](std::string_view text) {
+                        return text.size() == 3 &&
+                               std::all_of(text.begin(), text.end(),
+                                           [](char c) { return c >= '0' && c <= '9'; }) &&
+                               text >= "100" && text <= "599";
+                    };
                     for (const auto& code : s.arguments) {
-                        bool range = code.find('-') != std::string::npos;
+                        auto dash = code.find('-');
+                        bool range = dash != std::string::npos &&
+                                     http_code(std::string_view(code).substr(0, dash)) &&
+                                     http_code(std::string_view(code).substr(dash + 1));
                         bool digits = !code.empty() &&
                                       std::all_of(code.begin(), code.end(),
                                                   [](char c) { return c >= '0' && c <= '9'; });
-                        if (digits && code.size() <= 3) {
-                            status.push_back(code);
-                        } else if (range) {
+                        if (digits && code.size() <= 3 && std::stoi(code) >= 100 &&
+                            std::stoi(code) <= 599) {
+                            status.push_back(std::to_string(std::stoi(code)));
+                        } else if (range && !digits) {
                             status.push_back(toml_string(code));
                         } else {
                             context_.warn(s, "status_code '" + code + "' is not a code: skipped");
@@ -339,10 +350,11 @@ class virtual_server_builder {
         }
         if (a.size() == 2 && a[0] == "fwmark") {
             keepalived_statement mark{"fwmark", {a[1]}, false, {}, vs_.where};
-            if (!context_.integer(mark, 1, 0xffffffff)) {
+            auto value = context_.integer(mark, 1, 0xffffffff);
+            if (!value) {
                 return false;
             }
-            fwmark_ = a[1];
+            fwmark_ = std::to_string(*value);  // "007" is no TOML integer
             return true;
         }
         if (a.size() == 2) {
@@ -415,7 +427,7 @@ class virtual_server_builder {
                     !value->empty() && std::all_of(value->begin(), value->end(),
                                                    [](char c) { return c >= '0' && c <= '9'; });
                 if (digits && value->size() <= 3) {
-                    keys_.set("persistence_netmask", *value);
+                    keys_.set("persistence_netmask", std::to_string(std::stoi(*value)));
                 } else if (mask && mask->is_v4()) {
                     keys_.set("persistence_netmask", toml_string(*value));
                 } else {

@@ -486,3 +486,29 @@ vrrp_instance VI_1 {
     CHECK(r.warned("'init_file' is not translated: vigil counts a missing file as 0"));
     CHECK(r.warned("track_file missing: no vrrp_track_file of that name"));
 }
+
+TEST_CASE("numbers are written as TOML reads them, whatever keepalived accepted") {
+    auto r = import_text(R"(
+virtual_server fwmark 007 {
+    persistence_granularity 024
+    real_server 10.0.0.1 80 {
+        HTTP_GET {
+            url {
+                path /
+                status_code 000 0200 200 300-399 2-x
+            }
+        }
+    }
+}
+)");
+    auto vs = r.servers["conf.d/fwmark-7.toml"]["virtual_server"];
+    CHECK(vs["fwmark"].value_or(0) == 7);
+    CHECK(vs["persistence_netmask"].value_or(0) == 24);
+    auto status = vs["check"]["status"];
+    REQUIRE(status.as_array());
+    CHECK(status.as_array()->size() == 2);
+    CHECK(status[0].value_or(0) == 200);
+    CHECK(status[1].value_or(std::string()) == "300-399");
+    CHECK(r.warned("status_code '000' is not a code"));
+    CHECK(r.warned("status_code '2-x' is not a code"));
+}
