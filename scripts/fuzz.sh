@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
-fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz config_load_fuzz)
+fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz config_load_fuzz
+         keepalived_import_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -117,6 +118,10 @@ for main in tests/config/bad/*.toml; do
     fi
   } >"$config_corpus/bad-$name"
 done
+# Seeds for keepalived_import_fuzz: Debian's keepalived samples, when installed.
+import_corpus=$build/corpus/keepalived_import
+mkdir -p "$import_corpus"
+cp /usr/share/doc/keepalived/samples/keepalived.conf* "$import_corpus/" 2>/dev/null || true
 
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
@@ -124,6 +129,7 @@ for fuzzer in "${fuzzers[@]}"; do
   [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
   [[ $fuzzer == ipvs_reply_fuzz ]] && seeds=$ipvs_corpus
   [[ $fuzzer == config_load_fuzz ]] && seeds=$config_corpus
+  [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done
