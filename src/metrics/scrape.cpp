@@ -37,7 +37,7 @@ void write_daemon(exposition& out, const daemon_facts& d) {
     out.sample("vigil_config_last_reload_timestamp_seconds", {}, unix_seconds(d.config_loaded_at));
 }
 
-void write_vrrp(exposition& out, const std::vector<vrrp::router_status>& routers) {
+void write_vrrp(exposition& out, const std::vector<vrrp::instance_status>& routers) {
     if (routers.empty()) {
         return;
     }

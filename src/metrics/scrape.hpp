@@ -10,7 +10,7 @@
 #include "drain_list.hpp"
 #include "ipvs/reconciler.hpp"
 #include "metrics/exposition.hpp"
-#include "vrrp/node.hpp"
+#include "vrrp/instance.hpp"
 
 namespace vigil::metrics {
 
@@ -27,7 +27,7 @@ struct daemon_facts {
 // kernel dump, no probe, no file. The pointers refer to engines that outlive the scrape's turn.
 struct scrape_inputs {
     daemon_facts daemon;
-    std::vector<vrrp::router_status> vrrp;
+    std::vector<vrrp::instance_status> vrrp;
     std::vector<checkers::real_server_status> real_servers;
     std::optional<checkers::health_monitor::counters> checker;
     const drain_list* drained = nullptr;

@@ -67,7 +67,7 @@ TEST_CASE("the daemon's facts: build info, reloads by result, last reload time")
 
 TEST_CASE("a VRRP instance has one state series per state, only its own state at 1") {
     scrape_inputs in;
-    vrrp::router_status r;
+    vrrp::instance_status r;
     r.name = "VI_1";
     r.current = vrrp::state::master;
     r.priority = 140;
