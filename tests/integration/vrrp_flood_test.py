@@ -135,6 +135,8 @@ class vrrp_flood(unittest.TestCase):
             before = (dropped(master), dropped(backup))
             sched_before = scheduling(master)
             received_before = backup.status()["vrrp_instances_by_name"]["VI_1"]["adverts_received"]
+            master_received_before = master.status()["vrrp_instances_by_name"]["VI_1"][
+                "adverts_received"]
             started = time.time()
             out = n3.exec(*SENDER_PREFIX, SENDER, "eth0", kind, str(RATE), str(SECONDS),
                           FORGED_SOURCE, VIP, "51", timeout=SECONDS + 30).stdout
@@ -150,6 +152,8 @@ class vrrp_flood(unittest.TestCase):
                 "master_wait_ms": sched_after[1] - sched_before[1],
                 "backup_adverts": backup.status()["vrrp_instances_by_name"]["VI_1"][
                     "adverts_received"] - received_before,
+                "master_adverts": master.status()["vrrp_instances_by_name"]["VI_1"][
+                    "adverts_received"] - master_received_before,
             })
         time.sleep(0.3)
         capture.terminate()
@@ -184,10 +188,14 @@ class vrrp_flood(unittest.TestCase):
                   f"{p['short']:>5} "
                   f"{p['max_gap'] * 1000:>6.1f}ms {p['p99_gap'] * 1000:>6.1f}ms  "
                   f"{p['master_dropped']} | {p['backup_dropped']}"
-                  + f" (backup heard {p['backup_adverts']}; master on CPU "
+                  + f" (heard by master {p['master_adverts']}, backup {p['backup_adverts']}; "
+                  f"master on CPU "
                   f"{p['master_cpu_ms']:.0f} ms, runnable but waiting "
                   f"{p['master_wait_ms']:.0f} ms)")
             replies = max(p["extra"], p["short"])
+            if p["kind"] == "lower_priority" and p["master_adverts"] < p["sent"]["sent"] // 2:
+                failures.append(f"the master heard only {p['master_adverts']} of "
+                                f"{p['sent']['sent']} lower-priority adverts: the flood missed")
             if p["kind"] == "lower_priority" and replies > math.ceil(seconds) + 1:
                 failures.append(f"the master answered lower-priority adverts {replies} times "
                                 f"in {seconds:.1f} s (at most 1/s)")
