@@ -142,7 +142,7 @@ netlink_effects::~netlink_effects() {
 }
 
 address_result netlink_effects::add(int ifindex, const ip_prefix& vip) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     addr_ref local;
@@ -166,7 +166,7 @@ address_result netlink_effects::add(int ifindex, const ip_prefix& vip) {
 }
 
 address_result netlink_effects::remove(int ifindex, const ip_prefix& vip) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     addr_ref local;
@@ -185,7 +185,7 @@ address_result netlink_effects::remove(int ifindex, const ip_prefix& vip) {
 }
 
 std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return std::nullopt;
     }
     rtnl_link* link = nullptr;
@@ -226,7 +226,7 @@ std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
 
 address_result netlink_effects::create_macvlan(int base_index, const std::string& name,
                                                const mac_address& mac) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     if (auto existing = lookup(name)) {
@@ -236,7 +236,7 @@ address_result netlink_effects::create_macvlan(int base_index, const std::string
         // Left behind with another MAC (a changed VRID): replace it.
         delete_link(name);
     }
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};  // lost to a timeout above
     }
     auto* link = rtnl_link_macvlan_alloc();
@@ -263,7 +263,7 @@ address_result netlink_effects::delete_link(const std::string& name) {
     if (auto found = lookup(name)) {
         senders_.erase(found->index);
     }
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     auto* link = rtnl_link_alloc();

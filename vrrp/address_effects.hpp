@@ -62,7 +62,8 @@ class netlink_effects final : public address_effects {
     netlink_effects(const netlink_effects&) = delete;
     netlink_effects& operator=(const netlink_effects&) = delete;
 
-    // Whether the route netlink socket could be opened; every call fails otherwise.
+    // Whether the route netlink socket could be opened; every call fails otherwise (and tries
+    // to open it again).
     bool ok() const { return socket_ != nullptr; }
 
     address_result add(int ifindex, const ip_prefix& vip) override;
