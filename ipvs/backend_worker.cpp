@@ -1,6 +1,8 @@
 #include "ipvs/backend_worker.hpp"
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <string>
 
 namespace vigil::ipvs {
@@ -26,7 +28,8 @@ backend_worker::~backend_worker() {
 
 void backend_worker::enqueue(std::function<void(backend&)> work, std::function<void()> done) {
     ++in_flight_;
-    job next{std::move(work), std::move(done)};
+    job next{std::move(work), std::move(done),
+             boost::asio::prefer(loop_, boost::asio::execution::outstanding_work.tracked)};
     if (!thread_.joinable()) {
         run(next);
         return;
@@ -42,7 +45,7 @@ void backend_worker::run(job& next) {
     next.work(kernel_);
     // The completion holds the job's result; it runs on the loop, and only while the worker (and
     // so whoever submitted to it) still exists.
-    boost::asio::post(loop_, [this, alive = alive_, done = std::move(next.done)]() mutable {
+    boost::asio::post(next.loop, [this, alive = alive_, done = std::move(next.done)]() mutable {
         if (!*alive) {
             return;
         }

@@ -73,6 +73,9 @@ class backend_worker {
     struct job {
         std::function<void(backend&)> work;
         std::function<void()> done;
+        // The loop's executor, tracking outstanding work: while a job waits or runs, the loop
+        // does not run out of work and return before its answer is posted.
+        boost::asio::any_io_executor loop;
     };
     void enqueue(std::function<void(backend&)> work, std::function<void()> done);
     void run(job& next);

@@ -284,3 +284,14 @@ TEST_CASE("shutdown with a sync in flight still removes vigil's services before 
     CHECK(l.count("ipvs.stopped") == 1);
     CHECK(r.owned().empty());
 }
+
+TEST_CASE("the loop does not run out of work while a job is out on the worker") {
+    boost::asio::io_context io;
+    slow_backend kernel;
+    kernel.dump_delay = 50ms;
+    backend_worker worker(kernel, io.get_executor());
+    bool answered = false;
+    worker.submit([](backend& b) { return b.dump(); }, [&](auto) { answered = true; });
+    io.run();  // nothing else on the loop: it returns only once the answer has run
+    CHECK(answered);
+}
