@@ -249,7 +249,7 @@ void reconciler::flush_changes(const char* reason) {
     }
     auto shared = std::make_shared<const std::vector<operation>>(std::move(ops));
     table_request_in_flight_ = true;
-    worker_.submit(
+    send(
         [shared](backend& kernel) {
             auto [answers, took] = timed([&] { return kernel.apply(*shared); });
             return timed_apply{std::move(answers), took};
@@ -390,7 +390,7 @@ void reconciler::sync_now(const char* reason, report_handler done) {
     }
     sync_report report;
     report.reason = reason;
-    worker_.submit(
+    send(
         [](backend& kernel) {
             auto [dumped, took] = timed([&] { return kernel.dump(); });
             return timed_dump{std::move(dumped), took};
@@ -439,7 +439,7 @@ void reconciler::on_dumped(sync_report report, backend_worker::outcome<timed_dum
         on_synced(std::move(report), std::move(owned), ops, timed_apply{});
         return;
     }
-    worker_.submit(
+    send(
         [ops](backend& kernel) {
             auto [answers, took] = timed([&] { return kernel.apply(*ops); });
             return timed_apply{std::move(answers), took};
@@ -539,7 +539,7 @@ void reconciler::save_state() {
         return;
     }
     // fsync is disk I/O that can take long on a busy disk: it waits on the worker, not the loop.
-    worker_.submit(
+    send(
         [file = settings_.state_file, owned = owned_](backend&) { return save_owned(file, owned); },
         [this, file = settings_.state_file,
          owned = owned_](backend_worker::outcome<std::string> saved) {
@@ -560,22 +560,21 @@ void reconciler::reconcile_daemons(sync_mode mode) {
     if (!settings_.sync_daemon_settings) {
         return;
     }
-    worker_.submit([settings = settings_.sync_daemon_settings,
-                    mode](backend& kernel) { return reconcile_daemons_in(kernel, settings, mode); },
-                   [this](backend_worker::outcome<daemon_answer> answer) {
-                       bool ok = false;
-                       if (!answer) {
-                           log_.error(
-                               "ipvs.sync_daemon_failed",
-                               {{"operation", "reconcile"}, {"error", describe(answer.error())}});
-                       } else {
-                           ok = log_daemons(log_, *answer);
-                       }
-                       if (!ok && !stopped_) {
-                           pacer_.failed_between_syncs();
-                           arm();
-                       }
-                   });
+    send([settings = settings_.sync_daemon_settings,
+          mode](backend& kernel) { return reconcile_daemons_in(kernel, settings, mode); },
+         [this](backend_worker::outcome<daemon_answer> answer) {
+             bool ok = false;
+             if (!answer) {
+                 log_.error("ipvs.sync_daemon_failed",
+                            {{"operation", "reconcile"}, {"error", describe(answer.error())}});
+             } else {
+                 ok = log_daemons(log_, *answer);
+             }
+             if (!ok && !stopped_) {
+                 pacer_.failed_between_syncs();
+                 arm();
+             }
+         });
 }
 
 void reconciler::shutdown() {
@@ -590,7 +589,7 @@ void reconciler::shutdown() {
     pending_destinations_.clear();
     sync_waiting_.reset();
     bool remove = settings_.remove_on_shutdown;
-    worker_.submit(
+    send(
         [remove, owned = owned_, file = settings_.state_file,
          daemon_settings = settings_.sync_daemon_settings](backend& kernel) {
             shutdown_answer out;

@@ -143,6 +143,17 @@ class reconciler {
     };
     using shared_operations = std::shared_ptr<const std::vector<operation>>;
 
+    // Submits to the worker; `done` is dropped if the reconciler is gone when the answer comes.
+    template <class Work, class Done>
+    void send(Work work, Done done) {
+        worker_.submit(std::move(work), [alive = std::weak_ptr<int>(alive_),
+                                         done = std::move(done)](auto answer) mutable {
+            if (alive.lock()) {
+                done(std::move(answer));
+            }
+        });
+    }
+
     void arm();
     void on_timer();
     // Sends the pending incremental changes now, or arranges for them to go (the batch window,
@@ -190,6 +201,8 @@ class reconciler {
     std::optional<std::set<service_key>> saved_;  // what the state file holds
     sync_mode mode_ = sync_mode::none;
     std::optional<sync_report> last_report_;
+    // Expires with the reconciler: answers still on their way find it gone.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 // Logs quorum transitions as `virtual_server.quorum_lost` (warning) and

@@ -295,3 +295,21 @@ TEST_CASE("the loop does not run out of work while a job is out on the worker") 
     io.run();  // nothing else on the loop: it returns only once the answer has run
     CHECK(answered);
 }
+
+TEST_CASE("answers that come back after the reconciler is gone are dropped") {
+    boost::asio::io_context io;
+    memory_backend kernel;
+    backend_worker worker(kernel, io.get_executor(), backend_worker::threading::inline_calls);
+    manual_clock clock;
+    logged l;
+    {
+        reconciler r(clock, worker, l.log, reconciler_settings{});
+        r.start();
+        r.set_specs(one_service("192.0.2.1:80", 3));
+        r.sync_now();
+        CHECK(r.in_flight() == 1);
+    }
+    io.poll();  // the dump's answer finds no reconciler, and nothing else is sent
+    CHECK(kernel.dumps() == 1);
+    CHECK(kernel.operations_applied() == 0);
+}
