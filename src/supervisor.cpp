@@ -72,7 +72,12 @@ bool supervisor::apply_ipvs(const config::configuration& config) {
         }
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
-        ipvs_worker_ = std::make_unique<ipvs::backend_worker>(*ipvs_backend_, executor_);
+        // The kernel's calls go to a thread of their own; the memory backend answers at once,
+        // in process, so it needs none (and stays deterministic under a manual clock).
+        auto threading = config.global.ipvs.backend == config::ipvs_backend_choice::memory
+                             ? ipvs::backend_worker::threading::inline_calls
+                             : ipvs::backend_worker::threading::own_thread;
+        ipvs_worker_ = std::make_unique<ipvs::backend_worker>(*ipvs_backend_, executor_, threading);
         reconciler_ = std::make_unique<ipvs::reconciler>(clock_, *ipvs_worker_, log_, settings);
         reconciler_->set_specs(std::move(specs));
         for (const auto& name : drained_->names()) {
@@ -110,10 +115,10 @@ void supervisor::apply_checks(const config::configuration& config) {
 }
 
 bool supervisor::apply_vrrp(const config::configuration& config) {
-    auto routers = router_configs(config);
-    auto groups = sync_group_configs(config);
+    auto instances = instance_specs(config);
+    auto groups = sync_group_specs(config);
     if (!vrrp_) {
-        if (routers.empty()) {
+        if (instances.empty()) {
             return true;
         }
         address_effects_ = std::make_unique<vrrp::netlink_effects>();
@@ -121,16 +126,16 @@ bool supervisor::apply_vrrp(const config::configuration& config) {
             log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
             return false;
         }
-        vrrp_ = std::make_unique<vrrp::node>(executor_, log_, *address_effects_);
+        vrrp_ = std::make_unique<vrrp::instance_set>(executor_, log_, *address_effects_);
         vrrp_->on_state_change(
             [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
-        if (auto error = vrrp_->start(std::move(routers), std::move(groups))) {
+        if (auto error = vrrp_->start(std::move(instances), std::move(groups))) {
             log_.error("vrrp.start_failed", {{"error", *error}});
             return false;
         }
         return true;
     }
-    if (auto error = vrrp_->reconfigure(std::move(routers), std::move(groups))) {
+    if (auto error = vrrp_->reconfigure(std::move(instances), std::move(groups))) {
         log_.error("vrrp.start_failed", {{"error", *error}});
         return false;
     }
@@ -198,8 +203,8 @@ bool supervisor::synced() const {
     return !reconciler_ || reconciler_->last_report().has_value();
 }
 
-std::vector<vrrp::router_status> supervisor::vrrp_status() const {
-    return vrrp_ ? vrrp_->status() : std::vector<vrrp::router_status>{};
+std::vector<vrrp::instance_status> supervisor::vrrp_status() const {
+    return vrrp_ ? vrrp_->status() : std::vector<vrrp::instance_status>{};
 }
 
 void supervisor::add_status(boost::json::object& document) const {

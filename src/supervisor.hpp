@@ -16,8 +16,8 @@
 #include "ipvs/backend_worker.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
-#include "vrrp/netlink.hpp"
-#include "vrrp/node.hpp"
+#include "vrrp/address_effects.hpp"
+#include "vrrp/instance_set.hpp"
 
 namespace vigil {
 
@@ -54,7 +54,7 @@ class supervisor {
 
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
-    std::vector<vrrp::router_status> vrrp_status() const;
+    std::vector<vrrp::instance_status> vrrp_status() const;
 
   private:
     bool apply_ipvs(const config::configuration& config);
@@ -72,7 +72,7 @@ class supervisor {
     std::optional<drain_list> drained_;
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;
-    std::unique_ptr<vrrp::node> vrrp_;
+    std::unique_ptr<vrrp::instance_set> vrrp_;
     // IPVS: the backend outlives the worker thread that calls it, and the worker the reconciler
     // that sends it requests.
     std::unique_ptr<ipvs::backend> ipvs_backend_;

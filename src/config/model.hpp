@@ -12,8 +12,9 @@
 #include "checkers/http_expectation.hpp"
 #include "config/diagnostic.hpp"
 #include "ipvs/names.hpp"
+#include "vrrp/notify_spec.hpp"
 #include "vrrp/timing.hpp"
-#include "vrrp/tracker_settings.hpp"
+#include "vrrp/tracker_spec.hpp"
 
 namespace vigil::config {
 
@@ -68,10 +69,10 @@ struct garp_settings {
 
 // Weighted trackers (keepalived's track_interface / track_script / track_file) and notify
 // programs, held as the VRRP library defines them.
-using tracked_interface = vrrp::interface_tracker_config;
-using tracked_script = vrrp::script_tracker_config;
-using tracked_file = vrrp::file_tracker_config;
-using notify_settings = vrrp::notify_config;
+using tracked_interface = vrrp::interface_tracker_spec;
+using tracked_script = vrrp::script_tracker_spec;
+using tracked_file = vrrp::file_tracker_spec;
+using notify_settings = vrrp::notify_spec;
 
 struct vrrp_instance {
     std::string name;
