@@ -232,8 +232,9 @@ TEST_CASE("a dump that takes 300 ms does not delay a 10 ms loop timer") {
     CHECK(report->dump_ok);
     CHECK(report->operations == 101);
     CHECK(report->dump_time >= 300ms);
-    // Without the worker the timer would have fired 400 ms late; a shared CI host adds noise.
-    CHECK(ticker.max_late < 60ms);
+    // Without the worker the timer would have fired 300 ms late or more (the dump alone); a
+    // shared, loaded CI host adds scheduling noise, which this bound leaves room for.
+    CHECK(ticker.max_late < 150ms);
     CHECK(kernel.inner.raw().begin()->second.destinations.size() == 100);
 }
 
@@ -250,7 +251,7 @@ TEST_CASE("status answers from the view while a slow sync is in flight") {
     r.sync_now();
     auto t0 = std::chrono::steady_clock::now();
     auto status = r.status_json();
-    CHECK(std::chrono::steady_clock::now() - t0 < 100ms);
+    CHECK(std::chrono::steady_clock::now() - t0 < 250ms);  // the dump alone takes 500 ms
     CHECK(status.as_object().at("kernel_view_age_ms").is_null());
     REQUIRE(run_until(io, [&] { return r.in_flight() == 0 && r.last_report(); }));
 }
