@@ -282,6 +282,9 @@ void reconciler::on_applied(const char* reason, const shared_operations& ops,
             }
         }
     }
+    ++counters_.syncs[reason];
+    counters_.operations += ops->size();
+    counters_.failed += failed;
     log_.info("ipvs.synced", {{"reason", reason},
                               {"operations", ops->size()},
                               {"failed", failed},
@@ -418,6 +421,7 @@ void reconciler::on_dumped(sync_report report, backend_worker::outcome<timed_dum
             log_.error("ipvs.dump_failed", {{"backend", worker_.backend_name()},
                                             {"errno", error.value()},
                                             {"error", error.message()}});
+            ++counters_.dumps_failed;
         }
         pacer_.synced(now, true);
         finish_sync(std::move(report));
@@ -483,6 +487,9 @@ void reconciler::on_synced(sync_report report, std::set<service_key> owned,
     }
     owned_ = std::move(owned);
     report.services = owned_.size();
+    ++counters_.syncs[report.reason];
+    counters_.operations += report.operations;
+    counters_.failed += report.failed;
     pacer_.synced(now, report.failed > 0);
     // Both go to the worker behind this sync; a failure of either brings the next sync forward.
     save_state();
