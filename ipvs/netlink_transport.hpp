@@ -16,20 +16,22 @@ struct nl_sock;
 
 namespace vigil::ipvs {
 
-// How long the transport may wait for the kernel. The backend interface is synchronous and runs
-// on the event loop that also sends VRRP adverts, so no wait may be open-ended:
+// How long the transport may wait for the kernel. The backend runs on a worker thread of its own
+// (backend_worker), so a long call no longer holds up the event loop, but no wait may be
+// open-ended: a kernel that stops answering must end the call, or every request queued behind it
+// waits forever.
 // - per_message: the longest silence while an answer is due. The kernel answers a command in
 //   microseconds and sends a dump's datagrams back to back, so silence this long means the
 //   answer is lost.
 // - per_call: the longest a whole backend call (one dump() of every service and destination,
 //   one apply() of any number of operations) may take. Past it the call ends with ETIMEDOUT, and
-//   commands not yet sent are not sent. Twice this (a dump and an apply in one sync) stays under
-//   the 3 s of missed adverts a peer waits at a 1 s advert interval before it takes over.
+//   commands not yet sent are not sent. Long enough for a first table of many thousands of
+//   destinations to go in in one sync.
 // The kernel handles the commands of a datagram inside send() itself; the backend's window (64
 // commands per datagram) is what bounds that part.
 struct netlink_limits {
     std::chrono::milliseconds per_message{200};
-    std::chrono::milliseconds per_call{1000};
+    std::chrono::milliseconds per_call{30'000};
 };
 
 // One generic netlink socket and the exchanges the IPVS backend makes over it: a request and

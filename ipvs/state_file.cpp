@@ -1,12 +1,11 @@
 #include "ipvs/state_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <system_error>
+
+#include "base/durable_file.hpp"
 
 namespace vigil::ipvs {
 
@@ -50,30 +49,8 @@ std::string save_owned(const std::filesystem::path& file, const std::set<service
         text += to_string(key);
         text += '\n';
     }
-    auto temporary = file;
-    temporary += ".tmp";
-    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        return temporary.string() + ": " + std::strerror(errno);
-    }
-    std::size_t done = 0;
-    while (done < text.size()) {
-        auto n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            std::string error = temporary.string() + ": " + std::strerror(errno);
-            ::close(fd);
-            return error;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        return temporary.string() + ": " + std::strerror(errno);
-    }
-    if (::rename(temporary.c_str(), file.c_str()) != 0) {
-        return file.string() + ": " + std::strerror(errno);
+    if (auto error = replace_file_durably(file, text)) {
+        return file.string() + ": " + error.message();
     }
     return {};
 }

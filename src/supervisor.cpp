@@ -20,6 +20,8 @@ supervisor::~supervisor() {
     health_monitor_.reset();
     vrrp_.reset();
     reconciler_.reset();
+    // Runs what is still queued (each call bounded) before the backend goes.
+    ipvs_worker_.reset();
 }
 
 bool supervisor::start(const config::configuration& config) {
@@ -60,6 +62,7 @@ bool supervisor::apply_ipvs(const config::configuration& config) {
             ipvs_backend_ = std::make_unique<ipvs::memory_backend>();
         } else {
             // Never a silent fallback: a director whose kernel has no IPVS must not look healthy.
+            // Its calls run on the worker, bounded by netlink_limits' defaults.
             auto opened = ipvs::netlink_backend::open();
             if (!opened.backend) {
                 log_.error("ipvs.start_failed", {{"backend", "netlink"}, {"error", opened.error}});
@@ -69,7 +72,13 @@ bool supervisor::apply_ipvs(const config::configuration& config) {
         }
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
-        reconciler_ = std::make_unique<ipvs::reconciler>(clock_, *ipvs_backend_, log_, settings);
+        // The kernel's calls go to a thread of their own; the memory backend answers at once,
+        // in process, so it needs none (and stays deterministic under a manual clock).
+        auto threading = config.global.ipvs.backend == config::ipvs_backend_choice::memory
+                             ? ipvs::backend_worker::threading::inline_calls
+                             : ipvs::backend_worker::threading::own_thread;
+        ipvs_worker_ = std::make_unique<ipvs::backend_worker>(*ipvs_backend_, executor_, threading);
+        reconciler_ = std::make_unique<ipvs::reconciler>(clock_, *ipvs_worker_, log_, settings);
         reconciler_->set_specs(std::move(specs));
         for (const auto& name : drained_->names()) {
             push_health(name);
@@ -187,7 +196,7 @@ void supervisor::shutdown() {
 }
 
 bool supervisor::notifying() const {
-    return vrrp_ && vrrp_->notifying();
+    return (vrrp_ && vrrp_->notifying()) || (reconciler_ && reconciler_->shutting_down());
 }
 
 bool supervisor::synced() const {

@@ -13,6 +13,7 @@
 #include "config/model.hpp"
 #include "drain_list.hpp"
 #include "ipvs/backend.hpp"
+#include "ipvs/backend_worker.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
 #include "metrics/scrape.hpp"
@@ -26,7 +27,8 @@ namespace vigil {
 // the daemon owns the process around them (signals, control socket, reload, log, systemd).
 //
 // One health result walks: probe → health_monitor → supervisor::on_health_change →
-// reconciler::set_health → backend, each a direct call on the same loop turn.
+// reconciler::set_health, each a direct call on the same loop turn; the reconciler hands the
+// operation to the IPVS worker thread, so the kernel's answer never holds up the loop.
 class supervisor {
   public:
     supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
@@ -42,8 +44,8 @@ class supervisor {
     bool reconfigure(const config::configuration& config);
     // Stops the checks, applies the IPVS shutdown policy, and masters resign.
     void shutdown();
-    // Notify programs or tracker scripts still running (the daemon waits for them on its way
-    // out).
+    // Work the daemon waits for on its way out (bounded by its grace period): notify programs or
+    // tracker scripts still running, and the IPVS shutdown policy not yet answered by the kernel.
     bool notifying() const;
     // The first IPVS reconcile has run (at once without IPVS): systemd's READY.
     bool synced() const;
@@ -74,8 +76,10 @@ class supervisor {
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;
     std::unique_ptr<vrrp::instance_set> vrrp_;
-    // IPVS: the backend outlives the reconciler that applies operations through it.
+    // IPVS: the backend outlives the worker thread that calls it, and the worker the reconciler
+    // that sends it requests.
     std::unique_ptr<ipvs::backend> ipvs_backend_;
+    std::unique_ptr<ipvs::backend_worker> ipvs_worker_;
     std::unique_ptr<ipvs::reconciler> reconciler_;
     // What the checks last said, kept to re-apply it when a drain ends.
     ipvs::health_map health_;

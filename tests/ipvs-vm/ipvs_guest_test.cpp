@@ -54,6 +54,10 @@ struct harness {
     memory_sink* sink = nullptr;
     event_log log{make_sink(sink), log_level::debug};
     std::filesystem::path state = "/tmp/vigil-state/ipvs-owned";
+    // As the daemon runs it: every kernel call on the worker's thread, answers on `io`.
+    backend_worker worker{*kernel, io.get_executor()};
+    // The test's own look at the kernel, on its own socket: `kernel` belongs to the worker.
+    std::unique_ptr<netlink_backend> observer = open_kernel();
 
     static std::unique_ptr<log_sink> make_sink(memory_sink*& out) {
         auto s = std::make_unique<memory_sink>();
@@ -66,6 +70,24 @@ struct harness {
         s.min_sync_interval = 1ms;
         s.resync_interval = 0ms;
         return s;
+    }
+    // Runs the loop until every request `r` sent has been answered.
+    void wait(const reconciler& r) {
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+        while ((r.in_flight() > 0 || r.shutting_down()) &&
+               std::chrono::steady_clock::now() < give_up) {
+            io.restart();
+            io.run_for(std::chrono::milliseconds(5));
+        }
+        REQUIRE(r.in_flight() == 0);
+    }
+    // One full sync, run to its report (and whatever it sent after: the state file, daemons).
+    sync_report sync(reconciler& r, const char* reason = "manual") {
+        std::optional<sync_report> report;
+        r.sync_now(reason, [&](const sync_report& done) { report = done; });
+        wait(r);
+        REQUIRE(report);
+        return *report;
     }
     void dump_log() const {
         for (const auto& line : sink->lines()) {
@@ -182,15 +204,15 @@ TEST_CASE("the netlink backend opens and reads the kernel's IPVS version") {
 TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm shows it") {
     flush();
     harness h;
-    reconciler r(h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, h.worker, h.log, h.settings());
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
-    auto report = r.sync_now();
+    auto report = h.sync(r);
     h.dump_log();
     REQUIRE(report.dump_ok);
     CHECK(report.failed == 0);
-    auto dumped = h.kernel->dump();
+    auto dumped = h.observer->dump();
     REQUIRE(dumped.has_value());
     CHECK(diff(want, *dumped, {}).empty());
     CHECK(dumped->size() == want.size());
@@ -207,17 +229,17 @@ TEST_CASE("every feature applied through netlink reads back equal, and ipvsadm s
     // And what was wanted (not only what was read back) is what ipvsadm shows.
     CHECK(collapsed_lines(format_ipvsadm(want)) == theirs);
 
-    CHECK(r.sync_now().operations == 0);  // applied once, nothing left to do
+    CHECK(h.sync(r).operations == 0);  // applied once, nothing left to do
 }
 
 TEST_CASE("settings change in place: edits, not delete and re-add") {
     flush();
     harness h;
-    reconciler r(h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, h.worker, h.log, h.settings());
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
-    REQUIRE(r.sync_now().failed == 0);
+    REQUIRE(h.sync(r).failed == 0);
     auto key = service_key::for_address(protocol::tcp, ep("10.10.0.1:80"));
     auto& e = want[key];
     e.settings.scheduler = "wrr";
@@ -225,16 +247,16 @@ TEST_CASE("settings change in place: edits, not delete and re-add") {
     e.settings.timeout = 120;
     e.destinations.at(ep("10.20.0.1:8080")).weight = 10;
     e.destinations.at(ep("10.20.0.2:80")).forward = forward_method::masq;
-    auto ops = diff(want, *h.kernel->dump(), {});
+    auto ops = diff(want, *h.observer->dump(), {});
     CHECK(ops.size() == 3);
     for (const auto& op : ops) {
         CHECK((op.kind == op_kind::edit_service || op.kind == op_kind::edit_destination));
     }
     r.set_specs(specs_of(want));
-    auto report = r.sync_now();
+    auto report = h.sync(r);
     CHECK(report.operations == 3);
     CHECK(report.failed == 0);
-    CHECK(diff(want, *h.kernel->dump(), {}).empty());
+    CHECK(diff(want, *h.observer->dump(), {}).empty());
     CHECK(collapsed_lines(format_ipvsadm(want)) == ipvsadm_table("-Ln"));
 }
 
@@ -248,25 +270,25 @@ TEST_CASE("tampering with ipvsadm is repaired by the next sync; a foreign servic
 
     auto s = h.settings();
     s.remove_on_shutdown = true;
-    reconciler r(h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, h.worker, h.log, s);
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
-    REQUIRE(r.sync_now().failed == 0);
+    REQUIRE(h.sync(r).failed == 0);
 
     REQUIRE(run("ipvsadm -d -t 10.10.0.1:80 -r 10.20.0.1:8080").status == 0);
     REQUIRE(run("ipvsadm -e -t 10.10.0.3:443 -r 10.20.0.6:443 -m -w 99").status == 0);
     REQUIRE(run("ipvsadm -D -u 10.10.0.1:53").status == 0);
     REQUIRE(run("ipvsadm -E -t 10.10.0.3:443 -s rr -p 300 -M 255.255.255.0").status == 0);
     REQUIRE(run("ipvsadm -a -t 10.10.0.1:80 -r 10.20.9.9:80 -m").status == 0);
-    CHECK_FALSE(diff(want, *h.kernel->dump(), {}).empty());
+    CHECK_FALSE(diff(want, *h.observer->dump(), {}).empty());
 
-    auto report = r.sync_now("resync");
+    auto report = h.sync(r, "resync");
     // delete the stray destination, re-add one, edit one, re-add the service and its
     // destination, edit the scheduler back
     CHECK(report.operations == 6);
     CHECK(report.failed == 0);
-    auto dumped = *h.kernel->dump();
+    auto dumped = *h.observer->dump();
     CHECK(diff(want, dumped, {}).empty());
     auto foreign = service_key::for_address(protocol::tcp, ep("10.99.0.1:443"));
     REQUIRE(dumped.contains(foreign));
@@ -275,6 +297,7 @@ TEST_CASE("tampering with ipvsadm is repaired by the next sync; a foreign servic
 
     // Shutdown removing vigil's services still leaves the foreign one exactly as it was.
     r.shutdown();
+    h.wait(r);
     CHECK(ipvsadm_table("-Ln") == foreign_before);
 }
 
@@ -283,18 +306,23 @@ TEST_CASE("the periodic resync on the event loop repairs ipvsadm -d by itself") 
     harness h;
     auto s = h.settings();
     s.resync_interval = 200ms;
-    reconciler r(h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, h.worker, h.log, s);
     r.start();
     auto want = feature_table();
     r.set_specs(specs_of(want));
-    h.io.run_for(100ms);
-    REQUIRE(diff(want, *h.kernel->dump(), {}).empty());
+    // The startup sync, its answers delivered by the loop (a loaded TCG guest can take a while).
+    for (auto t0 = std::chrono::steady_clock::now();
+         !r.last_report() && std::chrono::steady_clock::now() - t0 < 60s;) {
+        h.io.run_for(10ms);
+    }
+    h.wait(r);
+    REQUIRE(diff(want, *h.observer->dump(), {}).empty());
     REQUIRE(run("ipvsadm -d -t 10.10.0.1:80 -r 10.20.0.1:8080 && ipvsadm -D -f 7").status == 0);
     auto t0 = std::chrono::steady_clock::now();
     bool repaired = false;
     while (!repaired && std::chrono::steady_clock::now() - t0 < 5s) {
         h.io.run_for(50ms);
-        repaired = diff(want, *h.kernel->dump(), {}).empty();
+        repaired = diff(want, *h.observer->dump(), {}).empty();
     }
     CHECK(repaired);
     MESSAGE("repaired after " << std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -302,6 +330,7 @@ TEST_CASE("the periodic resync on the event loop repairs ipvsadm -d by itself") 
                                      .count()
                               << " ms");
     r.shutdown();
+    h.wait(r);
 }
 
 TEST_CASE("a virtual server dropped from the config while vigil was down goes at next start") {
@@ -310,24 +339,25 @@ TEST_CASE("a virtual server dropped from the config while vigil was down goes at
     auto all = feature_table();
     {
         harness h;
-        reconciler r(h.clock, *h.kernel, h.log, h.settings());
+        reconciler r(h.clock, h.worker, h.log, h.settings());
         r.start();
         r.set_specs(specs_of(all));
-        REQUIRE(r.sync_now().failed == 0);
+        REQUIRE(h.sync(r).failed == 0);
         r.shutdown();  // default: the table stays, traffic keeps flowing
-        CHECK(h.kernel->dump()->size() == all.size());
+        h.wait(r);
+        CHECK(h.observer->dump()->size() == all.size());
     }
     auto fewer = all;
     auto dropped = service_key::for_address(protocol::tcp, ep("10.10.0.3:443"));
     fewer.erase(dropped);
     harness h;
-    reconciler r(h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, h.worker, h.log, h.settings());
     r.start();
     CHECK(r.owned().size() == all.size());
     r.set_specs(specs_of(fewer));
-    auto report = r.sync_now();
+    auto report = h.sync(r);
     CHECK(report.operations == 1);  // one delete_service takes its destinations with it
-    auto dumped = *h.kernel->dump();
+    auto dumped = *h.observer->dump();
     CHECK_FALSE(dumped.contains(dropped));
     CHECK(diff(fewer, dumped, {}).empty());
     CHECK(load_owned(h.state)->size() == fewer.size());
@@ -341,22 +371,24 @@ TEST_CASE("the sync daemon follows the VRRP role and shows in ipvsadm -L --daemo
     harness h;
     auto s = h.settings();
     s.sync_daemon_settings = sync_daemon{sync_role::master, "vsync0", 51, 0, {}, 0, 0};
-    reconciler r(h.clock, *h.kernel, h.log, s);
+    reconciler r(h.clock, h.worker, h.log, s);
     r.start();
     r.set_specs({});
-    r.sync_now();
+    h.sync(r);
     CHECK(run("ipvsadm -L --daemon").output.empty());
 
     r.set_sync_mode(sync_mode::master);
+    h.wait(r);
     auto shown = run("ipvsadm -L --daemon").output;
     CHECK(shown.find("master sync daemon (mcast=vsync0, syncid=51") != std::string::npos);
     CHECK(shown.find("backup") == std::string::npos);
 
     r.set_sync_mode(sync_mode::backup);
+    h.wait(r);
     shown = run("ipvsadm -L --daemon").output;
     CHECK(shown.find("backup sync daemon (mcast=vsync0, syncid=51") != std::string::npos);
     CHECK(shown.find("master") == std::string::npos);
-    auto listed = h.kernel->daemons();
+    auto listed = h.observer->daemons();
     REQUIRE(listed.has_value());
     REQUIRE(listed->size() == 1);
     CHECK(listed->front().role == sync_role::backup);
@@ -366,10 +398,11 @@ TEST_CASE("the sync daemon follows the VRRP role and shows in ipvsadm -L --daemo
 
     // Stopped by hand: the next sync starts it again.
     REQUIRE(run("ipvsadm --stop-daemon backup").status == 0);
-    r.sync_now("resync");
+    h.sync(r, "resync");
     CHECK(run("ipvsadm -L --daemon").output.find("backup sync daemon") != std::string::npos);
 
     r.shutdown();
+    h.wait(r);
     CHECK(run("ipvsadm -L --daemon").output.empty());
     h.dump_log();
 }
@@ -615,7 +648,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     flush();
     REQUIRE(run("sh /usr/local/bin/nat-lab.sh setup").status == 0);
     harness h;
-    reconciler r(h.clock, *h.kernel, h.log, h.settings());
+    reconciler r(h.clock, h.worker, h.log, h.settings());
     r.start();
     virtual_server_spec vs;
     vs.name = "web";
@@ -626,7 +659,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     vs.real_servers = {{"web/10.0.1.2:80", ep("10.0.1.2:80"), 1, 0, 0},
                        {"web/10.0.1.6:80", ep("10.0.1.6:80"), 1, 0, 0}};
     r.set_specs({vs});
-    REQUIRE(r.sync_now().failed == 0);
+    REQUIRE(h.sync(r).failed == 0);
 
     auto traffic = run("sh /usr/local/bin/nat-lab.sh traffic 6");
     MESSAGE(traffic.output);
@@ -636,12 +669,13 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     // rs1 fails: the healthy weight 1 is below the quorum 2, the sorry server takes over at once
     // (two real servers out, the sorry server in), with nothing left for a full sync.
     r.set_health("web/10.0.1.2:80", {false, {}});
+    h.wait(r);
     auto lines = h.sink->lines();
     auto lost = std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
         return line.find("virtual_server.quorum_lost") != std::string::npos;
     });
     CHECK(lost == 1);
-    CHECK(r.sync_now().operations == 0);
+    CHECK(h.sync(r).operations == 0);
     traffic = run("sh /usr/local/bin/nat-lab.sh traffic 4");
     MESSAGE(traffic.output);
     CHECK(traffic.output.find("rs1=0 rs2=0 sorry=4") != std::string::npos);
@@ -649,7 +683,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
     // The counters come through the dump (the kernel's estimator lags about 2 s: poll).
     std::uint64_t connections = 0;
     for (int i = 0; i < 50 && connections < 10; ++i) {
-        auto dumped = h.kernel->dump();
+        auto dumped = h.observer->dump();
         REQUIRE(dumped.has_value());
         connections = dumped->at(vs.settings.key).settings.stats.connections;
         if (connections < 10) {
@@ -657,7 +691,7 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
         }
     }
     CHECK(connections == 10);
-    auto dumped = *h.kernel->dump();
+    auto dumped = *h.observer->dump();
     const auto& sorry = dumped.at(vs.settings.key).destinations.at(ep("10.0.1.2:8080"));
     CHECK(sorry.stats.connections == 4);
     CHECK(sorry.stats.in_packets > 0);
@@ -670,7 +704,8 @@ TEST_CASE("client traffic crosses a NAT virtual server vigil programmed, and is 
 
     // rs1 recovers: quorum regained, the real servers replace the sorry server.
     r.set_health("web/10.0.1.2:80", {true, {}});
-    CHECK(r.sync_now().operations == 0);
+    h.wait(r);
+    CHECK(h.sync(r).operations == 0);
     traffic = run("sh /usr/local/bin/nat-lab.sh traffic 2");
     CHECK(traffic.output.find("rs1=1 rs2=1 sorry=0") != std::string::npos);
 }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include <set>
 #include <sstream>
 
@@ -85,8 +87,8 @@ TEST_CASE("a VRRP instance has one state series per state, only its own state at
     CHECK(has_line(text, "vigil_vrrp_priority{vrrp_instance=\"VI_1\"} 140"));
     CHECK(has_line(text, "vigil_vrrp_configured_priority{vrrp_instance=\"VI_1\"} 150"));
     CHECK(has_line(text, "vigil_vrrp_adverts_sent_total{vrrp_instance=\"VI_1\"} 7"));
-    CHECK(
-        has_line(text, "vigil_vrrp_dropped_packets_total{vrrp_instance=\"VI_1\",reason=\"bad_ttl\"} 4"));
+    CHECK(has_line(
+        text, "vigil_vrrp_dropped_packets_total{vrrp_instance=\"VI_1\",reason=\"bad_ttl\"} 4"));
 }
 
 TEST_CASE("a checked real server reports health, drain, results and a latency histogram") {
@@ -143,12 +145,17 @@ TEST_CASE("every family's samples follow its HELP and TYPE lines, each family on
 TEST_CASE("weights, quorum and kernel counters come from the reconciler's view") {
     manual_clock clock;
     ipvs::memory_backend kernel;
+    boost::asio::io_context io;
+    // Calls run inline; the loop delivers their answers to the reconciler.
+    ipvs::backend_worker worker(kernel, io.get_executor(),
+                                ipvs::backend_worker::threading::inline_calls);
     event_log log(std::make_unique<memory_sink>());
-    ipvs::reconciler r(clock, kernel, log, ipvs::reconciler_settings{});
+    ipvs::reconciler r(clock, worker, log, ipvs::reconciler_settings{});
     r.set_specs({web_spec()});
     r.start();
     r.set_health("web/10.0.0.3:80", {false, {}});
     r.sync_now("startup");
+    io.poll();
     scrape_inputs in;
     in.reconciler = &r;
     exposition out;
