@@ -8,13 +8,32 @@ namespace {
 
 // A reload may change these on a running instance without restarting it (so a master stays
 // master): the configured priority, unless it becomes or stops being the owner's 255, which
-// decides how the election starts; and the notify programs.
+// decides how the election starts; the notify programs; the VIPs (of the same address family,
+// which decides the socket); the advert interval; preempt and preempt_delay; the trackers.
+// What names the virtual router on the wire or where it speaks (interface, VRID, version,
+// authentication, unicast peers and source, the virtual MAC) restarts it.
 bool changes_in_place(const instance_spec& wanted, const instance_spec& current) {
+    if (wanted.vips.empty() || wanted.family() != current.family()) {
+        return false;
+    }
     auto patched = current;
     patched.election.priority = wanted.election.priority;
     patched.notify = wanted.notify;
+    patched.vips = wanted.vips;
+    patched.election.virtual_addresses = wanted.election.virtual_addresses;
+    patched.election.advert_interval = wanted.election.advert_interval;
+    patched.election.preempt = wanted.election.preempt;
+    patched.election.preempt_delay = wanted.election.preempt_delay;
+    patched.track_interfaces = wanted.track_interfaces;
+    patched.track_scripts = wanted.track_scripts;
+    patched.track_files = wanted.track_files;
     return same_settings(wanted, patched) && wanted.election.priority != 255 &&
            current.election.priority != 255;
+}
+
+// The running instance a wanted one continues, if any (names are unique, so at most one).
+bool continues(const instance_spec& wanted, const instance_spec& current) {
+    return same_settings(wanted, current) || changes_in_place(wanted, current);
 }
 
 }  // namespace
@@ -176,9 +195,8 @@ std::optional<std::string> instance_set::reconfigure(std::vector<instance_spec> 
     for (auto it = instances_.begin(); it != instances_.end();) {
         const auto& current = (*it)->spec();
         // Names are unique, so at most one wanted instance can match.
-        auto wanted = std::find_if(specs.begin(), specs.end(), [&](const instance_spec& s) {
-            return same_settings(s, current) || changes_in_place(s, current);
-        });
+        auto wanted = std::find_if(specs.begin(), specs.end(),
+                                   [&](const instance_spec& s) { return continues(s, current); });
         if (wanted != specs.end()) {
             (*it)->update_in_place(*wanted);  // nothing to do when unchanged
             specs.erase(wanted);              // keeps its state, timers and VIPs

@@ -33,8 +33,9 @@ class instance_set {
     std::optional<std::string> start(std::vector<instance_spec> instances,
                                      std::vector<sync_group_spec> groups = {});
     // Applies a new set of instances: an unchanged one keeps running untouched (a master stays
-    // master and keeps its VIPs), as does one whose priority or notify programs changed (updated
-    // in place); any other change restarts it; a removed one resigns.
+    // master and keeps its VIPs), as does one whose changes apply in place (priority, notify
+    // programs, VIPs, advert interval, preempt settings, trackers); any other change restarts it;
+    // a removed one resigns.
     std::optional<std::string> reconfigure(std::vector<instance_spec> instances,
                                            std::vector<sync_group_spec> groups = {});
     // Every master resigns (priority 0) and releases its VIPs; notify_stop programs are queued.
