@@ -17,6 +17,7 @@
 #include "ipvs/backend.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
+#include "metrics/scrape.hpp"
 #include "vrrp/address_effects.hpp"
 #include "vrrp/instance_set.hpp"
 
@@ -72,6 +73,8 @@ class supervisor {
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
     std::vector<vrrp::instance_status> vrrp_status() const;
+    // What a metrics scrape reads from the engines (the daemon adds its own facts).
+    void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:
     // The backend a first IPVS table needs, or why it cannot be had; none when the config needs
