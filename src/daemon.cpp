@@ -233,6 +233,17 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool 
             return reject(std::move(emptied));
         }
     }
+    // Everything the engines can fail at (VRRP sockets, an interface that does not exist) is
+    // done before anything changes: refused here, nothing running was touched. Dropped on a
+    // refusal below, it releases what it opened.
+    auto prepared = engines_.prepare(next);
+    if (!prepared) {
+        std::vector<std::string> errors;
+        for (const auto& why : prepared.error()) {
+            errors.push_back(config_file_ + ": error: " + why);
+        }
+        return reject(std::move(errors));
+    }
     // The log target is reopened on every reload so that rotated files are let go; the alert
     // hooks come from the config that is about to apply.
     if (!apply_log_settings(next)) {
@@ -253,7 +264,7 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool 
         return reject({*error});
     }
     config_ = std::move(next);
-    engines_.reconfigure(config_);
+    engines_.commit(std::move(*prepared));
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
     log_->info("config.reloaded", {{"file", config_file_},

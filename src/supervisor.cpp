@@ -42,34 +42,111 @@ bool supervisor::start(const config::configuration& config) {
     return true;
 }
 
-bool supervisor::reconfigure(const config::configuration& config) {
-    drained_->move_to(config.global.state_dir);
-    apply_checks(config);
-    bool ipvs_ok = apply_ipvs(config);
-    bool vrrp_ok = apply_vrrp(config);
-    return ipvs_ok && vrrp_ok;
+boost::system::result<supervisor::prepared_reload, std::vector<std::string>> supervisor::prepare(
+    const config::configuration& config) {
+    prepared_reload change;
+    change.config = config;
+    std::vector<std::string> errors;
+    if (auto backend = open_ipvs_backend(config)) {
+        change.ipvs_backend = std::move(*backend);
+    } else {
+        errors.push_back("ipvs: the netlink backend cannot be opened: " + backend.error());
+    }
+    auto instances = instance_specs(config);
+    auto groups = sync_group_specs(config);
+    auto* set = vrrp_.get();
+    if (!set && !instances.empty()) {
+        change.address_effects = std::make_unique<vrrp::netlink_effects>();
+        if (!change.address_effects->ok()) {
+            errors.push_back("vrrp: cannot open a route netlink socket");
+        } else {
+            change.vrrp =
+                std::make_unique<vrrp::instance_set>(executor_, log_, *change.address_effects);
+            set = change.vrrp.get();
+        }
+    }
+    if (set) {
+        auto prepared = set->prepare(std::move(instances), std::move(groups));
+        if (prepared) {
+            change.vrrp_change.emplace(std::move(*prepared));
+        } else {
+            auto why = prepared.error();  // a copy: result::error() returns by value
+            errors.insert(errors.end(), why.begin(), why.end());
+        }
+    }
+    if (!errors.empty()) {
+        return {boost::system::in_place_error, std::move(errors)};
+    }
+    return change;
 }
 
-bool supervisor::apply_ipvs(const config::configuration& config) {
+void supervisor::commit(prepared_reload change) {
+    const auto& config = change.config;
+    drained_->move_to(config.global.state_dir);
+    apply_checks(config);
+    apply_ipvs(config, std::move(change.ipvs_backend));
+    if (change.vrrp) {
+        address_effects_ = std::move(change.address_effects);
+        vrrp_ = std::move(change.vrrp);
+        vrrp_->on_state_change(
+            [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
+    }
+    if (vrrp_ && change.vrrp_change) {
+        vrrp_->commit(std::move(*change.vrrp_change));
+    }
+}
+
+bool supervisor::reconfigure(const config::configuration& config) {
+    auto prepared = prepare(config);
+    if (!prepared) {
+        for (const auto& error : prepared.error()) {
+            log_.error("vrrp.start_failed", {{"error", error}});
+        }
+        return false;
+    }
+    commit(std::move(*prepared));
+    return true;
+}
+
+boost::system::result<std::unique_ptr<ipvs::backend>, std::string> supervisor::open_ipvs_backend(
+    const config::configuration& config) const {
+    std::unique_ptr<ipvs::backend> none;
+    if (reconciler_) {
+        return none;
+    }
+    if (virtual_server_specs(config).empty() && !reconciler_settings(config).sync_daemon_settings) {
+        return none;  // nothing to program; the kernel need not have IPVS
+    }
+    if (config.global.ipvs.backend == config::ipvs_backend_choice::memory) {
+        return std::unique_ptr<ipvs::backend>(std::make_unique<ipvs::memory_backend>());
+    }
+    // Never a silent fallback: a director whose kernel has no IPVS must not look healthy.
+    auto opened = ipvs::netlink_backend::open();
+    if (!opened.backend) {
+        return {boost::system::in_place_error, opened.error};
+    }
+    return std::unique_ptr<ipvs::backend>(std::move(opened.backend));
+}
+
+bool supervisor::apply_ipvs(const config::configuration& config,
+                            std::unique_ptr<ipvs::backend> opened) {
     auto specs = virtual_server_specs(config);
     auto settings = reconciler_settings(config);
     sync_daemon_instance_ = sync_daemon_instance(config);
     if (!reconciler_) {
-        if (specs.empty() && !settings.sync_daemon_settings) {
-            return true;  // nothing to program; the kernel need not have IPVS
-        }
-        if (config.global.ipvs.backend == config::ipvs_backend_choice::memory) {
-            ipvs_backend_ = std::make_unique<ipvs::memory_backend>();
-        } else {
-            // Never a silent fallback: a director whose kernel has no IPVS must not look healthy.
-            // Its calls run on the worker, bounded by netlink_limits' defaults.
-            auto opened = ipvs::netlink_backend::open();
-            if (!opened.backend) {
-                log_.error("ipvs.start_failed", {{"backend", "netlink"}, {"error", opened.error}});
+        if (!opened) {
+            auto backend = open_ipvs_backend(config);
+            if (!backend) {
+                log_.error("ipvs.start_failed",
+                           {{"backend", "netlink"}, {"error", backend.error()}});
                 return false;
             }
-            ipvs_backend_ = std::move(opened.backend);
+            opened = std::move(*backend);
         }
+        if (!opened) {
+            return true;  // nothing to program
+        }
+        ipvs_backend_ = std::move(opened);
         std::error_code ignored;
         std::filesystem::create_directories(config.global.state_dir, ignored);
         // The kernel's calls go to a thread of their own; the memory backend answers at once,
@@ -116,26 +193,18 @@ void supervisor::apply_checks(const config::configuration& config) {
 
 bool supervisor::apply_vrrp(const config::configuration& config) {
     auto instances = instance_specs(config);
-    auto groups = sync_group_specs(config);
-    if (!vrrp_) {
-        if (instances.empty()) {
-            return true;
-        }
-        address_effects_ = std::make_unique<vrrp::netlink_effects>();
-        if (!address_effects_->ok()) {
-            log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
-            return false;
-        }
-        vrrp_ = std::make_unique<vrrp::instance_set>(executor_, log_, *address_effects_);
-        vrrp_->on_state_change(
-            [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
-        if (auto error = vrrp_->start(std::move(instances), std::move(groups))) {
-            log_.error("vrrp.start_failed", {{"error", *error}});
-            return false;
-        }
+    if (instances.empty()) {
         return true;
     }
-    if (auto error = vrrp_->reconfigure(std::move(instances), std::move(groups))) {
+    address_effects_ = std::make_unique<vrrp::netlink_effects>();
+    if (!address_effects_->ok()) {
+        log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
+        return false;
+    }
+    vrrp_ = std::make_unique<vrrp::instance_set>(executor_, log_, *address_effects_);
+    vrrp_->on_state_change(
+        [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
+    if (auto error = vrrp_->start(std::move(instances), sync_group_specs(config))) {
         log_.error("vrrp.start_failed", {{"error", *error}});
         return false;
     }

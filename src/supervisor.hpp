@@ -2,9 +2,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/object.hpp>
+#include <boost/system/result.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/event_log.hpp"
@@ -40,7 +42,24 @@ class supervisor {
     // The first config. IPVS first, so the table is programmed whichever VRRP state this node
     // ends up in, then VRRP, then the checks. False when an engine cannot start (logged).
     bool start(const config::configuration& config);
-    // A validated new config: only what changed is touched (see the README's Reload).
+    // A validated new config, made ready to apply: everything that can fail is done here (VRRP
+    // sockets for new and restarted instances, a first IPVS backend or route netlink socket),
+    // and nothing running is touched. Dropping it uncommitted releases what it opened.
+    struct prepared_reload {
+        config::configuration config;
+        std::unique_ptr<ipvs::backend> ipvs_backend;  // opened for a first IPVS table
+        // A first VRRP instance: the effects outlive the set that uses them.
+        std::unique_ptr<vrrp::netlink_effects> address_effects;
+        std::unique_ptr<vrrp::instance_set> vrrp;
+        std::optional<vrrp::instance_set::prepared> vrrp_change;
+    };
+    // Fails with one line per reason the config cannot apply.
+    boost::system::result<prepared_reload, std::vector<std::string>> prepare(
+        const config::configuration& config);
+    // Applies a prepared reload, which cannot fail: only what changed is touched (see the
+    // README's Reload).
+    void commit(prepared_reload change);
+    // prepare() then commit(); false (logged as vrrp.start_failed) when prepare() failed.
     bool reconfigure(const config::configuration& config);
     // Stops the checks, applies the IPVS shutdown policy, and masters resign.
     void shutdown();
@@ -60,7 +79,12 @@ class supervisor {
     void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:
-    bool apply_ipvs(const config::configuration& config);
+    // The backend a first IPVS table needs, or why it cannot be had; none when the config needs
+    // no IPVS or the reconciler already runs.
+    boost::system::result<std::unique_ptr<ipvs::backend>, std::string> open_ipvs_backend(
+        const config::configuration& config) const;
+    bool apply_ipvs(const config::configuration& config,
+                    std::unique_ptr<ipvs::backend> opened = nullptr);
     bool apply_vrrp(const config::configuration& config);
     void apply_checks(const config::configuration& config);
     void on_health_change(const checkers::health_change& change);

@@ -390,6 +390,45 @@ actions election::on_priority(std::uint8_t priority, time_point now) {
     return out;
 }
 
+actions election::update_spec(const election_spec& wanted, time_point now) {
+    actions out;
+    auto previous = config_;
+    auto primary = config_.primary_address;
+    config_ = wanted;
+    config_.primary_address = primary;
+    if (config_.advert_interval != previous.advert_interval) {
+        switch (state_) {
+            case state::master:
+                // The next advert carries the new interval; never later than the old schedule
+                // would have sent it, so backups do not miss an advert over a longer interval.
+                master_advert_interval_ = config_.advert_interval;
+                deadline_ = deadline_ ? std::min(*deadline_, now + config_.advert_interval)
+                                      : now + config_.advert_interval;
+                break;
+            case state::backup:
+                // A VRRPv3 backup keeps the interval its master advertises; one that has heard
+                // no master yet, and every VRRPv2 backup (both ends must agree), takes ours.
+                if (config_.version == protocol_version::v2 || !master_address_) {
+                    master_advert_interval_ = config_.advert_interval;
+                    reset_master_down(now);
+                }
+                break;
+            case state::initialize:
+            case state::fault:
+                master_advert_interval_ = config_.advert_interval;
+                break;
+        }
+    }
+    if (config_.preempt_delay != previous.preempt_delay && now < preempt_allowed_at_) {
+        // A delay still running is counted again from the reload with the new length.
+        preempt_allowed_at_ = now + config_.preempt_delay;
+    }
+    if (!config_.preempt) {
+        lower_master_seen_ = false;
+    }
+    return out;
+}
+
 actions election::shutdown(time_point now) {
     (void)now;
     actions out;

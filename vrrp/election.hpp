@@ -115,6 +115,14 @@ class election {
     actions on_priority(std::uint8_t priority, time_point now);
     // A weight-0 tracker failed (true) or none fails any more (false).
     actions on_tracker_fault(bool faulted, time_point now);
+    // A reload changed settings that apply without leaving the current state: the advert
+    // interval (a master's next advert uses it; the timers are re-armed), preempt and
+    // preempt_delay, the virtual addresses (checked on received adverts from now on). The
+    // effective priority stays the caller's to set (on_priority: trackers decide it from the
+    // configured one); the primary address stays the one learnt from the interface. Settings
+    // that need a restart (version, authentication, unicast peers, an owner's 255) are the
+    // caller's to refuse; they are taken as they are.
+    actions update_spec(const election_spec& wanted, time_point now);
 
     // Sync groups. A gated member does not become master when its timer expires: it returns
     // request_master and waits, so that the group goes master together or not at all.

@@ -74,11 +74,37 @@ void instance::start() {
 void instance::update_in_place(const instance_spec& wanted) {
     spec_.notify = wanted.notify;
     notify_.set_spec(wanted.notify);
-    if (spec_.election.priority != wanted.election.priority) {
-        spec_.election.priority = wanted.election.priority;
-        // The next advert carries it; a backup's skew time follows it.
-        recompute();
+    if (wanted.vips != spec_.vips) {
+        // A master changes only the VIPs that changed and announces the new ones; the next
+        // advert carries the new list. Otherwise the list is what the next mastership adds.
+        const auto* iface =
+            core_.current_state() == state::master ? env_.links.find(vip_interface()) : nullptr;
+        auto added = vips_.change_to(wanted.vips, env_.effects, env_.log, iface);
+        if (iface && !added.empty()) {
+            if (auto error = env_.effects.announce(*iface, added)) {
+                env_.log.warning("vrrp.announce_failed",
+                                 {{"instance", spec_.name}, {"error", *error}});
+            }
+        }
+        spec_.vips = wanted.vips;
     }
+    // Interval, preempt and the address list the election checks adverts against; the timer
+    // is re-armed on the new deadline by perform().
+    auto election_settings = wanted.election;
+    election_settings.primary_address = spec_.election.primary_address;
+    spec_.election = election_settings;
+    perform(core_.update_spec(election_settings, env_.clock.now()));
+    trackers::specs tracked{wanted.track_interfaces, wanted.track_scripts, wanted.track_files};
+    if (wanted.track_interfaces != spec_.track_interfaces ||
+        wanted.track_scripts != spec_.track_scripts || wanted.track_files != spec_.track_files) {
+        spec_.track_interfaces = wanted.track_interfaces;
+        spec_.track_scripts = wanted.track_scripts;
+        spec_.track_files = wanted.track_files;
+        trackers_.update(std::move(tracked), env_.links);
+    }
+    // The configured priority or the trackers changed the effective one: the next advert
+    // carries it, and a backup's skew time follows it.
+    recompute();
 }
 
 // Finds the primary address and makes sure the transport is open. False when the interface is

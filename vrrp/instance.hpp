@@ -114,7 +114,9 @@ class instance {
     const std::string& send_interface() const;
 
     void start();
-    // A reload changed only the priority or the notify programs.
+    // A reload changed only what applies without a restart (see changes_in_place): priority,
+    // notify programs, VIPs, advert interval, preempt settings, trackers. The state is kept; a
+    // master never resigns for it.
     void update_in_place(const instance_spec& wanted);
     // An advert for this instance arrived from `source` with that TTL / hop limit.
     void on_advert(const advert& packet, const ip_address& source, int hop_limit);

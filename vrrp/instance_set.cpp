@@ -1,6 +1,7 @@
 #include "vrrp/instance_set.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace vigil::vrrp {
 
@@ -8,13 +9,32 @@ namespace {
 
 // A reload may change these on a running instance without restarting it (so a master stays
 // master): the configured priority, unless it becomes or stops being the owner's 255, which
-// decides how the election starts; and the notify programs.
+// decides how the election starts; the notify programs; the VIPs (of the same address family,
+// which decides the socket); the advert interval; preempt and preempt_delay; the trackers.
+// What names the virtual router on the wire or where it speaks (interface, VRID, version,
+// authentication, unicast peers and source, the virtual MAC) restarts it.
 bool changes_in_place(const instance_spec& wanted, const instance_spec& current) {
+    if (wanted.vips.empty() || wanted.family() != current.family()) {
+        return false;
+    }
     auto patched = current;
     patched.election.priority = wanted.election.priority;
     patched.notify = wanted.notify;
+    patched.vips = wanted.vips;
+    patched.election.virtual_addresses = wanted.election.virtual_addresses;
+    patched.election.advert_interval = wanted.election.advert_interval;
+    patched.election.preempt = wanted.election.preempt;
+    patched.election.preempt_delay = wanted.election.preempt_delay;
+    patched.track_interfaces = wanted.track_interfaces;
+    patched.track_scripts = wanted.track_scripts;
+    patched.track_files = wanted.track_files;
     return same_settings(wanted, patched) && wanted.election.priority != 255 &&
            current.election.priority != 255;
+}
+
+// The running instance a wanted one continues, if any (names are unique, so at most one).
+bool continues(const instance_spec& wanted, const instance_spec& current) {
+    return same_settings(wanted, current) || changes_in_place(wanted, current);
 }
 
 }  // namespace
@@ -130,33 +150,26 @@ void instance_set::start_instance(const instance_spec& spec) {
     instances_.push_back(std::move(i));
 }
 
-std::optional<std::string> instance_set::start(std::vector<instance_spec> specs,
-                                               std::vector<sync_group_spec> groups) {
-    group_specs_ = std::move(groups);
-    if (!specs.empty() && !links_) {
-        links_ = std::make_unique<link_monitor>(
-            executor_, [this](const link_monitor::link_event& e) { on_link_event(e); },
-            [this] {
-                for (const auto& name : interfaces_.names()) {
-                    link_monitor::link_event e;
-                    e.name = name;
-                    const auto* info = interfaces_.find(name);
-                    e.index = info ? info->index : 0;
-                    on_link_event(e);
-                }
-            });
-        if (auto error = links_->start()) {
-            links_.reset();
-            return error;
-        }
-    }
-    for (const auto& spec : specs) {
-        if (interfaces_.find(spec.interface)) {
-            if (auto error = interfaces_.open(spec.interface, spec.family())) {
-                return "instance " + spec.name + ": " + *error;
+std::optional<std::string> instance_set::start_links() {
+    links_ = std::make_unique<link_monitor>(
+        executor_, [this](const link_monitor::link_event& e) { on_link_event(e); },
+        [this] {
+            for (const auto& name : interfaces_.names()) {
+                link_monitor::link_event e;
+                e.name = name;
+                const auto* info = interfaces_.find(name);
+                e.index = info ? info->index : 0;
+                on_link_event(e);
             }
-        }
+        });
+    if (auto error = links_->start()) {
+        links_.reset();
+        return error;
     }
+    return std::nullopt;
+}
+
+void instance_set::launch(const std::vector<instance_spec>& specs) {
     std::vector<instance*> fresh;
     for (const auto& spec : specs) {
         start_instance(spec);
@@ -167,18 +180,118 @@ std::optional<std::string> instance_set::start(std::vector<instance_spec> specs,
     for (auto* i : fresh) {
         i->start();
     }
+}
+
+std::optional<std::string> instance_set::start(std::vector<instance_spec> specs,
+                                               std::vector<sync_group_spec> groups) {
+    group_specs_ = std::move(groups);
+    if (!specs.empty() && !links_) {
+        if (auto error = start_links()) {
+            return error;
+        }
+    }
+    for (const auto& spec : specs) {
+        if (interfaces_.find(spec.interface)) {
+            if (auto error = interfaces_.open(spec.interface, spec.family())) {
+                return "instance " + spec.name + ": " + *error;
+            }
+        }
+    }
+    launch(specs);
     return std::nullopt;
 }
 
-std::optional<std::string> instance_set::reconfigure(std::vector<instance_spec> specs,
-                                                     std::vector<sync_group_spec> groups) {
-    // Resign instances that are gone or changed.
+instance_set::prepared::prepared(prepared&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      specs_(std::move(other.specs_)),
+      groups_(std::move(other.groups_)),
+      opened_(std::move(other.opened_)),
+      started_links_(other.started_links_) {}
+
+instance_set::prepared& instance_set::prepared::operator=(prepared&& other) noexcept {
+    if (this != &other) {
+        if (owner_) {
+            owner_->release(*this);
+        }
+        owner_ = std::exchange(other.owner_, nullptr);
+        specs_ = std::move(other.specs_);
+        groups_ = std::move(other.groups_);
+        opened_ = std::move(other.opened_);
+        started_links_ = other.started_links_;
+    }
+    return *this;
+}
+
+instance_set::prepared::~prepared() {
+    if (owner_) {
+        owner_->release(*this);
+    }
+}
+
+void instance_set::release(prepared& change) {
+    for (const auto& [interface, family] : change.opened_) {
+        interfaces_.close(interface, family);
+    }
+    change.opened_.clear();
+    if (change.started_links_ && instances_.empty()) {
+        links_.reset();
+    }
+    change.owner_ = nullptr;
+}
+
+boost::system::result<instance_set::prepared, std::vector<std::string>> instance_set::prepare(
+    std::vector<instance_spec> specs, std::vector<sync_group_spec> groups) {
+    prepared change(*this);
+    std::vector<std::string> errors;
+    bool any_fresh = false;
+    for (const auto& spec : specs) {
+        bool kept = std::any_of(instances_.begin(), instances_.end(),
+                                [&](const auto& i) { return continues(spec, i->spec()); });
+        if (kept) {
+            continue;
+        }
+        any_fresh = true;
+        if (!interfaces_.find(spec.interface)) {
+            // Looked up again: it may have appeared since the table last asked.
+            interfaces_.refresh(spec.interface);
+        }
+        if (!interfaces_.find(spec.interface)) {
+            errors.push_back("instance " + spec.name + ": interface " + spec.interface +
+                             " does not exist");
+            continue;
+        }
+        if (interfaces_.is_open(spec.interface, spec.family())) {
+            continue;
+        }
+        if (auto error = interfaces_.open(spec.interface, spec.family())) {
+            errors.push_back("instance " + spec.name + ": " + *error);
+            continue;
+        }
+        change.opened_.emplace_back(spec.interface, spec.family());
+    }
+    if (errors.empty() && any_fresh && !links_) {
+        if (auto error = start_links()) {
+            errors.push_back("link monitor: " + *error);
+        } else {
+            change.started_links_ = true;
+        }
+    }
+    if (!errors.empty()) {
+        return {boost::system::in_place_error, std::move(errors)};  // `change` releases
+    }
+    change.specs_ = std::move(specs);
+    change.groups_ = std::move(groups);
+    return change;
+}
+
+void instance_set::commit(prepared change) {
+    change.owner_ = nullptr;  // what it opened is in use from now on
+    auto specs = std::move(change.specs_);
+    // Resign instances that are gone or changed beyond what applies in place.
     for (auto it = instances_.begin(); it != instances_.end();) {
         const auto& current = (*it)->spec();
-        // Names are unique, so at most one wanted instance can match.
-        auto wanted = std::find_if(specs.begin(), specs.end(), [&](const instance_spec& s) {
-            return same_settings(s, current) || changes_in_place(s, current);
-        });
+        auto wanted = std::find_if(specs.begin(), specs.end(),
+                                   [&](const instance_spec& s) { return continues(s, current); });
         if (wanted != specs.end()) {
             (*it)->update_in_place(*wanted);  // nothing to do when unchanged
             specs.erase(wanted);              // keeps its state, timers and VIPs
@@ -189,12 +302,12 @@ std::optional<std::string> instance_set::reconfigure(std::vector<instance_spec> 
         interfaces_.detach(**it);
         it = instances_.erase(it);
     }
-    if (instances_.empty() && specs.empty()) {
-        group_specs_ = std::move(groups);
+    group_specs_ = std::move(change.groups_);
+    if (specs.empty()) {
         build_groups();
-        return std::nullopt;
+        return;
     }
-    return start(std::move(specs), std::move(groups));
+    launch(specs);
 }
 
 void instance_set::shutdown() {

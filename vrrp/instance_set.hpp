@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/system/result.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,11 +33,37 @@ class instance_set {
     // privileges for raw sockets; a missing interface just keeps its instances in FAULT.
     std::optional<std::string> start(std::vector<instance_spec> instances,
                                      std::vector<sync_group_spec> groups = {});
-    // Applies a new set of instances: an unchanged one keeps running untouched (a master stays
-    // master and keeps its VIPs), as does one whose priority or notify programs changed (updated
-    // in place); any other change restarts it; a removed one resigns.
-    std::optional<std::string> reconfigure(std::vector<instance_spec> instances,
-                                           std::vector<sync_group_spec> groups = {});
+
+    // A reload checked and made ready, not applied yet: the sockets its new and restarted
+    // instances need are open. commit() swaps it in; dropping it uncommitted closes what it
+    // opened, and the running instances never noticed.
+    class prepared {
+      public:
+        prepared(prepared&& other) noexcept;
+        prepared& operator=(prepared&& other) noexcept;
+        ~prepared();
+
+      private:
+        friend class instance_set;
+        explicit prepared(instance_set& owner) : owner_(&owner) {}
+        instance_set* owner_;
+        std::vector<instance_spec> specs_;
+        std::vector<sync_group_spec> groups_;
+        std::vector<std::pair<std::string, address_family>> opened_;
+        bool started_links_ = false;
+    };
+    // The first half of a reload, touching no running instance. Every instance that would start
+    // (new, or changed beyond what applies in place) must be able to: its interface must exist
+    // and its VRRP socket open. Unlike at startup, where a missing interface only keeps an
+    // instance in FAULT, a reload that names one is refused, so a typo cannot resign a master.
+    // Fails with one line per reason.
+    boost::system::result<prepared, std::vector<std::string>> prepare(
+        std::vector<instance_spec> instances, std::vector<sync_group_spec> groups = {});
+    // The second half, which cannot fail: an unchanged instance keeps running untouched (a master
+    // stays master and keeps its VIPs), as does one whose changes apply in place (priority,
+    // notify programs, VIPs, advert interval, preempt settings, trackers); any other change
+    // restarts it; a removed one resigns.
+    void commit(prepared change);
     // Every master resigns (priority 0) and releases its VIPs; notify_stop programs are queued.
     void shutdown();
     // Notify programs or tracker scripts are still running (the daemon waits for notifies on
@@ -53,6 +80,10 @@ class instance_set {
   private:
     void on_link_event(const link_monitor::link_event& event);
     void start_instance(const instance_spec& spec);
+    // Creates the instances, groups them, then starts them (their sockets are open by now).
+    void launch(const std::vector<instance_spec>& specs);
+    std::optional<std::string> start_links();
+    void release(prepared& change);
     void build_groups();
     // Lets the sync group of `from` react to the actions its core just produced.
     void react_group(instance& from, const actions& produced);

@@ -102,6 +102,14 @@ std::optional<std::string> interface_table::open(const std::string& interface,
     return std::nullopt;
 }
 
+bool interface_table::is_open(const std::string& interface, address_family family) {
+    return slot(interface).socket(family) != nullptr;
+}
+
+void interface_table::close(const std::string& interface, address_family family) {
+    slot(interface).socket(family).reset();
+}
+
 std::optional<std::string> interface_table::send(const std::string& interface, const advert& packet,
                                                  const ip_address& source,
                                                  const ip_address& destination) {

@@ -41,6 +41,9 @@ class interface_table final : public advert_transport, public link_state_source 
     void refresh(const std::string& name) override;
 
     std::optional<std::string> open(const std::string& interface, address_family family) override;
+    bool is_open(const std::string& interface, address_family family);
+    // Closes a socket a reload opened and then did not use.
+    void close(const std::string& interface, address_family family);
     std::optional<std::string> send(const std::string& interface, const advert& packet,
                                     const ip_address& source,
                                     const ip_address& destination) override;

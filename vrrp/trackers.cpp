@@ -59,10 +59,67 @@ void trackers::start(link_state_source& links) {
     for (const auto& t : spec_.files) {
         states_.push_back(
             tracker_state{t.path, tracker_kind::file, t.weight, true, read_tracked_file(t.path)});
-        if (files_) {
-            auto index = states_.size() - 1;
-            files_->watch(this, t.path, [this, index] { reread_file(index); });
+    }
+    watch_files();
+}
+
+void trackers::watch_files() {
+    if (!files_) {
+        return;
+    }
+    auto first = spec_.interfaces.size() + spec_.scripts.size();
+    for (std::size_t i = 0; i < spec_.files.size(); ++i) {
+        auto index = first + i;
+        files_->watch(this, spec_.files[i].path, [this, index] { reread_file(index); });
+    }
+}
+
+void trackers::update(specs wanted, link_state_source& links) {
+    // Script runs in flight report to the old layout: their results are let go, and every
+    // script runs again below.
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+    for (auto& run : scripts_) {
+        run->timer->cancel();
+    }
+    if (files_) {
+        files_->unwatch(this);
+    }
+    auto old_spec = std::move(spec_);
+    auto old_states = std::move(states_);
+    auto old_scripts = std::move(scripts_);
+    spec_ = std::move(wanted);
+    states_.clear();
+    scripts_.clear();
+    for (const auto& t : spec_.interfaces) {
+        // An interface's state is read afresh: the link says what it is now.
+        const auto* info = links.find(t.name);
+        states_.push_back(
+            tracker_state{t.name, tracker_kind::interface, t.weight, info && info->link_up, 0});
+    }
+    for (const auto& t : spec_.scripts) {
+        auto same = std::find(old_spec.scripts.begin(), old_spec.scripts.end(), t);
+        if (same == old_spec.scripts.end()) {
+            states_.push_back(tracker_state{t.name, tracker_kind::script, t.weight, false, 0});
+            scripts_.push_back(std::make_unique<script_run>(t.rise, t.fall, clock_));
+            continue;
         }
+        auto index = static_cast<std::size_t>(same - old_spec.scripts.begin());
+        states_.push_back(old_states[old_spec.interfaces.size() + index]);
+        scripts_.push_back(std::move(old_scripts[index]));
+        // A script listed twice keeps its state once; the second starts afresh.
+        if (!scripts_.back()) {
+            states_.back().healthy = false;
+            scripts_.back() = std::make_unique<script_run>(t.rise, t.fall, clock_);
+        }
+    }
+    for (const auto& t : spec_.files) {
+        states_.push_back(
+            tracker_state{t.path, tracker_kind::file, t.weight, true, read_tracked_file(t.path)});
+    }
+    watch_files();
+    if (!stopped_) {
+        start_scripts();
     }
 }
 

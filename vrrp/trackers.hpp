@@ -36,6 +36,10 @@ class trackers {
     // Runs every script now and then every interval.
     void start_scripts();
     void stop();
+    // A reload changed what is tracked (only while started): the set is rebuilt, and a tracker
+    // whose spec is unchanged keeps its state (a script its rise/fall count); new ones start as
+    // start() starts them. Scripts run again at once.
+    void update(specs wanted, link_state_source& links);
     // A tracked interface's link; true when it changed a tracker.
     bool on_link(const std::string& name, bool up);
     const std::vector<tracker_state>& states() const { return states_; }
@@ -45,6 +49,7 @@ class trackers {
     void run_script(std::size_t index);
     void reread_file(std::size_t index);
     void report(const tracker_state& t, const std::string& detail);
+    void watch_files();
 
     std::string instance_;
     specs spec_;

@@ -54,6 +54,50 @@ void vip_effects::retry_missing(address_effects& effects, event_log& log, int if
     }
 }
 
+std::vector<ip_prefix> vip_effects::change_to(std::vector<ip_prefix> wanted,
+                                              address_effects& effects, event_log& log,
+                                              const interface_info* iface) {
+    auto listed = [](const std::vector<ip_prefix>& list, const ip_prefix& vip) {
+        return std::find(list.begin(), list.end(), vip) != list.end();
+    };
+    // Removals first: a VIP whose prefix length changed leaves before it comes back.
+    for (std::size_t i = 0; i < vips_.size(); ++i) {
+        if (iface && held_[i] && !listed(wanted, vips_[i])) {
+            auto result = effects.remove(iface->index, vips_[i]);
+            if (result.outcome == address_change::failed) {
+                failed(log, "remove", vips_[i], result.error);
+            } else if (result.outcome == address_change::done) {
+                changed(log, false, vips_[i], "reload");
+            }
+        }
+    }
+    std::vector<bool> held(wanted.size(), false);
+    std::vector<ip_prefix> added;
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        auto kept = std::find(vips_.begin(), vips_.end(), wanted[i]);
+        if (kept != vips_.end()) {
+            held[i] = held_[static_cast<std::size_t>(kept - vips_.begin())];
+            continue;
+        }
+        if (!iface) {
+            continue;
+        }
+        auto result = effects.add(iface->index, wanted[i]);
+        if (result.outcome == address_change::failed) {
+            failed(log, "add", wanted[i], result.error);  // retried while master
+            continue;
+        }
+        held[i] = true;
+        added.push_back(wanted[i]);
+        if (result.outcome == address_change::done) {
+            changed(log, true, wanted[i], "reload");
+        }
+    }
+    vips_ = std::move(wanted);
+    held_ = std::move(held);
+    return added;
+}
+
 void vip_effects::remove_stale(address_effects& effects, event_log& log,
                                const interface_info& iface) {
     for (const auto& vip : vips_) {

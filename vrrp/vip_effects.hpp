@@ -21,6 +21,11 @@ class vip_effects {
     void remove_all(address_effects& effects, event_log& log, int ifindex, const char* reason);
     // Adds again the VIPs the kernel refused (called with every advert while master).
     void retry_missing(address_effects& effects, event_log& log, int ifindex);
+    // A reload changed the list. While master (`iface` set), only the difference is applied:
+    // removed VIPs are taken off, new ones added; kept ones are not touched. Returns the VIPs
+    // it added, for the caller to announce.
+    std::vector<ip_prefix> change_to(std::vector<ip_prefix> wanted, address_effects& effects,
+                                     event_log& log, const interface_info* iface);
     // Removes VIPs left on `iface` by a run that died as master: the election decides afresh.
     void remove_stale(address_effects& effects, event_log& log, const interface_info& iface);
 

@@ -97,15 +97,108 @@ class trackers(ops_case):
 
 
 class reload(ops_case):
-    def reload(self, node, old, new):
+    def reload(self, node, old, new, outcome="config.reloaded"):
         with open(node.config) as f:
             text = f.read()
         self.assertIn(old, text)
         with open(node.config, "w") as f:
             f.write(text.replace(old, new))
-        before = node.event_count("config.reloaded")
+        before = node.event_count(outcome)
         node.process.send_signal(signal.SIGHUP)
-        wait_for(lambda: node.event_count("config.reloaded") > before, 5, "config.reloaded")
+        wait_for(lambda: node.event_count(outcome) > before, 5, outcome)
+        return node.events(outcome)[-1]
+
+    def keepalived_backup(self, host):
+        # skip_check_adv_addr: keepalived checks the master's address list only when the master
+        # changes, so a master whose list changes keeps being heard (vigil and keepalived both
+        # drop adverts whose list differs from theirs otherwise).
+        return keepalived_node(host, (
+            "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n"
+            "    virtual_router_id 51\n    priority 100\n    advert_int 0.1\n"
+            "    skip_check_adv_addr\n"
+            f"    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"), version=3).start()
+
+    def keepalived_states(self, node):
+        with open(os.path.join(node.dir, "keepalived.log")) as f:
+            return [line.split("Entering ")[1].split()[0] for line in f if "Entering " in line]
+
+    def test_a_masters_vip_list_changes_in_place_with_no_transition_on_either_node(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        a = vigil_node(VIGIL, n1, instance(150)).start()
+        k = self.keepalived_backup(n2)
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        time.sleep(0.5)  # keepalived has heard the master
+        before = a.status()["vrrp_instances_by_name"]["VI_1"]
+        self.assertEqual(self.keepalived_states(k), ["BACKUP"])
+
+        # One VIP added: only it is added (and announced); VIP stays where it is.
+        self.reload(a, f'["{VIP}/24"]', f'["{VIP}/24", "{VIP2}/24"]')
+        wait_for(lambda: n1.has(VIP2), 3, "the added VIP on the master")
+        time.sleep(1)  # ten adverts carrying the new list
+        self.assertTrue(self.master_is(n1, VIP) and self.master_is(n1, VIP2))
+        # One removed: only it leaves.
+        self.reload(a, f'["{VIP}/24", "{VIP2}/24"]', f'["{VIP2}/24"]')
+        wait_for(lambda: not n1.has(VIP), 3, "the removed VIP to leave the master")
+        time.sleep(1)
+        self.assertTrue(self.master_is(n1, VIP2))
+        self.assertFalse(n2.has(VIP))
+
+        status = a.status()["vrrp_instances_by_name"]["VI_1"]
+        self.assertEqual((status["state"], status["since"], status["transitions"]),
+                         ("MASTER", before["since"], before["transitions"]))
+        self.assertEqual(status["vips"], [f"{VIP2}/24"])
+        self.assertEqual([(e["from"], e["to"]) for e in a.events("vrrp.transition")],
+                         [("INIT", "BACKUP"), ("BACKUP", "MASTER")])
+        self.assertEqual([(e["event"], e["address"], e["reason"])
+                          for e in a.events() if e["event"] in ("vrrp.vip_added",
+                                                                "vrrp.vip_removed")],
+                         [("vrrp.vip_added", f"{VIP}/24", "became_master"),
+                          ("vrrp.vip_added", f"{VIP2}/24", "reload"),
+                          ("vrrp.vip_removed", f"{VIP}/24", "reload")])
+        self.assertEqual(self.keepalived_states(k), ["BACKUP"])
+        k.stop()
+
+    def test_a_reload_adding_an_instance_on_a_missing_interface_is_rejected(self):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        a = vigil_node(VIGIL, n1, instance(150)).start()
+        b = vigil_node(VIGIL, n2, instance(100)).start()
+        wait_for(lambda: self.master_is(n1), 5, "n1 to be master")
+        before = a.status()["vrrp_instances_by_name"]["VI_1"]
+
+        # The same reload changes the running instance too: none of it may apply.
+        second = instance(150, name="VI_2", vrid=52, vip=VIP2).replace('"eth0"', '"eth7"')
+        rejected = self.reload(a, f'["{VIP}/24"]\n', f'["{VIP}/24", "10.99.0.101/24"]\n{second}',
+                               outcome="config.rejected")
+        self.assertEqual(rejected["diagnostics"],
+                         [f"{a.config}: error: instance VI_2: interface eth7 does not exist"])
+        time.sleep(0.5)
+        status = a.status()
+        self.assertEqual(list(status["vrrp_instances_by_name"]), ["VI_1"])
+        vi1 = status["vrrp_instances_by_name"]["VI_1"]
+        self.assertEqual((vi1["state"], vi1["since"], vi1["transitions"], vi1["vips"]),
+                         ("MASTER", before["since"], before["transitions"], [f"{VIP}/24"]))
+        self.assertEqual((status["config"]["reloads_applied"], status["config"]["reloads_rejected"]),
+                         (0, 1))
+        self.assertTrue(self.master_is(n1))
+        self.assertFalse(n1.has("10.99.0.101"))
+        self.assertEqual(b.state(), "BACKUP")
+        self.assertNotIn("shutdown", [e["reason"] for e in a.events("vrrp.transition")])
+        self.assertEqual(a.event_count("config.reloaded"), 0)
+
+        # Once the interface exists the same config applies, and VI_1 still never resigned.
+        n1.exec("ip", "link", "add", "eth7", "type", "veth", "peer", "name", "eth7p")
+        n1.exec("ip", "link", "set", "eth7p", "up")
+        n1.exec("ip", "link", "set", "eth7", "up")
+        n1.exec("ip", "addr", "add", "10.98.0.1/24", "dev", "eth7")
+        before_reloaded = a.event_count("config.reloaded")
+        a.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: a.event_count("config.reloaded") > before_reloaded, 5, "config.reloaded")
+        wait_for(lambda: n1.has("10.99.0.101"), 3, "VI_1's added VIP")
+        status = a.status()["vrrp_instances_by_name"]
+        self.assertIn("VI_2", status)
+        self.assertEqual((status["VI_1"]["state"], status["VI_1"]["since"]),
+                         ("MASTER", before["since"]))
+        b.stop()
 
     def test_a_priority_change_applies_in_place_without_a_failover(self):
         n1, n2 = self.lab["n1"], self.lab["n2"]
@@ -136,7 +229,7 @@ class reload(ops_case):
         self.assertEqual([(e["from"], e["to"]) for e in a.events("vrrp.priority_changed")],
                          [(150, 120), (120, 50)])
 
-        # A change that needs a restart (the VIP list) still applies.
+        # A VIP list change applies on the new master too.
         self.reload(b, f'["{VIP}/24"]', f'["{VIP}/24", "{VIP2}/24"]')
         wait_for(lambda: n2.has(VIP2) or n1.has(VIP2), 5, "the new VIP on the master")
 

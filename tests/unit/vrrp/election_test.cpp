@@ -541,3 +541,130 @@ TEST_CASE("a VRRPv2 backup at 3 s adverts skews by (256 - priority) / 256 second
     sim.receive(advert_from("10.0.0.2", 0, protocol_version::v2, 3s));
     CHECK(*sim.router.deadline() == sim.now + 609375us);
 }
+
+TEST_CASE("a master's interval changed in place: the next advert follows the new interval") {
+    simulation sim(config_v3(255));
+    sim.start();
+    REQUIRE(sim.router.current_state() == state::master);
+    auto c = config_v3(255);
+    c.advert_interval = 1s;
+    auto out = sim.router.update_spec(c, sim.now + 50ms);
+    CHECK(out.empty());  // no transition, no resignation
+    // The advert already due 100 ms after the start keeps its time; the following one is 1 s on.
+    CHECK(*sim.router.deadline() == time_point{} + 100ms);
+    sim.log.clear();
+    sim.advance(100ms);
+    CHECK(count_of<send_advert>(sim.log) == 1);
+    CHECK(*sim.router.deadline() == time_point{} + 1100ms);
+    sim.advance(1s);
+    CHECK(count_of<send_advert>(sim.log) == 2);
+    CHECK(sim.router.master_advert_interval() == 1s);
+    CHECK(sim.router.current_state() == state::master);
+
+    // Shorter again: the next advert leaves within the new interval, not the old one.
+    c.advert_interval = 100ms;
+    sim.router.update_spec(c, sim.now + 10ms);
+    CHECK(*sim.router.deadline() == sim.now + 110ms);
+}
+
+TEST_CASE("a VRRPv3 backup keeps its master's interval when its own changes in place") {
+    simulation sim(config_v3(100));
+    sim.start();
+    sim.receive(advert_from("10.0.0.2", 150, protocol_version::v3, 1s));
+    auto c = config_v3(100);
+    c.advert_interval = 200ms;
+    auto deadline = *sim.router.deadline();
+    CHECK(sim.router.update_spec(c, sim.now).empty());
+    CHECK(sim.router.master_advert_interval() == 1s);
+    CHECK(*sim.router.deadline() == deadline);
+    CHECK(sim.router.current_state() == state::backup);
+}
+
+TEST_CASE("a VRRPv2 backup re-arms Master_Down_Timer on its new interval") {
+    auto c = config_v3(100);
+    c.version = protocol_version::v2;
+    c.advert_interval = 1s;
+    simulation sim(c);
+    sim.start();
+    c.advert_interval = 2s;
+    sim.advance(1s);
+    sim.router.update_spec(c, sim.now);
+    CHECK(sim.router.master_advert_interval() == 2s);
+    // 3 x 2 s + (256 - 100) / 256 s
+    CHECK(*sim.router.deadline() - sim.now == 6609375us);
+}
+
+TEST_CASE("turning preempt on in place lets a higher backup take over from a lower master") {
+    auto c = config_v3(150);
+    c.preempt = false;
+    simulation sim(c);
+    sim.start();
+    for (int i = 0; i < 20; ++i) {
+        sim.receive(advert_from("10.0.0.2", 100));
+        sim.advance(100ms);
+    }
+    REQUIRE(sim.router.current_state() == state::backup);
+    c.preempt = true;
+    CHECK(sim.router.update_spec(c, sim.now).empty());
+    for (int i = 0; i < 20 && sim.router.current_state() == state::backup; ++i) {
+        sim.receive(advert_from("10.0.0.2", 100));
+        sim.advance(100ms);
+    }
+    CHECK(sim.router.current_state() == state::master);
+    CHECK(transition_in(actions(sim.log.end() - 4, sim.log.end()))->reason ==
+          transition_reason::preempt);
+}
+
+TEST_CASE("turning preempt off in place leaves a lower master alone from then on") {
+    auto c = config_v3(150);
+    c.preempt_delay = 10s;
+    simulation sim(c);
+    sim.start();
+    sim.receive(advert_from("10.0.0.2", 100));
+    c.preempt = false;
+    sim.router.update_spec(c, sim.now);
+    for (int i = 0; i < 200; ++i) {
+        sim.receive(advert_from("10.0.0.2", 100));
+        sim.advance(100ms);
+    }
+    CHECK(sim.router.current_state() == state::backup);
+}
+
+TEST_CASE("a preempt_delay changed in place while it runs counts from the change") {
+    auto c = config_v3(150);
+    c.preempt_delay = 60s;
+    simulation sim(c);
+    sim.start();
+    for (int i = 0; i < 10; ++i) {
+        sim.receive(advert_from("10.0.0.2", 100));
+        sim.advance(100ms);
+    }
+    REQUIRE(sim.router.current_state() == state::backup);
+    c.preempt_delay = 2s;
+    sim.router.update_spec(c, sim.now);
+    time_point took_over{};
+    for (int i = 0; i < 100 && sim.router.current_state() == state::backup; ++i) {
+        sim.receive(advert_from("10.0.0.2", 100));
+        sim.advance(100ms);
+        took_over = sim.now;
+    }
+    CHECK(sim.router.current_state() == state::master);
+    CHECK(took_over - time_point{} >= 3s);
+    CHECK(took_over - time_point{} <= 3s + 500ms);
+}
+
+TEST_CASE("a virtual address list changed in place is what received adverts are checked against") {
+    simulation sim(config_v3(100));
+    sim.start();
+    auto c = config_v3(100);
+    c.virtual_addresses = {addr("10.0.0.100"), addr("10.0.0.101")};
+    CHECK(sim.router.update_spec(c, sim.now).empty());
+    // The peer still advertises the old list: dropped as a mismatch now.
+    CHECK(drop_in(sim.receive(advert_from("10.0.0.2", 150))) == drop_reason::address_mismatch);
+    auto both = advert_from("10.0.0.2", 150);
+    both.addresses = {addr("10.0.0.101"), addr("10.0.0.100")};
+    CHECK(!drop_in(sim.receive(both)));
+    CHECK(sim.router.master_address() == addr("10.0.0.2"));
+    // The primary address learnt from the interface is kept.
+    CHECK(sim.router.config().primary_address == addr("10.0.0.1"));
+}

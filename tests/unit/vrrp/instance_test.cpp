@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <deque>
 #include <map>
 #include <memory>
@@ -169,7 +170,9 @@ struct harness {
     fake_transport transport;
     fake_effects effects;
     fake_links links;
-    event_log log{std::make_unique<memory_sink>()};
+    std::unique_ptr<memory_sink> owned_sink = std::make_unique<memory_sink>();
+    memory_sink& sink = *owned_sink;
+    event_log log{std::move(owned_sink)};
     boost::asio::io_context io;
     child_process_runner runner{io.get_executor()};
     std::unique_ptr<instance> shell;
@@ -344,4 +347,191 @@ TEST_CASE("a master whose advert is due sends it before reading what waits on th
     CHECK(h.transport.calls[0] == "send");
     CHECK(h.transport.calls[1] == "drain");
     CHECK(h.current() == state::master);
+}
+
+namespace {
+
+// Every transition the instance logged, as "FROM>TO reason".
+std::vector<std::string> transitions_of(const memory_sink& sink) {
+    std::vector<std::string> out;
+    for (const auto& line : sink.lines()) {
+        auto record = boost::json::parse(line).as_object();
+        if (record.at("event") == "vrrp.transition") {
+            out.push_back(std::string(record.at("from").as_string()) + ">" +
+                          std::string(record.at("to").as_string()) + " " +
+                          std::string(record.at("reason").as_string()));
+        }
+    }
+    return out;
+}
+
+std::vector<ip_address> addresses_of(const advert& packet) {
+    return packet.addresses;
+}
+
+instance_spec with_vips(instance_spec s, std::vector<const char*> vips) {
+    s.vips.clear();
+    s.election.virtual_addresses.clear();
+    for (const auto* v : vips) {
+        s.vips.push_back(*parse_prefix(v));
+        s.election.virtual_addresses.push_back(parse_prefix(v)->address);
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("a master whose VIP list changes in place adds and removes only those, never resigning") {
+    harness h(with_vips(spec_v3(100), {"10.0.0.100/24", "10.0.0.101/24"}));
+    h.become_master();
+    h.effects.log.clear();
+    auto transitions = transitions_of(h.sink);
+    auto sent_before = h.transport.sent.size();
+    h.shell->update_in_place(with_vips(spec_v3(100), {"10.0.0.100/24", "10.0.0.102/24"}));
+    // Only the difference, and the new VIP announced on its own.
+    CHECK(h.effects.log == std::vector<std::string>{"remove 2 10.0.0.101/24", "add 2 10.0.0.102/24",
+                                                    "announce eth0 1"});
+    CHECK(h.current() == state::master);
+    CHECK(transitions_of(h.sink) == transitions);
+    CHECK(h.transport.sent.size() == sent_before);
+    // The next advert carries the new list; none ever carried priority 0.
+    h.clock.advance(1s);
+    REQUIRE(h.transport.sent.size() == sent_before + 1);
+    CHECK(addresses_of(h.transport.sent.back().packet) ==
+          std::vector<ip_address>{addr("10.0.0.100"), addr("10.0.0.102")});
+    auto priorities = h.transport.priorities();
+    CHECK(std::find(priorities.begin(), priorities.end(), 0) == priorities.end());
+    CHECK(h.shell->status().vips ==
+          with_vips(spec_v3(100), {"10.0.0.100/24", "10.0.0.102/24"}).vips);
+    // Adverts with the new list are accepted: a higher peer with it still preempts us.
+    auto higher = peer_advert(200);
+    higher.addresses = {addr("10.0.0.100"), addr("10.0.0.102")};
+    h.effects.log.clear();
+    h.shell->on_advert(higher, peer, 255);
+    CHECK(h.current() == state::backup);
+    CHECK(h.effects.log ==
+          std::vector<std::string>{"remove 2 10.0.0.100/24", "remove 2 10.0.0.102/24"});
+}
+
+TEST_CASE("a backup whose VIP list changes touches no address and takes the new list as master") {
+    harness h;
+    h.shell->start();
+    h.shell->update_in_place(with_vips(spec_v3(100), {"10.0.0.100/24", "10.0.0.101/24"}));
+    CHECK(h.effects.log.empty());
+    CHECK(h.current() == state::backup);
+    h.clock.advance(4s);
+    CHECK(h.current() == state::master);
+    CHECK(h.effects.log == std::vector<std::string>{"add 2 10.0.0.100/24", "add 2 10.0.0.101/24",
+                                                    "announce eth0 2"});
+}
+
+TEST_CASE("a master's advert interval changed in place: adverts follow it, no resignation") {
+    harness h;
+    h.become_master();
+    auto transitions = transitions_of(h.sink);
+    auto wanted = spec_v3(100);
+    wanted.election.advert_interval = 3s;
+    auto sent_before = h.transport.sent.size();
+    h.shell->update_in_place(wanted);
+    // The advert already due goes out on time, then one every 3 s carrying 300 centiseconds.
+    h.clock.advance(1s);
+    CHECK(h.transport.sent.size() == sent_before + 1);
+    h.clock.advance(2s);
+    CHECK(h.transport.sent.size() == sent_before + 1);
+    h.clock.advance(1s);
+    CHECK(h.transport.sent.size() == sent_before + 2);
+    h.clock.advance(6s);
+    CHECK(h.transport.sent.size() == sent_before + 4);
+    CHECK(h.transport.sent.back().packet.max_advert_interval == 300);
+    CHECK(h.shell->status().advert_interval == 3s);
+    CHECK(h.current() == state::master);
+    CHECK(transitions_of(h.sink) == transitions);
+    auto priorities = h.transport.priorities();
+    CHECK(std::find(priorities.begin(), priorities.end(), 0) == priorities.end());
+}
+
+TEST_CASE("preempt turned on in place lets a higher backup take over a lower master") {
+    auto s = spec_v3(150);
+    s.election.preempt = false;
+    harness h(s);
+    h.shell->start();
+    for (int i = 0; i < 10; ++i) {
+        h.clock.advance(1s);
+        h.hear(100);
+    }
+    REQUIRE(h.current() == state::backup);
+    s.election.preempt = true;
+    h.shell->update_in_place(s);
+    for (int i = 0; i < 5; ++i) {
+        h.clock.advance(1s);
+        h.hear(100);
+    }
+    CHECK(h.current() == state::master);
+    CHECK(transitions_of(h.sink).back() == "BACKUP>MASTER preempt");
+}
+
+TEST_CASE("preempt turned off in place keeps a backup behind a lower master") {
+    harness h(spec_v3(150));
+    h.shell->start();
+    auto s = spec_v3(150);
+    s.election.preempt = false;
+    h.shell->update_in_place(s);
+    for (int i = 0; i < 10; ++i) {
+        h.clock.advance(1s);
+        h.hear(100);
+    }
+    CHECK(h.current() == state::backup);
+}
+
+TEST_CASE("trackers changed in place: the priority follows the new set, the master stays") {
+    harness h;
+    interface_info eth1;
+    eth1.index = 3;
+    eth1.name = "eth1";
+    eth1.link_up = false;
+    h.links.interfaces["eth1"] = eth1;
+    h.become_master();
+    auto transitions = transitions_of(h.sink);
+    auto wanted = spec_v3(100);
+    wanted.track_interfaces = {{"eth1", -30}};
+    h.shell->update_in_place(wanted);
+    CHECK(h.shell->core().priority() == 70);
+    REQUIRE(h.shell->status().trackers.size() == 1);
+    CHECK_FALSE(h.shell->status().trackers[0].healthy);
+    h.clock.advance(1s);
+    CHECK(h.transport.sent.back().packet.priority == 70);
+    // The tracker reacts to its interface like one configured from the start.
+    h.shell->on_tracked_link("eth1", true);
+    CHECK(h.shell->core().priority() == 100);
+    // Another tracker added beside it: the first keeps its (now healthy) state.
+    wanted.track_interfaces.push_back({"eth2", 0});
+    h.links.interfaces["eth2"] = eth1;
+    h.links.interfaces["eth2"].name = "eth2";
+    h.links.interfaces["eth2"].link_up = true;
+    h.links.interfaces["eth1"].link_up = true;
+    h.shell->update_in_place(wanted);
+    CHECK(h.shell->status().trackers.size() == 2);
+    CHECK(h.shell->core().priority() == 100);
+    // Removed again: back to the configured priority.
+    h.shell->update_in_place(spec_v3(100));
+    CHECK(h.shell->status().trackers.empty());
+    CHECK(h.current() == state::master);
+    CHECK(transitions_of(h.sink) == transitions);
+    auto priorities = h.transport.priorities();
+    CHECK(std::find(priorities.begin(), priorities.end(), 0) == priorities.end());
+}
+
+TEST_CASE("a weight-0 tracker added in place faults a master that then fails it") {
+    harness h;
+    interface_info eth1;
+    eth1.index = 3;
+    eth1.name = "eth1";
+    eth1.link_up = false;
+    h.links.interfaces["eth1"] = eth1;
+    h.become_master();
+    auto wanted = spec_v3(100);
+    wanted.track_interfaces = {{"eth1", 0}};
+    h.shell->update_in_place(wanted);
+    CHECK(h.current() == state::fault);
+    CHECK(transitions_of(h.sink).back() == "MASTER>FAULT tracker_fault");
 }
