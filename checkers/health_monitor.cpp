@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "checkers/dns_probe.hpp"
 #include "checkers/http_probe.hpp"
 #include "checkers/script_probe.hpp"
 #include "checkers/tcp_probe.hpp"
+#include "checkers/udp_probe.hpp"
 
 namespace vigil::checkers {
 
@@ -86,6 +88,7 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
                                std::size_t max_running)
     : executor_(executor),
       log_(log),
+      random_(random),
       clock_(clock),
       on_change_(std::move(on_change)),
       scheduler_(random),
@@ -117,6 +120,10 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id
             return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
         case check_type::script:
             return std::make_unique<script_probe>(runner_, key.target, key.script, key.timeout);
+        case check_type::udp:
+            return std::make_unique<udp_probe>(executor_, key.target, key.udp, key.timeout);
+        case check_type::dns:
+            return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
     }
     return nullptr;
 }

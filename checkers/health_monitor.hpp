@@ -136,6 +136,7 @@ class health_monitor {
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
+    random_source& random_;  // jitter, and the DNS probes' query IDs
     clock_source& clock_;
     change_handler on_change_;
     scheduler scheduler_;

@@ -13,6 +13,8 @@
 #include <map>
 #include <sstream>
 
+#include "checkers/dns_message.hpp"
+#include "checkers/udp_probe.hpp"
 #include "config/toml_reader.hpp"
 
 namespace vigil::config {
@@ -1313,8 +1315,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     reader.require("type");
     bool type_known = false;
     if (auto type = reader.string("type")) {
-        for (auto candidate :
-             {check_type::http, check_type::https, check_type::tcp, check_type::script}) {
+        for (auto candidate : {check_type::http, check_type::https, check_type::tcp,
+                               check_type::script, check_type::udp, check_type::dns}) {
             if (*type == to_string(candidate)) {
                 c.type = candidate;
                 type_known = true;
@@ -1322,7 +1324,7 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
         }
         if (!type_known) {
             reader.error("type", rule::bad_value,
-                         in_quotes(*type) + " is not http, https, tcp or script");
+                         in_quotes(*type) + " is not http, https, tcp, script, udp or dns");
         }
     }
     if (auto interval = reader.duration_value("interval", 100ms, 1h)) {
@@ -1467,7 +1469,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
             c.connect = *target;
         }
     }
-    only_for("connect", c.type != check_type::script, "http, https and tcp");
+    only_for("connect", c.type != check_type::script, "http, https, tcp, udp and dns");
+    bool udp = c.type == check_type::udp;
     for (const char* key : {"send", "expect"}) {
         if (auto text = reader.string(key)) {
             if (text->empty()) {
@@ -1476,7 +1479,106 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
                 (std::string_view(key) == "send" ? c.send : c.expect) = *text;
             }
         }
-        only_for(key, c.type == check_type::tcp, "tcp");
+        only_for(key, c.type == check_type::tcp || udp, "tcp and udp");
+    }
+    // Binary payloads, for protocols whose probes are not text.
+    for (std::string_view key : {"send_hex", "expect_hex"}) {
+        auto text_key = key.substr(0, key.size() - 4);
+        if (auto hex = reader.string(key)) {
+            auto bytes = checkers::parse_hex_bytes(*hex);
+            if (!bytes) {
+                reader.error(key, rule::bad_value, in_quotes(*hex) + " " + bytes.error());
+            } else if (bytes->empty()) {
+                reader.error(key, rule::bad_value, "is empty");
+            } else {
+                (text_key == "send" ? c.send : c.expect) =
+                    std::string(bytes->begin(), bytes->end());
+            }
+            if (reader.has(text_key)) {
+                reader.error(key, rule::conflicting_keys,
+                             "and " + std::string(text_key) + " both give the " +
+                                 (text_key == "send" ? "payload" : "expected reply"));
+            }
+        }
+        only_for(key, udp, "udp");
+    }
+    if (auto regex = reader.string("expect_regex")) {
+        try {
+            boost::regex compiled(*regex, boost::regex::perl);
+            c.expect_regex = *regex;
+        } catch (const boost::regex_error& e) {
+            std::string reason = e.what();
+            reason = reason.substr(0, reason.find(".  "));
+            reader.error("expect_regex", rule::bad_value,
+                         in_quotes(*regex) + " is not a valid regular expression: " + reason +
+                             " (at character " + std::to_string(e.position()) + ")");
+        }
+    }
+    only_for("expect_regex", udp, "udp");
+    if (auto required = reader.boolean("require_reply")) {
+        c.require_reply = *required;
+    }
+    only_for("require_reply", udp, "udp");
+
+    bool dns = c.type == check_type::dns;
+    if (auto name = reader.string("query_name")) {
+        if (auto problem = checkers::dns_name_problem(*name)) {
+            reader.error("query_name", rule::bad_value,
+                         in_quotes(*name) + " is not a DNS name: it " + *problem);
+        } else {
+            c.query_name = checkers::canonical_dns_name(*name);
+        }
+    }
+    only_for("query_name", dns, "dns");
+    if (auto type = reader.string("query_type")) {
+        if (auto parsed = checkers::parse_dns_record_type(*type)) {
+            c.query_type = *parsed;
+        } else {
+            reader.error("query_type", rule::bad_value,
+                         in_quotes(*type) + " is not A, AAAA, NS, MX, SOA, TXT, SRV or CNAME");
+        }
+    }
+    only_for("query_type", dns, "dns");
+    if (auto transport = reader.string("transport")) {
+        if (*transport == "udp" || *transport == "tcp") {
+            c.transport =
+                *transport == "udp" ? checkers::dns_transport::udp : checkers::dns_transport::tcp;
+        } else {
+            reader.error("transport", rule::bad_value,
+                         in_quotes(*transport) + " is not udp or tcp");
+        }
+    }
+    only_for("transport", dns, "dns");
+    if (const auto* rcode = reader.node("rcode")) {
+        if (const auto* number = rcode->as_integer()) {
+            if (number->get() < 0 || number->get() > 15) {
+                reader.error("rcode", rule::out_of_range,
+                             std::to_string(number->get()) + " is not between 0 and 15");
+            } else {
+                c.rcode = static_cast<std::uint8_t>(number->get());
+            }
+        } else if (auto name = reader.string("rcode")) {
+            if (auto parsed = checkers::parse_dns_rcode(*name)) {
+                c.rcode = *parsed;
+            } else {
+                reader.error("rcode", rule::bad_value,
+                             in_quotes(*name) +
+                                 " is not a response code (NOERROR, NXDOMAIN, "
+                                 "SERVFAIL, REFUSED, ... or 0 to 15)");
+            }
+        }
+    }
+    only_for("rcode", dns, "dns");
+    if (auto answer = reader.string("answer")) {
+        if (answer->empty()) {
+            reader.error("answer", rule::bad_value, "is empty");
+        } else {
+            c.answer = *answer;
+        }
+    }
+    only_for("answer", dns, "dns");
+    if (type_known && dns) {
+        reader.require("query_name");
     }
 
     bool https = c.type == check_type::https;
