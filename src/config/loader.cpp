@@ -1496,8 +1496,9 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
             }
             if (reader.has(text_key)) {
                 reader.error(key, rule::conflicting_keys,
-                             "and " + std::string(text_key) + " both give the " +
-                                 (text_key == "send" ? "payload" : "expected reply"));
+                             "conflicts with " + std::string(text_key) + ": write the " +
+                                 (text_key == "send" ? "payload" : "expected reply") +
+                                 " once, as text or in hex");
             }
         }
         only_for(key, udp, "udp");
