@@ -18,6 +18,8 @@ std::string_view to_string(check_type type) {
             return "udp";
         case check_type::dns:
             return "dns";
+        case check_type::icmp:
+            return "icmp";
     }
     return "unknown";
 }
@@ -45,6 +47,10 @@ probe_key key_of(const checked_server_spec& server) {
             break;
         case check_type::dns:
             key.dns = c.dns;
+            break;
+        case check_type::icmp:
+            // An echo has no port: real servers on one address share it.
+            key.target.port = 0;
             break;
         case check_type::script:
             key.script = c.script;

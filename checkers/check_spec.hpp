@@ -20,7 +20,7 @@ namespace vigil::checkers {
 // these; the library never sees the config, so it can be driven by tests, the bench and the
 // `vigil probe` command alike.
 
-enum class check_type { http, https, tcp, script, udp, dns };
+enum class check_type { http, https, tcp, script, udp, dns, icmp };
 enum class http_method { get, head };
 
 std::string_view to_string(check_type type);

@@ -7,6 +7,7 @@
 
 #include "checkers/dns_probe.hpp"
 #include "checkers/http_probe.hpp"
+#include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
 #include "checkers/tcp_probe.hpp"
 #include "checkers/udp_probe.hpp"
@@ -100,6 +101,8 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
           return v;
       }()),
       runner_(executor),
+      icmp4_(executor, icmp_version::v4, static_cast<std::uint16_t>(random.uniform(0xffff))),
+      icmp6_(executor, icmp_version::v6, static_cast<std::uint16_t>(random.uniform(0xffff))),
       timer_(clock.make_timer()),
       max_running_(std::clamp<std::size_t>(max_running, 1, descriptor_budget())) {}
 
@@ -124,6 +127,9 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id
             return std::make_unique<udp_probe>(executor_, key.target, key.udp, key.timeout);
         case check_type::dns:
             return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
+        case check_type::icmp:
+            return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
+                                                key.target.address);
     }
     return nullptr;
 }

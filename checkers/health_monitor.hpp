@@ -20,6 +20,7 @@
 #include "checkers/check_spec.hpp"
 #include "checkers/curl_multi.hpp"
 #include "checkers/flap_detector.hpp"
+#include "checkers/icmp_socket.hpp"
 #include "checkers/probe.hpp"
 #include "checkers/probe_result.hpp"
 #include "checkers/rise_fall.hpp"
@@ -144,6 +145,9 @@ class health_monitor {
     // destroyed after them.
     std::vector<std::unique_ptr<curl_multi>> multis_;
     child_process_runner runner_;
+    // One socket per family for every icmp check.
+    icmp_socket icmp4_;
+    icmp_socket icmp6_;
     // The one wake-up for every probe; on the clock seam, so tests run the engine on simulated
     // time.
     std::unique_ptr<clock_timer> timer_;

@@ -1315,8 +1315,9 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     reader.require("type");
     bool type_known = false;
     if (auto type = reader.string("type")) {
-        for (auto candidate : {check_type::http, check_type::https, check_type::tcp,
-                               check_type::script, check_type::udp, check_type::dns}) {
+        for (auto candidate :
+             {check_type::http, check_type::https, check_type::tcp, check_type::script,
+              check_type::udp, check_type::dns, check_type::icmp}) {
             if (*type == to_string(candidate)) {
                 c.type = candidate;
                 type_known = true;
@@ -1324,7 +1325,7 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
         }
         if (!type_known) {
             reader.error("type", rule::bad_value,
-                         in_quotes(*type) + " is not http, https, tcp, script, udp or dns");
+                         in_quotes(*type) + " is not http, https, tcp, script, udp, dns or icmp");
         }
     }
     if (auto interval = reader.duration_value("interval", 100ms, 1h)) {
