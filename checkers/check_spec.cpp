@@ -20,6 +20,8 @@ std::string_view to_string(check_type type) {
             return "dns";
         case check_type::icmp:
             return "icmp";
+        case check_type::file:
+            return "file";
     }
     return "unknown";
 }
@@ -52,6 +54,11 @@ probe_key key_of(const checked_server_spec& server) {
             // An echo has no port: real servers on one address share it.
             key.target.port = 0;
             break;
+        case check_type::file:
+            // The file alone decides: real servers that name the same file share its watch.
+            key.file = c.file;
+            key.target = ip_endpoint{};
+            break;
         case check_type::script:
             key.script = c.script;
             // A script learns the real server it checks from its environment, so two real
@@ -82,6 +89,7 @@ std::size_t probe_key_hash::operator()(const probe_key& key) const {
     mix(seed, hs(key.tcp.send));
     mix(seed, hs(key.udp.send));
     mix(seed, hs(key.dns.name));
+    mix(seed, hs(key.file.path));
     for (const auto& a : key.script.argv) {
         mix(seed, hs(a));
     }

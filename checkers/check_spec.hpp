@@ -20,7 +20,7 @@ namespace vigil::checkers {
 // these; the library never sees the config, so it can be driven by tests, the bench and the
 // `vigil probe` command alike.
 
-enum class check_type { http, https, tcp, script, udp, dns, icmp };
+enum class check_type { http, https, tcp, script, udp, dns, icmp, file };
 enum class http_method { get, head };
 
 std::string_view to_string(check_type type);
@@ -83,6 +83,13 @@ struct dns_spec {
     friend bool operator==(const dns_spec&, const dns_spec&) = default;
 };
 
+struct file_spec {
+    std::string path;  // absolute
+    // What a missing file means; down by default (no file, no traffic).
+    health missing_state = health::down;
+    friend bool operator==(const file_spec&, const file_spec&) = default;
+};
+
 struct script_spec {
     std::vector<std::string> argv;  // no shell
     // Looked up once, when the spec is made from config (look_up_user), never per run. A failed
@@ -110,6 +117,7 @@ struct check_spec {
     tcp_spec tcp;
     udp_spec udp;
     dns_spec dns;
+    file_spec file;
     script_spec script;
     friend bool operator==(const check_spec&, const check_spec&) = default;
 };
@@ -137,6 +145,7 @@ struct probe_key {
     tcp_spec tcp;
     udp_spec udp;
     dns_spec dns;
+    file_spec file;
     script_spec script;
     friend bool operator==(const probe_key&, const probe_key&) = default;
 };

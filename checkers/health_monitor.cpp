@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "checkers/dns_probe.hpp"
+#include "checkers/file_probe.hpp"
 #include "checkers/http_probe.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
@@ -127,6 +128,8 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id
             return std::make_unique<udp_probe>(executor_, key.target, key.udp, key.timeout);
         case check_type::dns:
             return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
+        case check_type::file:
+            return std::make_unique<file_probe>(executor_, key.file);
         case check_type::icmp:
             return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
                                                 key.target.address);

@@ -43,6 +43,10 @@ checkers::check_spec to_spec(const config::check& c, user_cache& users) {
     spec.dns.transport = c.transport;
     spec.dns.rcode = c.rcode;
     spec.dns.answer = c.answer;
+    spec.file.path = c.state_file;
+    spec.file.missing_state = c.missing_state == config::initial_health::up
+                                  ? checkers::health::up
+                                  : checkers::health::down;
     spec.script.argv = c.command;
     if (c.user) {
         auto known = users.find(*c.user);

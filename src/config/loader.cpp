@@ -1317,15 +1317,16 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     if (auto type = reader.string("type")) {
         for (auto candidate :
              {check_type::http, check_type::https, check_type::tcp, check_type::script,
-              check_type::udp, check_type::dns, check_type::icmp}) {
+              check_type::udp, check_type::dns, check_type::icmp, check_type::file}) {
             if (*type == to_string(candidate)) {
                 c.type = candidate;
                 type_known = true;
             }
         }
         if (!type_known) {
-            reader.error("type", rule::bad_value,
-                         in_quotes(*type) + " is not http, https, tcp, script, udp, dns or icmp");
+            reader.error(
+                "type", rule::bad_value,
+                in_quotes(*type) + " is not http, https, tcp, script, udp, dns, icmp or file");
         }
     }
     if (auto interval = reader.duration_value("interval", 100ms, 1h)) {
@@ -1470,7 +1471,8 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
             c.connect = *target;
         }
     }
-    only_for("connect", c.type != check_type::script, "http, https, tcp, udp and dns");
+    only_for("connect", c.type != check_type::script && c.type != check_type::file,
+             "http, https, tcp, udp, dns and icmp");
     bool udp = c.type == check_type::udp;
     for (const char* key : {"send", "expect"}) {
         if (auto text = reader.string(key)) {
@@ -1581,6 +1583,28 @@ std::optional<check> loader::read_check(file_context& file, const toml::table& t
     only_for("answer", dns, "dns");
     if (type_known && dns) {
         reader.require("query_name");
+    }
+
+    bool file_check = c.type == check_type::file;
+    if (auto state_file = reader.string("file")) {
+        if (state_file->empty() || state_file->front() != '/') {
+            reader.error("file", rule::bad_value,
+                         in_quotes(*state_file) + " is not an absolute path");
+        } else {
+            c.state_file = *state_file;
+        }
+    }
+    only_for("file", file_check, "file");
+    if (auto missing = reader.string("missing")) {
+        if (*missing == "up" || *missing == "down") {
+            c.missing_state = *missing == "up" ? initial_health::up : initial_health::down;
+        } else {
+            reader.error("missing", rule::bad_value, in_quotes(*missing) + " is not up or down");
+        }
+    }
+    only_for("missing", file_check, "file");
+    if (type_known && file_check) {
+        reader.require("file");
     }
 
     bool https = c.type == check_type::https;

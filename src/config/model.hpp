@@ -155,6 +155,9 @@ struct check {
     checkers::dns_transport transport = checkers::dns_transport::udp;
     std::uint8_t rcode = 0;
     std::optional<std::string> answer;
+    // file: the operator's state file, and what its absence means
+    std::string state_file;
+    initial_health missing_state = initial_health::down;
     // script: argv, run without a shell
     std::vector<std::string> command;
     std::optional<std::string> user;
