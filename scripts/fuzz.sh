@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang in build-fuzz and runs each for FUZZ_SECONDS (default 20),
-# seeded from the golden vectors in tests/data/vrrp. Exits non-zero on any crash or property
+# seeded from the golden vectors in tests/data/vrrp and the configs in tests/config and etc/. Exits non-zero on any crash or property
 # violation; the reproducer lands in build-fuzz/artifacts/. Usage: [FUZZ_SECONDS=N] scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
-fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz dns_message_fuzz)
+fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz config_load_fuzz
+         keepalived_import_fuzz dns_message_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -84,6 +85,43 @@ for name, blob in seeds.items():
     with open(os.path.join(out, name), "wb") as f:
         f.write(blob)
 PY
+# Seeds for config_load_fuzz: each config with the files it includes, in the fuzzer's layout (the
+# main file, then "#--- NAME" and the text of each file NAME beside it).
+config_corpus=$build/corpus/config_load
+mkdir -p "$config_corpus"
+config_seed() { # MAIN OUT: MAIN and every .toml under its folder's subfolders
+  local main=$1 dir
+  dir=$(dirname "$main")
+  {
+    cat "$main"
+    find "$dir" -mindepth 2 -type f -name '*.toml' | sort | while read -r file; do
+      printf '\n#--- %s\n' "${file#"$dir"/}"
+      cat "$file"
+    done
+  } >"$2"
+}
+config_seed etc/vigil/vigil.toml "$config_corpus/etc"
+for main in tests/config/good/*/vigil.toml; do
+  config_seed "$main" "$config_corpus/good-$(basename "$(dirname "$main")")"
+done
+for main in tests/config/bad/*.toml; do
+  name=$(basename "$main" .toml)
+  # A bad config includes its NAME.d folder; as the fuzzer's main file it is /fuzz/vigil.toml.
+  {
+    cat "$main"
+    if [[ -d tests/config/bad/$name.d ]]; then
+      for file in tests/config/bad/"$name".d/*.toml; do
+        [[ -f $file ]] || continue # unreadable-include.d/web.toml is a folder on purpose
+        printf '\n#--- %s.d/%s\n' "$name" "$(basename "$file")"
+        cat "$file"
+      done
+    fi
+  } >"$config_corpus/bad-$name"
+done
+# Seeds for keepalived_import_fuzz: Debian's keepalived samples, when installed.
+import_corpus=$build/corpus/keepalived_import
+mkdir -p "$import_corpus"
+cp /usr/share/doc/keepalived/samples/keepalived.conf* "$import_corpus/" 2>/dev/null || true
 
 # Seeds for dns_message_fuzz: answers as dnsmasq gives them (A, MX with a compressed target, TXT),
 # a truncated one, a pointer loop, and a bare name (read as text, it tests the query round trip).
@@ -115,6 +153,8 @@ for fuzzer in "${fuzzers[@]}"; do
   seeds=$corpus
   [[ $fuzzer == checkers_response_fuzz ]] && seeds=$checkers_corpus
   [[ $fuzzer == ipvs_reply_fuzz ]] && seeds=$ipvs_corpus
+  [[ $fuzzer == config_load_fuzz ]] && seeds=$config_corpus
+  [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
   [[ $fuzzer == dns_message_fuzz ]] && seeds=$dns_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"

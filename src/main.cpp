@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -18,6 +19,10 @@
 #include "config/loader.hpp"
 #include "control_server.hpp"
 #include "daemon.hpp"
+#include "import/file_include_resolver.hpp"
+#include "import/keepalived_parser.hpp"
+#include "import/keepalived_translator.hpp"
+#include "import/output_folder.hpp"
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
@@ -351,6 +356,97 @@ int run_probe(const std::vector<std::string>& args) {
     return 0;
 }
 
+// keepalived.conf -> vigil.toml + conf.d/: every keyword that did not translate is a warning.
+int run_import_keepalived(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Translates a keepalived.conf into DIR/vigil.toml and one DIR/conf.d/<name>.toml per\n"
+        "virtual server. Prints FILE:LINE: warning: ... for every keyword not translated.\n"
+        "Exit 0 all translated, 1 with warnings (or when writing failed), 2 unreadable or\n"
+        "malformed input");
+    std::string input;
+    std::string output;
+    std::string config_id;
+    options.add_options()("output,o", po::value(&output), "folder to write (DIR)")(
+        "force", "write into a folder that is not empty (its conf.d/*.toml are replaced)")(
+        "config-id", po::value(&config_id), "keep keepalived's '@ID' lines for this id (-i ID)");
+    po::options_description hidden;
+    hidden.add_options()("input", po::value(&input));
+    po::positional_options_description positional;
+    positional.add("input", 1);
+    options.add_options()("help,h", "show this help");
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        std::cerr << "vigil import-keepalived: " << e.what()
+                  << "\nTry 'vigil import-keepalived --help'.\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << "Usage: vigil import-keepalived FILE -o DIR [--force]\n\n" << options;
+        return 0;
+    }
+    if (input.empty() || output.empty()) {
+        std::cerr << "vigil import-keepalived: give the keepalived.conf and -o DIR\n"
+                     "Try 'vigil import-keepalived --help'.\n";
+        return exit_usage;
+    }
+    std::string error;
+    auto text = vigil::import::read_text_file(input, error);
+    if (!text) {
+        std::cerr << input << ": error: " << error << "\n";
+        return exit_bad_config;
+    }
+    vigil::import::file_include_resolver resolver;
+    vigil::import::parse_options parse;
+    if (values.count("config-id")) {
+        parse.config_id = config_id;
+    }
+    auto parsed = vigil::import::parse_keepalived(*text, input, resolver, parse);
+    for (const auto& warning : parsed.warnings) {
+        std::cerr << vigil::import::to_string(warning) << "\n";
+    }
+    if (parsed.error) {
+        std::cerr << vigil::import::to_string(*parsed.error) << "\n";
+        return exit_bad_config;
+    }
+    const char* path = std::getenv("PATH");
+    std::string path_list =
+        path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    vigil::import::translate_options translate;
+    translate.source = input;
+    translate.find_program = [&](std::string_view program) {
+        return vigil::import::find_in_path(program, path_list);
+    };
+    auto result = vigil::import::translate_keepalived(parsed.statements, translate);
+    for (const auto& warning : result.warnings) {
+        std::cerr << vigil::import::to_string(warning) << "\n";
+    }
+    if (auto failed =
+            vigil::import::write_output_folder(output, result.files, values.count("force") > 0);
+        !failed.empty()) {
+        std::cerr << "vigil import-keepalived: " << failed << "\n";
+        return exit_failure;
+    }
+    auto warnings = parsed.warnings.size() + result.warnings.size();
+    if (result.empty()) {
+        std::cerr << input
+                  << ": warning: nothing vigil can run was translated (no VRRP instance, no "
+                     "virtual server); "
+                  << output << "/vigil.toml holds [global] only\n";
+        ++warnings;
+    }
+    std::cout << "wrote " << output << "/vigil.toml"
+              << (result.virtual_servers ? " and conf.d/" : "") << ": "
+              << vigil::count_summary(result.vrrp_instances, result.virtual_servers,
+                                      result.real_servers)
+              << "; " << warnings << (warnings == 1 ? " warning" : " warnings") << "\n";
+    return warnings > 0 ? exit_failure : 0;
+}
+
 const std::map<std::string, command>& commands() {
     static const std::map<std::string, command> table{
         {"check", {"validate a configuration", run_check}},
@@ -365,6 +461,8 @@ const std::map<std::string, command>& commands() {
          {"put a drained real server back",
           [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
         {"version", {"print the version", run_version}},
+        {"import-keepalived",
+         {"translate a keepalived.conf into vigil's configuration", run_import_keepalived}},
     };
     return table;
 }
@@ -373,7 +471,8 @@ void print_usage(std::ostream& out) {
     out << "Usage: vigil COMMAND [OPTIONS]\n\n"
            "VRRP and health-check supervisor for Linux Virtual Server directors.\n\nCommands:\n";
     for (const auto& [name, cmd] : commands()) {
-        out << "  " << name << std::string(10 - name.size(), ' ') << cmd.summary << "\n";
+        out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ')
+            << cmd.summary << "\n";
     }
     out << "\nRun 'vigil COMMAND --help' for a command's options.\n";
 }

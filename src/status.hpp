@@ -5,7 +5,7 @@
 #include <string>
 
 #include "config/model.hpp"
-#include "vrrp/node.hpp"
+#include "vrrp/instance_set.hpp"
 
 namespace vigil {
 
@@ -25,7 +25,7 @@ struct daemon_status {
     std::uint64_t reloads_applied = 0;
     std::uint64_t reloads_rejected = 0;
     std::string last_rejection;  // first diagnostic of the last refused reload, if any
-    std::vector<vrrp::router_status> vrrp;
+    std::vector<vrrp::instance_status> vrrp;
 };
 
 boost::json::object to_json(const daemon_status& status);

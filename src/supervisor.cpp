@@ -106,10 +106,10 @@ void supervisor::apply_checks(const config::configuration& config) {
 }
 
 bool supervisor::apply_vrrp(const config::configuration& config) {
-    auto routers = router_configs(config);
-    auto groups = sync_group_configs(config);
+    auto instances = instance_specs(config);
+    auto groups = sync_group_specs(config);
     if (!vrrp_) {
-        if (routers.empty()) {
+        if (instances.empty()) {
             return true;
         }
         address_effects_ = std::make_unique<vrrp::netlink_effects>();
@@ -117,16 +117,16 @@ bool supervisor::apply_vrrp(const config::configuration& config) {
             log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
             return false;
         }
-        vrrp_ = std::make_unique<vrrp::node>(executor_, log_, *address_effects_);
+        vrrp_ = std::make_unique<vrrp::instance_set>(executor_, log_, *address_effects_);
         vrrp_->on_state_change(
             [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
-        if (auto error = vrrp_->start(std::move(routers), std::move(groups))) {
+        if (auto error = vrrp_->start(std::move(instances), std::move(groups))) {
             log_.error("vrrp.start_failed", {{"error", *error}});
             return false;
         }
         return true;
     }
-    if (auto error = vrrp_->reconfigure(std::move(routers), std::move(groups))) {
+    if (auto error = vrrp_->reconfigure(std::move(instances), std::move(groups))) {
         log_.error("vrrp.start_failed", {{"error", *error}});
         return false;
     }
@@ -194,8 +194,8 @@ bool supervisor::synced() const {
     return !reconciler_ || reconciler_->last_report().has_value();
 }
 
-std::vector<vrrp::router_status> supervisor::vrrp_status() const {
-    return vrrp_ ? vrrp_->status() : std::vector<vrrp::router_status>{};
+std::vector<vrrp::instance_status> supervisor::vrrp_status() const {
+    return vrrp_ ? vrrp_->status() : std::vector<vrrp::instance_status>{};
 }
 
 void supervisor::add_status(boost::json::object& document) const {
@@ -212,6 +212,16 @@ void supervisor::add_status(boost::json::object& document) const {
         // From the reconciler's view of the kernel: a status request never waits for a dump.
         document["ipvs"] = reconciler_->status_json();
     }
+}
+
+void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
+    inputs.vrrp = vrrp_status();
+    if (health_monitor_) {
+        inputs.real_servers = health_monitor_->status();
+        inputs.checker = health_monitor_->stats();
+    }
+    inputs.drained = drained_ ? &*drained_ : nullptr;
+    inputs.reconciler = reconciler_.get();
 }
 
 }  // namespace vigil

@@ -15,8 +15,9 @@
 #include "ipvs/backend.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
-#include "vrrp/netlink.hpp"
-#include "vrrp/node.hpp"
+#include "metrics/scrape.hpp"
+#include "vrrp/address_effects.hpp"
+#include "vrrp/instance_set.hpp"
 
 namespace vigil {
 
@@ -52,7 +53,9 @@ class supervisor {
 
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
-    std::vector<vrrp::router_status> vrrp_status() const;
+    std::vector<vrrp::instance_status> vrrp_status() const;
+    // What a metrics scrape reads from the engines (the daemon adds its own facts).
+    void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:
     bool apply_ipvs(const config::configuration& config);
@@ -70,7 +73,7 @@ class supervisor {
     std::optional<drain_list> drained_;
     // VRRP runs only when instances are configured; the routers die before the effects they use.
     std::unique_ptr<vrrp::netlink_effects> address_effects_;
-    std::unique_ptr<vrrp::node> vrrp_;
+    std::unique_ptr<vrrp::instance_set> vrrp_;
     // IPVS: the backend outlives the reconciler that applies operations through it.
     std::unique_ptr<ipvs::backend> ipvs_backend_;
     std::unique_ptr<ipvs::reconciler> reconciler_;

@@ -4,10 +4,10 @@
 
 namespace vigil {
 
-std::vector<vrrp::router_config> router_configs(const config::configuration& config) {
-    std::vector<vrrp::router_config> out;
+std::vector<vrrp::instance_spec> instance_specs(const config::configuration& config) {
+    std::vector<vrrp::instance_spec> out;
     for (const auto& instance : config.vrrp_instances) {
-        vrrp::router_config r;
+        vrrp::instance_spec r;
         r.name = instance.name;
         r.interface = instance.interface;
         r.virtual_router_id = instance.virtual_router_id;
@@ -44,8 +44,8 @@ std::vector<vrrp::router_config> router_configs(const config::configuration& con
     return out;
 }
 
-std::vector<vrrp::sync_group_config> sync_group_configs(const config::configuration& config) {
-    std::vector<vrrp::sync_group_config> out;
+std::vector<vrrp::sync_group_spec> sync_group_specs(const config::configuration& config) {
+    std::vector<vrrp::sync_group_spec> out;
     for (const auto& group : config.vrrp_sync_groups) {
         out.push_back({group.name, group.instances});
     }

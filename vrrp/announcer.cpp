@@ -1,201 +1,66 @@
 #include "vrrp/announcer.hpp"
 
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <netinet/icmp6.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-
 namespace vigil::vrrp {
 
-namespace asio = boost::asio;
+announcer::announcer(clock_source& clock, announce_spec spec, std::function<void()> send_round)
+    : clock_(clock), spec_(spec), send_round_(std::move(send_round)), timer_(clock.make_timer()) {}
 
-struct announcer::shared_state {
-    shared_state(asio::any_io_executor executor, announce_settings s, std::function<void()> send)
-        : timer(std::move(executor)), settings(s), send_round(std::move(send)) {}
-    asio::steady_timer timer;
-    announce_settings settings;
-    std::function<void()> send_round;
-    // Bumped by every start and stop; a schedule whose generation is stale ends at its next step.
-    std::uint64_t generation = 0;
-    bool running = false;
-};
-
-namespace {
-
-// Sleeps on the shared timer; false when the schedule was stopped or restarted meanwhile.
-asio::awaitable<bool> pause(std::shared_ptr<announcer::shared_state> state, duration d,
-                            std::uint64_t generation) {
-    if (d.count() > 0) {
-        state->timer.expires_after(d);
-        co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    co_return state->generation == generation;
-}
-
-asio::awaitable<bool> burst(std::shared_ptr<announcer::shared_state> state, unsigned count,
-                            std::uint64_t generation) {
-    for (unsigned i = 0; i < count; ++i) {
-        if (i > 0 && !co_await pause(state, state->settings.interval, generation)) {
-            co_return false;
-        }
-        state->send_round();
-    }
-    co_return true;
-}
-
-asio::awaitable<void> run_schedule(std::shared_ptr<announcer::shared_state> state,
-                                   std::uint64_t generation) {
-    const auto& s = state->settings;
-    bool alive = co_await burst(state, s.master_repeat, generation);
-    if (alive && s.master_delay.count() > 0) {
-        alive = co_await pause(state, s.master_delay, generation) &&
-                co_await burst(state, s.master_repeat, generation);
-    }
-    while (alive && s.master_refresh.count() > 0) {
-        alive = co_await pause(state, s.master_refresh, generation) &&
-                co_await burst(state, s.master_refresh_repeat, generation);
-    }
-    if (state->generation == generation) {
-        state->running = false;
-    }
-}
-
-}  // namespace
-
-announcer::announcer(asio::any_io_executor executor, announce_settings settings,
-                     std::function<void()> send_round)
-    : state_(std::make_shared<shared_state>(std::move(executor), settings, std::move(send_round))) {
-}
-
-announcer::~announcer() {
-    stop();
+unsigned announcer::burst_size(stage s) const {
+    return s == stage::refresh ? spec_.master_refresh_repeat : spec_.master_repeat;
 }
 
 void announcer::start() {
     stop();
-    state_->running = true;
-    asio::co_spawn(state_->timer.get_executor(), run_schedule(state_, state_->generation),
-                   asio::detached);
+    running_ = true;
+    stage_ = stage::first_burst;
+    sent_in_burst_ = 0;
+    if (burst_size(stage_) == 0 && !begin(stage::second_burst, spec_.master_delay) &&
+        !begin(stage::refresh, spec_.master_refresh)) {
+        running_ = false;
+        return;
+    }
+    if (stage_ == stage::first_burst) {
+        step();
+    }
 }
 
 void announcer::stop() {
-    ++state_->generation;
-    state_->running = false;
-    state_->timer.cancel();
+    running_ = false;
+    timer_->cancel();
 }
 
-bool announcer::running() const {
-    return state_->running;
-}
-
-std::unique_ptr<announce_sender> announce_sender::open(int ifindex, const std::string& ifname,
-                                                       std::string& error) {
-    int packet_fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
-    if (packet_fd < 0) {
-        error =
-            std::string("cannot open a packet socket for gratuitous ARP: ") + std::strerror(errno);
-        return nullptr;
+bool announcer::begin(stage s, duration pause) {
+    // A refresh of 0 packets would wake up forever for nothing.
+    if (pause.count() <= 0 || burst_size(s) == 0) {
+        return false;
     }
-    int icmp_fd = ::socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-    if (icmp_fd < 0) {
-        error = std::string("cannot open an ICMPv6 socket: ") + std::strerror(errno);
-        ::close(packet_fd);
-        return nullptr;
-    }
-    // Receive nothing on either: they only send.
-    ::shutdown(packet_fd, SHUT_RD);
-    icmp6_filter filter{};
-    ICMP6_FILTER_SETBLOCKALL(&filter);
-    ::setsockopt(icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
-    int hops = neighbour_advert_hop_limit;
-    ::setsockopt(icmp_fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
-    ::setsockopt(icmp_fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops);
-    ::setsockopt(icmp_fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex);
-    return std::unique_ptr<announce_sender>(
-        new announce_sender(ifindex, ifname, packet_fd, icmp_fd));
+    stage_ = s;
+    sent_in_burst_ = 0;
+    timer_->arm(clock_.now() + pause, [this] { step(); });
+    return true;
 }
 
-announce_sender::announce_sender(int ifindex, std::string ifname, int packet_fd, int icmp_fd)
-    : ifindex_(ifindex), ifname_(std::move(ifname)), packet_fd_(packet_fd), icmp_fd_(icmp_fd) {}
-
-announce_sender::~announce_sender() {
-    ::close(packet_fd_);
-    ::close(icmp_fd_);
-}
-
-std::optional<std::string> announce_sender::send_round(const mac_address& mac,
-                                                       const std::vector<ip_prefix>& vips) {
-    std::optional<std::string> first_error;
-    auto note = [&](const char* what) {
-        if (!first_error) {
-            first_error = std::string(what) + ": " + std::strerror(errno);
+void announcer::step() {
+    for (;;) {
+        send_round_();
+        if (!running_) {
+            return;  // the round's sender stopped us
         }
-    };
-    // keepalived sets the NA Router flag when the interface forwards IPv6; so do we.
-    bool router = false;
-    if (std::ifstream forwarding("/proc/sys/net/ipv6/conf/" + ifname_ + "/forwarding");
-        forwarding) {
-        int value = 0;
-        forwarding >> value;
-        router = value != 0;
-    }
-    for (const auto& vip : vips) {
-        if (vip.address.is_v4()) {
-            auto frame = gratuitous_arp_frame(mac, vip.address.to_v4());
-            sockaddr_ll to{};
-            to.sll_family = AF_PACKET;
-            to.sll_protocol = htons(ETH_P_ARP);
-            to.sll_ifindex = ifindex_;
-            to.sll_halen = 6;
-            std::memset(to.sll_addr, 0xff, 6);
-            if (::sendto(packet_fd_, frame.data(), frame.size(), 0,
-                         reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
-                note("gratuitous ARP");
+        if (++sent_in_burst_ < burst_size(stage_)) {
+            if (spec_.interval.count() > 0) {
+                timer_->arm(clock_.now() + spec_.interval, [this] { step(); });
+                return;
             }
             continue;
         }
-        auto message = unsolicited_neighbour_advert(mac, vip.address.to_v6(), router);
-        sockaddr_in6 to{};
-        to.sin6_family = AF_INET6;
-        auto group = all_nodes_multicast().to_bytes();
-        std::memcpy(&to.sin6_addr, group.data(), 16);
-        to.sin6_scope_id = static_cast<std::uint32_t>(ifindex_);
-        iovec vector{message.data(), message.size()};
-        msghdr header{};
-        header.msg_name = &to;
-        header.msg_namelen = sizeof to;
-        header.msg_iov = &vector;
-        header.msg_iovlen = 1;
-        alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-        {
-            header.msg_control = control;
-            header.msg_controllen = sizeof control;
-            auto* c = CMSG_FIRSTHDR(&header);
-            c->cmsg_level = IPPROTO_IPV6;
-            c->cmsg_type = IPV6_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-            in6_pktinfo info{};
-            auto bytes = vip.address.to_v6().to_bytes();
-            std::memcpy(&info.ipi6_addr, bytes.data(), 16);
-            info.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-            std::memcpy(CMSG_DATA(c), &info, sizeof info);
-        }
-        if (::sendmsg(icmp_fd_, &header, MSG_DONTWAIT) < 0) {
-            note("unsolicited neighbour advertisement");
-        }
+        break;
     }
-    return first_error;
+    if (stage_ == stage::first_burst && begin(stage::second_burst, spec_.master_delay)) {
+        return;
+    }
+    if (!begin(stage::refresh, spec_.master_refresh)) {
+        running_ = false;
+    }
 }
 
 }  // namespace vigil::vrrp

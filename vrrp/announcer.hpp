@@ -1,71 +1,53 @@
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <string>
-#include <vector>
 
-#include "base/address.hpp"
+#include "base/clock.hpp"
 #include "base/duration.hpp"
-#include "vrrp/announce.hpp"
 
 namespace vigil::vrrp {
 
 // When a new master announces its VIPs, as keepalived's vrrp_garp_* settings: a burst at once, a
 // second burst after master_delay (none when it is 0), and while master optionally a refresh
 // every master_refresh.
-struct announce_settings {
+struct announce_spec {
     duration master_delay = std::chrono::seconds(5);
     unsigned master_repeat = 5;
     duration master_refresh{0};
     unsigned master_refresh_repeat = 1;
     duration interval{0};  // between the packets of one burst
 
-    bool operator==(const announce_settings&) const = default;
+    bool operator==(const announce_spec&) const = default;
 };
 
-// Runs the schedule; every step calls `send_round` (one packet per VIP). stop() ends it at once.
+// Runs the schedule on the clock seam; every step calls `send_round` (one packet per VIP). The
+// first round goes out from start() itself. stop() ends the schedule at once.
 class announcer {
   public:
-    announcer(boost::asio::any_io_executor executor, announce_settings settings,
-              std::function<void()> send_round);
-    ~announcer();
+    announcer(clock_source& clock, announce_spec spec, std::function<void()> send_round);
     announcer(const announcer&) = delete;
     announcer& operator=(const announcer&) = delete;
 
     void start();
     void stop();
-    bool running() const;
-
-    struct shared_state;
+    bool running() const { return running_; }
 
   private:
-    std::shared_ptr<shared_state> state_;
-};
+    enum class stage { first_burst, second_burst, refresh };
+    unsigned burst_size(stage s) const;
+    // Sends the rounds due now and arms the timer for the next one.
+    void step();
+    // The burst `s` begins after `pause`; false when the schedule has no such burst.
+    bool begin(stage s, duration pause);
 
-// The sockets that carry announcements on one interface: PF_PACKET for gratuitous ARP, raw
-// ICMPv6 for unsolicited neighbour advertisements.
-class announce_sender {
-  public:
-    static std::unique_ptr<announce_sender> open(int ifindex, const std::string& ifname,
-                                                 std::string& error);
-    ~announce_sender();
-    announce_sender(const announce_sender&) = delete;
-    announce_sender& operator=(const announce_sender&) = delete;
-
-    // One gratuitous ARP per IPv4 VIP and one NA per IPv6 VIP, from `mac`; an NA is sent from
-    // the VIP itself, as keepalived sends it. Returns the first error, if any.
-    std::optional<std::string> send_round(const mac_address& mac,
-                                          const std::vector<ip_prefix>& vips);
-
-  private:
-    announce_sender(int ifindex, std::string ifname, int packet_fd, int icmp_fd);
-    int ifindex_;
-    std::string ifname_;
-    int packet_fd_;
-    int icmp_fd_;
+    clock_source& clock_;
+    announce_spec spec_;
+    std::function<void()> send_round_;
+    std::unique_ptr<clock_timer> timer_;
+    stage stage_ = stage::first_burst;
+    unsigned sent_in_burst_ = 0;
+    bool running_ = false;
 };
 
 }  // namespace vigil::vrrp

@@ -4,394 +4,378 @@
 
 namespace vigil::vrrp {
 
-std::string_view to_string(state s) {
-    switch (s) {
-        case state::initialize:
-            return "INIT";
-        case state::backup:
-            return "BACKUP";
-        case state::master:
-            return "MASTER";
-        case state::fault:
-            return "FAULT";
-    }
-    return "?";
+// Address formatting from the base library beside this namespace's own to_string overloads.
+using vigil::to_string;
+
+namespace {
+
+// A dropped packet or a failed send is worth one event per reason and instance every so often,
+// not one per packet: a misconfigured peer at 100 adverts a second must not flood the log.
+constexpr auto drop_event_interval = std::chrono::seconds(10);
+
+const ip_address ipv4_group = boost::asio::ip::make_address("224.0.0.18");
+const ip_address ipv6_group = boost::asio::ip::make_address("ff02::12");
+
+bool is_link_local(const ip_address& a) {
+    return a.is_v6() && a.to_v6().is_link_local();
 }
 
-std::string_view to_string(transition_reason reason) {
-    switch (reason) {
-        case transition_reason::startup:
-            return "startup";
-        case transition_reason::address_owner:
-            return "address_owner";
-        case transition_reason::master_down:
-            return "master_down";
-        case transition_reason::preempt:
-            return "preempt";
-        case transition_reason::higher_priority:
-            return "higher_priority";
-        case transition_reason::link_down:
-            return "link_down";
-        case transition_reason::link_up:
-            return "link_up";
-        case transition_reason::tracker_fault:
-            return "tracker_fault";
-        case transition_reason::tracker_recovered:
-            return "tracker_recovered";
-        case transition_reason::sync_group:
-            return "sync_group";
-        case transition_reason::shutdown:
-            return "shutdown";
-    }
-    return "?";
+}  // namespace
+
+bool same_settings(const instance_spec& a, const instance_spec& b) {
+    // The primary address comes from the interface, not the config.
+    auto x = a;
+    auto y = b;
+    x.election.primary_address = y.election.primary_address = ip_address();
+    return x == y;
 }
 
-std::string_view to_string(drop_reason reason) {
-    switch (reason) {
-        case drop_reason::bad_ttl:
-            return "bad_ttl";
-        case drop_reason::version_mismatch:
-            return "version_mismatch";
-        case drop_reason::auth_mismatch:
-            return "auth_mismatch";
-        case drop_reason::interval_mismatch:
-            return "interval_mismatch";
-        case drop_reason::bad_interval:
-            return "bad_interval";
-        case drop_reason::address_mismatch:
-            return "address_mismatch";
-        case drop_reason::own_advert:
-            return "own_advert";
-        case drop_reason::unknown_peer:
-            return "unknown_peer";
-    }
-    return "?";
+instance::instance(instance_spec spec, instance_environment environment)
+    : spec_(std::move(spec)),
+      env_(environment),
+      vmac_(spec_.name, spec_.interface, spec_.vmac_name, spec_.family(), spec_.virtual_router_id),
+      core_(spec_.election),
+      timer_(env_.clock.make_timer()),
+      announcer_(env_.clock, spec_.announce, [this] { announce_round(); }),
+      vips_(spec_.name, spec_.interface, spec_.vips),
+      trackers_(spec_.name,
+                trackers::specs{spec_.track_interfaces, spec_.track_scripts, spec_.track_files},
+                env_.clock, env_.runner, env_.log, env_.files, [this] { recompute(); }),
+      notify_(spec_.name, spec_.notify, env_.runner, env_.log) {}
+
+instance::~instance() = default;
+
+const std::string& instance::vip_interface() const {
+    return spec_.use_vmac ? vmac_.name() : spec_.interface;
 }
 
-instance::instance(instance_config config)
-    : config_(std::move(config)),
-      priority_(config_.priority),
-      master_advert_interval_(config_.advert_interval) {}
-
-election_timing instance::timing() const {
-    return compute_election_timing(priority_, master_advert_interval_);
+const std::string& instance::send_interface() const {
+    return spec_.use_vmac && spec_.family() == address_family::ipv4 ? vmac_.name()
+                                                                    : spec_.interface;
 }
 
-actions instance::start(time_point now, bool link_up) {
-    actions out;
-    preempt_allowed_at_ = now + config_.preempt_delay;
-    link_up_ = link_up;
-    if (faulted()) {
-        become_fault(!link_up_        ? transition_reason::link_down
-                     : tracker_fault_ ? transition_reason::tracker_fault
-                                      : transition_reason::sync_group,
-                     out);
-        return out;
+void instance::start() {
+    if (const auto* iface = env_.links.find(vip_interface())) {
+        vips_.remove_stale(env_.effects, env_.log, *iface);
     }
-    if (priority_ == 255) {
-        become_master(now, transition_reason::address_owner, out);
-    } else {
-        become_backup(now, transition_reason::startup, out);
-    }
-    return out;
+    bool ready = prepare();
+    trackers_.start(env_.links);
+    // Before the election starts: the first advert already carries the right priority.
+    auto outcome = effective_priority(spec_.election.priority, trackers_.states());
+    auto now = env_.clock.now();
+    tracker_fault_ = outcome.fault;
+    core_.on_priority(outcome.priority, now);
+    core_.on_tracker_fault(outcome.fault, now);
+    const auto* iface = env_.links.find(spec_.interface);
+    perform(core_.start(now, ready && iface && iface->link_up));
+    trackers_.start_scripts();
 }
 
-void instance::reset_master_down(time_point now) {
-    deadline_ = now + timing().master_down_interval;
-}
-
-void instance::become_fault(transition_reason reason, actions& out) {
-    if (state_ == state::master) {
-        out.push_back(remove_vips{});
-    }
-    out.push_back(transition{state_, state::fault, reason});
-    state_ = state::fault;
-    master_address_.reset();
-    master_advert_interval_ = config_.advert_interval;
-    wants_master_ = false;
-    deadline_.reset();
-}
-
-void instance::leave_fault_if_clear(time_point now, transition_reason reason, actions& out) {
-    if (state_ != state::fault) {
-        return;
-    }
-    if (!own_fault() && group_fault_) {
-        out.push_back(own_fault_cleared{});
-        return;
-    }
-    if (faulted()) {
-        return;
-    }
-    if (priority_ == 255) {
-        become_master(now, reason, out);
-    } else {
-        become_backup(now, reason, out);
+void instance::update_in_place(const instance_spec& wanted) {
+    spec_.notify = wanted.notify;
+    notify_.set_spec(wanted.notify);
+    if (spec_.election.priority != wanted.election.priority) {
+        spec_.election.priority = wanted.election.priority;
+        // The next advert carries it; a backup's skew time follows it.
+        recompute();
     }
 }
 
-void instance::become_master(time_point now, transition_reason reason, actions& out) {
-    // RFC 5798 6.4.1/6.4.2: advertise, take the addresses, announce them, then time adverts.
-    out.push_back(send_advert{priority_});
-    out.push_back(add_vips{});
-    out.push_back(announce{});
-    out.push_back(transition{state_, state::master, reason});
-    state_ = state::master;
-    master_address_ = config_.primary_address;
-    master_advert_interval_ = config_.advert_interval;
-    lower_master_seen_ = false;
-    wants_master_ = false;
-    deadline_ = now + config_.advert_interval;
-}
-
-void instance::become_backup(time_point now, transition_reason reason, actions& out) {
-    if (state_ == state::master) {
-        out.push_back(remove_vips{});
+// Finds the primary address and makes sure the transport is open. False when the interface is
+// missing or has no usable address, which leaves the instance in FAULT until it changes.
+bool instance::prepare() {
+    const auto* iface = env_.links.find(spec_.interface);
+    if (!iface) {
+        return false;
     }
-    out.push_back(transition{state_, state::backup, reason});
-    state_ = state::backup;
-    lower_master_seen_ = false;
-    wants_master_ = false;
-    reset_master_down(now);
+    auto primary = pick_primary(*iface);
+    if (!primary) {
+        return false;
+    }
+    if (auto error = env_.transport.open(spec_.interface, spec_.family())) {
+        env_.log.error("vrrp.socket_failed", {{"interface", spec_.interface}, {"error", *error}});
+        return false;
+    }
+    primary_ = *primary;
+    // The core compares it on equal priority and drops adverts that carry it as source.
+    core_.set_primary_address(*primary);
+    if (!spec_.use_vmac) {
+        return true;
+    }
+    if (!vmac_.ensure(env_.effects, env_.log, *iface)) {
+        return false;
+    }
+    env_.links.refresh(vmac_.name());
+    if (!env_.links.find(vmac_.name())) {
+        return false;
+    }
+    if (auto error = env_.transport.open(vmac_.name(), spec_.family())) {
+        env_.log.error("vrrp.socket_failed", {{"interface", vmac_.name()}, {"error", *error}});
+        return false;
+    }
+    return true;
 }
 
-std::optional<drop_reason> instance::check(const received_advert& advert) const {
-    bool unicast = !config_.unicast_peers.empty();
-    if (unicast) {
-        if (std::find(config_.unicast_peers.begin(), config_.unicast_peers.end(), advert.source) ==
-            config_.unicast_peers.end()) {
-            return advert.source == config_.primary_address ? drop_reason::own_advert
-                                                            : drop_reason::unknown_peer;
+std::optional<ip_address> instance::pick_primary(const interface_info& info) const {
+    if (spec_.unicast_source) {
+        return spec_.unicast_source;
+    }
+    for (const auto& a : info.addresses) {
+        bool is_vip = std::any_of(spec_.vips.begin(), spec_.vips.end(),
+                                  [&](const ip_prefix& v) { return v.address == a.address; });
+        if (is_vip || a.family() != spec_.family()) {
+            continue;
         }
-    } else if (advert.hop_limit != 255) {
-        // RFC 5798 7.1: a multicast advert that crossed a router is not from this link.
-        return drop_reason::bad_ttl;
-    }
-    if (advert.source == config_.primary_address) {
-        return drop_reason::own_advert;
-    }
-    if (advert.version != config_.version) {
-        return drop_reason::version_mismatch;
-    }
-    if (advert.interval.count() == 0) {
-        return drop_reason::bad_interval;
-    }
-    if (config_.version == protocol_version::v2) {
-        std::uint8_t expected_auth = config_.auth_pass ? 1 : 0;
-        if (advert.auth_type != expected_auth ||
-            (config_.auth_pass && advert.auth_data != *config_.auth_pass)) {
-            return drop_reason::auth_mismatch;
+        // VRRPv3 over IPv6 is sent from the link-local address (RFC 5798 5.1.2.1).
+        if (a.address.is_v6() && !is_link_local(a.address)) {
+            continue;
         }
-        // RFC 3768 7.1: v2 routers must agree on the interval; v3 backups adopt the master's.
-        if (advert.interval != config_.advert_interval) {
-            return drop_reason::interval_mismatch;
-        }
-    }
-    // RFC 3768 7.1: a mismatched address list is dropped unless it comes from the owner.
-    // RFC 5798 leaves this to the implementation for v3; keepalived drops there too, and so do
-    // we, so that a mixed pair reacts alike to a misconfigured peer.
-    if (advert.priority != 255) {
-        // In any order; no copies on the per-packet path.
-        if (!std::is_permutation(config_.virtual_addresses.begin(), config_.virtual_addresses.end(),
-                                 advert.addresses.begin(), advert.addresses.end())) {
-            return drop_reason::address_mismatch;
-        }
+        return a.address;
     }
     return std::nullopt;
 }
 
-bool instance::sender_wins(const received_advert& advert) const {
-    if (advert.priority != priority_) {
-        return advert.priority > priority_;
+void instance::on_advert(const advert& packet, const ip_address& source, int hop_limit) {
+    if (packet.virtual_router_id != spec_.virtual_router_id) {
+        // Another virtual router's advert says nothing about this one's master.
+        count_drop("unknown_vrid", source);
+        return;
     }
-    // Equal priority: the higher primary address wins (RFC 5798 6.4.3), compared as unsigned
-    // integers in network order, which is how asio orders addresses of one family.
-    return config_.primary_address < advert.source;
+    ++adverts_received_;
+    received_advert a;
+    a.version = packet.version;
+    a.priority = packet.priority;
+    a.interval = advert_interval(packet);
+    a.addresses = packet.addresses;
+    a.auth_type = packet.auth_type;
+    a.auth_data = packet.auth_data;
+    a.source = source;
+    a.hop_limit = hop_limit;
+    last_source_ = source;
+    perform(core_.on_advert(a, env_.clock.now()));
 }
 
-actions instance::on_advert(const received_advert& advert, time_point now) {
-    actions out;
-    if (auto reason = check(advert)) {
-        out.push_back(drop{*reason});
-        return out;
+bool instance::throttled(time_point& last) {
+    auto now = env_.clock.now();
+    if (last != time_point{} && now - last < drop_event_interval) {
+        return true;
     }
-    switch (state_) {
-        case state::initialize:
-        case state::fault:
-            break;  // not participating
-        case state::backup:
-            if (advert.priority == 0) {
-                // The master resigned: take over after Skew_Time unless a higher backup speaks.
-                deadline_ = now + timing().skew_time;
-                master_address_.reset();
-                lower_master_seen_ = false;
-                break;
+    last = now;
+    return false;
+}
+
+void instance::count_drop(std::string_view reason, const ip_address& source) {
+    std::string key(reason);
+    ++dropped_[key];
+    auto& pending = unreported_drops_[key];
+    ++pending;
+    if (throttled(last_drop_event_[key])) {
+        return;
+    }
+    env_.log.warning("vrrp.packet_dropped", {{"instance", spec_.name},
+                                             {"interface", spec_.interface},
+                                             {"reason", reason},
+                                             {"source", to_string(source)},
+                                             {"count", pending}});
+    pending = 0;
+}
+
+void instance::on_link(bool up) {
+    if (up && !prepare()) {
+        return;  // no usable address yet: stay in FAULT
+    }
+    perform(core_.on_link(up, env_.clock.now()));
+}
+
+void instance::on_tracked_link(const std::string& name, bool up) {
+    if (trackers_.on_link(name, up)) {
+        recompute();
+    }
+}
+
+void instance::shutdown() {
+    announcer_.stop();
+    timer_->cancel();
+    trackers_.stop();
+    perform(core_.shutdown(env_.clock.now()), false);
+    if (spec_.use_vmac) {
+        vmac_.remove(env_.effects, env_.log);
+        env_.links.refresh(vmac_.name());
+    }
+}
+
+instance_status instance::status() const {
+    instance_status s;
+    s.name = spec_.name;
+    s.interface = spec_.interface;
+    s.virtual_router_id = spec_.virtual_router_id;
+    s.version = spec_.election.version;
+    s.current = core_.current_state();
+    s.since = since_;
+    s.priority = core_.priority();
+    s.configured_priority = spec_.election.priority;
+    s.master = core_.master_address();
+    s.advert_interval = spec_.election.advert_interval;
+    s.master_advert_interval = core_.master_advert_interval();
+    s.vips = spec_.vips;
+    s.adverts_sent = adverts_sent_;
+    s.adverts_received = adverts_received_;
+    s.transitions = transitions_;
+    s.dropped = dropped_;
+    s.trackers = trackers_.states();
+    s.sync_group = group_name_;
+    return s;
+}
+
+void instance::recompute() {
+    auto outcome = effective_priority(spec_.election.priority, trackers_.states());
+    auto now = env_.clock.now();
+    actions out;
+    if (outcome.priority != core_.priority()) {
+        env_.log.info(
+            "vrrp.priority_changed",
+            {{"instance", spec_.name}, {"from", core_.priority()}, {"to", outcome.priority}});
+        auto more = core_.on_priority(outcome.priority, now);
+        out.insert(out.end(), more.begin(), more.end());
+    }
+    if (outcome.fault != tracker_fault_) {
+        tracker_fault_ = outcome.fault;
+        auto more = core_.on_tracker_fault(outcome.fault, now);
+        out.insert(out.end(), more.begin(), more.end());
+    }
+    perform(out);
+}
+
+void instance::perform(const actions& list, bool ask_group) {
+    for (const auto& a : list) {
+        std::visit([this](const auto& act) { do_action(act); }, a);
+    }
+    arm_timer();
+    if (ask_group && !list.empty() && actions_listener_) {
+        actions_listener_(*this, list);
+    }
+}
+
+void instance::do_action(const send_advert& a) {
+    send(a.priority);
+}
+
+void instance::do_action(const add_vips&) {
+    if (const auto* iface = env_.links.find(vip_interface())) {
+        vips_.add_all(env_.effects, env_.log, iface->index, "became_master");
+    }
+}
+
+// The core has left MASTER by now; the transition that follows stops the announcer.
+void instance::do_action(const remove_vips&) {
+    if (const auto* iface = env_.links.find(vip_interface())) {
+        vips_.remove_all(env_.effects, env_.log, iface->index, "released");
+    }
+}
+
+void instance::do_action(const announce&) {
+    announcer_.start();
+}
+
+void instance::do_action(const transition& t) {
+    notify_.on_transition(t, core_.priority(), core_.master_address());
+    if (state_listener_) {
+        state_listener_(spec_.name, t.to);
+    }
+    ++transitions_;
+    since_ = std::chrono::system_clock::now();
+    if (t.from == state::master) {
+        announcer_.stop();
+    }
+    auto master = core_.master_address();
+    env_.log.info("vrrp.transition", {{"instance", spec_.name},
+                                      {"interface", spec_.interface},
+                                      {"virtual_router_id", spec_.virtual_router_id},
+                                      {"from", to_string(t.from)},
+                                      {"to", to_string(t.to)},
+                                      {"reason", to_string(t.reason)},
+                                      {"priority", core_.priority()},
+                                      {"master", master ? to_string(*master) : std::string()}});
+}
+
+void instance::do_action(const drop& d) {
+    count_drop(to_string(d.reason), last_source_);
+}
+
+void instance::send(std::uint8_t priority) {
+    if (!primary_) {
+        return;
+    }
+    advert packet;
+    packet.version = spec_.election.version;
+    packet.virtual_router_id = spec_.virtual_router_id;
+    packet.priority = priority;
+    packet.max_advert_interval =
+        *wire_advert_interval(spec_.election.version, spec_.election.advert_interval);
+    for (const auto& vip : spec_.vips) {
+        packet.addresses.push_back(vip.address);
+    }
+    if (spec_.election.version == protocol_version::v2 && spec_.election.auth_pass) {
+        packet.auth_type = auth_type_simple_text;
+        packet.auth_data = *spec_.election.auth_pass;
+    }
+    std::vector<ip_address> destinations = spec_.election.unicast_peers;
+    if (destinations.empty()) {
+        destinations.push_back(spec_.family() == address_family::ipv6 ? ipv6_group : ipv4_group);
+    }
+    for (const auto& destination : destinations) {
+        if (auto error = env_.transport.send(send_interface(), packet, *primary_, destination)) {
+            if (!throttled(last_send_error_)) {
+                env_.log.warning("vrrp.send_failed", {{"instance", spec_.name},
+                                                      {"destination", to_string(destination)},
+                                                      {"error", *error}});
             }
-            if (advert.priority < priority_ && config_.preempt) {
-                if (!lower_master_seen_) {
-                    lower_master_seen_ = true;
-                    preempt_allowed_at_ =
-                        std::max(preempt_allowed_at_, now + config_.preempt_delay);
-                }
-                if (now >= preempt_allowed_at_) {
-                    // Ignore the lower master: Master_Down_Timer expires and we preempt it.
-                    break;
-                }
-            } else {
-                lower_master_seen_ = false;
-            }
-            if (config_.version == protocol_version::v3) {
-                master_advert_interval_ = advert.interval;
-            }
-            master_address_ = advert.source;
-            wants_master_ = false;
-            reset_master_down(now);
-            break;
-        case state::master:
-            if (advert.priority == 0) {
-                // Another master resigned: make sure the backups hear us at once.
-                out.push_back(send_advert{priority_});
-                deadline_ = now + config_.advert_interval;
-            } else if (sender_wins(advert)) {
-                // Two masters: the other wins. One last advert before yielding makes the winner
-                // hear a lower master and re-announce the VIPs; otherwise, when a partition
-                // heals, neighbours keep the MAC our own announcements taught them.
-                out.push_back(send_advert{priority_});
-                if (config_.version == protocol_version::v3) {
-                    master_advert_interval_ = advert.interval;
-                }
-                master_address_ = advert.source;
-                become_backup(now, transition_reason::higher_priority, out);
-            } else {
-                // Two masters: a partition has healed, or a peer missed our adverts. Re-assert at
-                // once, and announce the VIPs again so switches and neighbours relearn where
-                // they are (at most once a second, however often the lower master speaks).
-                out.push_back(send_advert{priority_});
-                deadline_ = now + config_.advert_interval;
-                if (last_reassert_ == time_point{} ||
-                    now - last_reassert_ >= std::chrono::seconds(1)) {
-                    out.push_back(announce{});
-                    last_reassert_ = now;
-                }
-            }
-            break;
+            continue;
+        }
+        ++adverts_sent_;
     }
-    return out;
 }
 
-actions instance::on_timer(time_point now) {
-    actions out;
-    if (!deadline_ || now < *deadline_) {
-        return out;
+void instance::announce_round() {
+    const auto* iface = env_.links.find(vip_interface());
+    if (!iface) {
+        return;
     }
-    switch (state_) {
-        case state::backup:
-            if (gated_ && priority_ != 255) {
-                // The group decides; keep timing in case it says no.
-                wants_master_ = true;
-                reset_master_down(now);
-                out.push_back(request_master{});
-                break;
-            }
-            become_master(now,
-                          lower_master_seen_ && config_.preempt ? transition_reason::preempt
-                                                                : transition_reason::master_down,
-                          out);
-            break;
-        case state::master:
-            out.push_back(send_advert{priority_});
-            deadline_ = now + config_.advert_interval;
-            break;
-        case state::initialize:
-        case state::fault:
-            deadline_.reset();
-            break;
+    if (auto error = env_.effects.announce(*iface, spec_.vips)) {
+        if (!throttled(last_send_error_)) {
+            env_.log.warning("vrrp.announce_failed", {{"instance", spec_.name}, {"error", *error}});
+        }
     }
-    return out;
 }
 
-actions instance::on_link(bool up, time_point now) {
-    actions out;
-    link_up_ = up;
-    if (!up && state_ != state::fault && state_ != state::initialize) {
-        become_fault(transition_reason::link_down, out);
-    } else if (up) {
-        leave_fault_if_clear(now, transition_reason::link_up, out);
+void instance::arm_timer() {
+    auto deadline = core_.deadline();
+    if (!deadline) {
+        timer_->cancel();
+        return;
     }
-    return out;
+    if (timer_->armed_for() != deadline) {
+        timer_->arm(*deadline, [this] { on_timer(); });
+    }
 }
 
-actions instance::on_tracker_fault(bool faulted_now, time_point now) {
-    actions out;
-    tracker_fault_ = faulted_now;
-    if (faulted_now && state_ != state::fault && state_ != state::initialize) {
-        become_fault(transition_reason::tracker_fault, out);
-    } else if (!faulted_now) {
-        leave_fault_if_clear(now, transition_reason::tracker_recovered, out);
+void instance::on_timer() {
+    if (core_.current_state() == state::master) {
+        // A due advert leaves before anything is read: however busy the socket, the backups
+        // hear their master on time.
+        perform(core_.on_timer(env_.clock.now()));
+        env_.transport.drain(spec_.interface, spec_.family());
+    } else {
+        // Adverts that arrived while the loop was busy are read first (a bounded number): a
+        // late wakeup must not mistake unread adverts for a dead master.
+        env_.transport.drain(spec_.interface, spec_.family());
+        perform(core_.on_timer(env_.clock.now()));
     }
-    return out;
-}
-
-actions instance::force_master(time_point now) {
-    actions out;
-    if (state_ == state::backup) {
-        become_master(now, transition_reason::sync_group, out);
+    if (core_.current_state() == state::master) {
+        if (const auto* iface = env_.links.find(vip_interface())) {
+            vips_.retry_missing(env_.effects, env_.log, iface->index);
+        }
     }
-    return out;
-}
-
-actions instance::force_backup(time_point now) {
-    actions out;
-    if (state_ == state::master) {
-        become_backup(now, transition_reason::sync_group, out);
-    }
-    return out;
-}
-
-actions instance::force_fault(time_point now) {
-    (void)now;
-    actions out;
-    group_fault_ = true;
-    if (state_ != state::fault && state_ != state::initialize) {
-        become_fault(transition_reason::sync_group, out);
-    }
-    return out;
-}
-
-actions instance::release_group_fault(time_point now) {
-    actions out;
-    group_fault_ = false;
-    leave_fault_if_clear(now, transition_reason::sync_group, out);
-    return out;
-}
-
-actions instance::on_priority(std::uint8_t priority, time_point now) {
-    actions out;
-    if (priority == priority_ || priority == 0) {
-        return out;
-    }
-    priority_ = priority;
-    // A backup's skew depends on its priority; a master's next advert carries the new value.
-    if (state_ == state::backup && deadline_) {
-        reset_master_down(now);
-    }
-    return out;
-}
-
-actions instance::shutdown(time_point now) {
-    (void)now;
-    actions out;
-    if (state_ == state::master) {
-        out.push_back(send_advert{0});
-        out.push_back(remove_vips{});
-    }
-    if (state_ != state::initialize) {
-        out.push_back(transition{state_, state::initialize, transition_reason::shutdown});
-    }
-    state_ = state::initialize;
-    master_address_.reset();
-    deadline_.reset();
-    return out;
 }
 
 }  // namespace vigil::vrrp

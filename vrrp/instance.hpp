@@ -1,182 +1,182 @@
 #pragma once
 
-#include <array>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "base/address.hpp"
+#include "base/child_process.hpp"
 #include "base/clock.hpp"
-#include "base/duration.hpp"
-#include "vrrp/timing.hpp"
+#include "base/event_log.hpp"
+#include "vrrp/address_effects.hpp"
+#include "vrrp/advert_transport.hpp"
+#include "vrrp/announcer.hpp"
+#include "vrrp/election.hpp"
+#include "vrrp/file_watcher.hpp"
+#include "vrrp/link_state_source.hpp"
+#include "vrrp/notify_queue.hpp"
+#include "vrrp/notify_spec.hpp"
+#include "vrrp/tracker_spec.hpp"
+#include "vrrp/trackers.hpp"
+#include "vrrp/vip_effects.hpp"
+#include "vrrp/virtual_mac.hpp"
 
 namespace vigil::vrrp {
 
-// One VRRP router (RFC 3768 / RFC 5798 section 6) as a sans-I/O core: it takes events with the
-// current time and returns the actions a shell must carry out. Every election rule lives here and
-// nowhere else; the shell only moves packets, timers and addresses.
+// What the config asks of one [[vrrp_instance]].
+struct instance_spec {
+    std::string name;
+    std::string interface;
+    std::uint8_t virtual_router_id = 0;
+    std::vector<ip_prefix> vips;
+    std::optional<ip_address> unicast_source;
+    // The election settings; primary_address is filled in from the interface (or unicast_source)
+    // when the instance starts.
+    election_spec election;
+    announce_spec announce;
+    std::vector<interface_tracker_spec> track_interfaces;
+    std::vector<script_tracker_spec> track_scripts;
+    std::vector<file_tracker_spec> track_files;
+    notify_spec notify;
+    // The VRRP virtual MAC on a macvlan child (keepalived's use_vmac); name default vrrp.VRID.
+    bool use_vmac = false;
+    std::string vmac_name;
 
-enum class state { initialize, backup, master, fault };
-std::string_view to_string(state s);
-
-enum class transition_reason {
-    startup,            // Initialize -> Backup
-    address_owner,      // priority 255: Initialize -> Master at once
-    master_down,        // Master_Down_Timer expired: no (acceptable) master heard
-    preempt,            // took over from a lower-priority master whose adverts it ignored
-    higher_priority,    // a master with a higher priority, or equal priority and higher address
-    link_down,          // the interface lost its link
-    link_up,            // the link came back
-    tracker_fault,      // a weight-0 tracker failed
-    tracker_recovered,  // no tracker holds the instance in fault any more
-    sync_group,         // moved with the other members of its sync group
-    shutdown,           // the daemon stops (or the instance is removed)
+    address_family family() const { return vips.front().family(); }
+    bool operator==(const instance_spec&) const = default;
 };
-std::string_view to_string(transition_reason reason);
 
-// Why an advert that decoded fine was still not accepted; each is counted in status.
-enum class drop_reason {
-    bad_ttl,            // multicast advert with TTL / hop limit other than 255
-    version_mismatch,   // VRRP version other than the instance's
-    auth_mismatch,      // VRRPv2 authentication type or password differs
-    interval_mismatch,  // VRRPv2 advert interval differs (RFC 3768 7.1)
-    bad_interval,       // an advert interval of 0
-    address_mismatch,   // VRRPv2 address list differs and the sender is not the owner
-    own_advert,         // our own advert came back
-    unknown_peer,       // unicast mode: the sender is not a configured peer
-};
-std::string_view to_string(drop_reason reason);
+// Equal but for what the interface decides (the primary address).
+bool same_settings(const instance_spec& a, const instance_spec& b);
 
-struct instance_config {
-    std::uint8_t priority = 100;  // configured; 255 = address owner
+struct instance_status {
+    std::string name;
+    std::string interface;
+    std::uint8_t virtual_router_id = 0;
     protocol_version version = protocol_version::v2;
-    duration advert_interval = std::chrono::seconds(1);
-    std::vector<ip_address> virtual_addresses;
-    // Our address on the interface: the source of our adverts, compared on equal priority.
-    ip_address primary_address;
-    bool preempt = true;
-    duration preempt_delay{0};
-    std::optional<std::array<std::uint8_t, 8>> auth_pass;  // VRRPv2 PASS, zero-padded
-    std::vector<ip_address> unicast_peers;                 // empty: multicast
-
-    bool operator==(const instance_config&) const = default;
+    state current = state::initialize;
+    std::chrono::system_clock::time_point since;
+    std::uint8_t priority = 0;             // effective
+    std::uint8_t configured_priority = 0;  // from the config
+    std::optional<ip_address> master;
+    duration advert_interval{0};         // ours
+    duration master_advert_interval{0};  // the one the election runs on
+    std::vector<ip_prefix> vips;
+    std::uint64_t adverts_sent = 0;
+    std::uint64_t adverts_received = 0;
+    std::uint64_t transitions = 0;
+    std::map<std::string, std::uint64_t> dropped;  // by reason
+    std::vector<tracker_state> trackers;
+    std::optional<std::string> sync_group;
 };
 
-// A decoded advert with what the socket told about it.
-struct received_advert {
-    protocol_version version = protocol_version::v2;
-    std::uint8_t priority = 0;
-    duration interval{0};
-    std::vector<ip_address> addresses;
-    std::uint8_t auth_type = 0;
-    std::array<std::uint8_t, 8> auth_data{};
-    ip_address source;
-    int hop_limit = 255;  // IPv4 TTL or IPv6 hop limit
+// Where one instance runs: its seams and the services it shares with the other instances.
+struct instance_environment {
+    clock_source& clock;
+    advert_transport& transport;
+    address_effects& effects;
+    link_state_source& links;
+    event_log& log;
+    child_process_runner& runner;
+    file_watcher* files = nullptr;  // none: track_file trackers keep their first value
 };
 
-// Actions, in the order the shell must perform them.
-struct send_advert {
-    std::uint8_t priority;  // 0 when resigning
-};
-struct add_vips {};
-struct remove_vips {};
-// Announce the VIPs (gratuitous ARP / unsolicited NA bursts); the shell's announcer schedules the
-// repeats and stops them when mastership ends.
-struct announce {};
-struct transition {
-    state from;
-    state to;
-    transition_reason reason;
-};
-// A sync-group member whose Master_Down_Timer expired asks its group before taking over.
-struct request_master {};
-// A member's own fault cause is gone but its group still holds it in FAULT.
-struct own_fault_cleared {};
-struct drop {
-    drop_reason reason;
-};
-using action = std::variant<send_advert, add_vips, remove_vips, announce, transition, drop,
-                            request_master, own_fault_cleared>;
-using actions = std::vector<action>;
-
+// The shell that runs one configured VRRP instance: it feeds the election its events (adverts,
+// timers, link, trackers) and carries out the actions it returns through the seams.
 class instance {
   public:
-    explicit instance(instance_config config);
+    // Told after the instance carried out actions its election produced (a sync group reacts).
+    using actions_listener = std::function<void(instance&, const actions&)>;
+    // Told of every state the instance enters.
+    using state_listener = std::function<void(const std::string& instance, state to)>;
 
-    // Leaves Initialize: to Master for an address owner, else Backup; to Fault without link.
-    actions start(time_point now, bool link_up);
-    actions on_advert(const received_advert& advert, time_point now);
-    // Call when deadline() has passed; an early or repeated call does nothing.
-    actions on_timer(time_point now);
-    actions on_link(bool up, time_point now);
-    // The effective priority changed (trackers); an owner's 255 is never changed by the caller.
-    actions on_priority(std::uint8_t priority, time_point now);
-    // A weight-0 tracker failed (true) or none fails any more (false).
-    actions on_tracker_fault(bool faulted, time_point now);
+    instance(instance_spec spec, instance_environment environment);
+    ~instance();
+    instance(const instance&) = delete;
+    instance& operator=(const instance&) = delete;
 
-    // Sync groups. A gated member does not become master when its timer expires: it returns
-    // request_master and waits, so that the group goes master together or not at all.
-    void set_group_gate(bool gated) { gated_ = gated; }
-    // The shell learns the primary address from the interface; it may change only while the
-    // instance is not running an election (Initialize or Fault).
-    void set_primary_address(const ip_address& address) {
-        if (state_ == state::initialize || state_ == state::fault) {
-            config_.primary_address = address;
-        }
-    }
-    bool wants_master() const { return wants_master_; }
-    actions force_master(time_point now);
-    actions force_backup(time_point now);
-    actions force_fault(time_point now);
-    actions release_group_fault(time_point now);
-    // Faulted for a reason of its own (link, tracker), not only because its group is.
-    bool own_fault() const { return !link_up_ || tracker_fault_; }
-    // Resign: a master sends priority 0 so a backup takes over after Skew_Time, and drops its VIPs.
-    actions shutdown(time_point now);
+    void on_actions(actions_listener listener) { actions_listener_ = std::move(listener); }
+    void on_state_change(state_listener listener) { state_listener_ = std::move(listener); }
 
-    // When on_timer must next be called, if at all.
-    std::optional<time_point> deadline() const { return deadline_; }
-    state current_state() const { return state_; }
-    std::uint8_t priority() const { return priority_; }
-    // The master as far as this router knows: itself when master.
-    std::optional<ip_address> master_address() const { return master_address_; }
-    // The interval the master advertises (v3 backups adopt it); the election timers derive from it.
-    duration master_advert_interval() const { return master_advert_interval_; }
-    election_timing timing() const;
-    const instance_config& config() const { return config_; }
+    const instance_spec& spec() const { return spec_; }
+    election& core() { return core_; }
+    const election& core() const { return core_; }
+    bool busy() const { return notify_.busy(); }
+    // Where adverts leave and arrive: the VMAC for IPv4 (so they carry the virtual MAC), the base
+    // interface for IPv6, whose link-local address is the advert's source (keepalived's
+    // vmac_xmit_base).
+    const std::string& send_interface() const;
+
+    void start();
+    // A reload changed only the priority or the notify programs.
+    void update_in_place(const instance_spec& wanted);
+    // An advert for this instance arrived from `source` with that TTL / hop limit.
+    void on_advert(const advert& packet, const ip_address& source, int hop_limit);
+    // A packet for this instance (or one it could not be told apart from) was unusable.
+    void count_drop(std::string_view reason, const ip_address& source);
+    // The instance's own interface changed.
+    void on_link(bool up);
+    // Some interface changed: a tracked one changes the priority.
+    void on_tracked_link(const std::string& name, bool up);
+    // Applies actions its sync group decided; the group is not asked again.
+    void perform_for_group(const actions& list) { perform(list, false); }
+    // Resigns (priority 0 when master), releases the VIPs, removes the VMAC.
+    void shutdown();
+
+    void set_group_name(std::optional<std::string> name) { group_name_ = std::move(name); }
+    instance_status status() const;
 
   private:
-    void become_master(time_point now, transition_reason reason, actions& out);
-    void become_backup(time_point now, transition_reason reason, actions& out);
-    void become_fault(transition_reason reason, actions& out);
-    // Leaves FAULT once no cause remains: to Master for an owner, else Backup.
-    void leave_fault_if_clear(time_point now, transition_reason reason, actions& out);
-    bool faulted() const { return own_fault() || group_fault_; }
-    void reset_master_down(time_point now);
-    std::optional<drop_reason> check(const received_advert& advert) const;
-    bool sender_wins(const received_advert& advert) const;
+    const std::string& vip_interface() const;
+    bool prepare();
+    std::optional<ip_address> pick_primary(const interface_info& info) const;
+    void recompute();
+    void perform(const actions& list, bool ask_group = true);
+    void do_action(const send_advert& a);
+    void do_action(const add_vips&);
+    void do_action(const remove_vips&);
+    void do_action(const announce&);
+    void do_action(const transition& t);
+    void do_action(const request_master&) {}
+    void do_action(const own_fault_cleared&) {}
+    void do_action(const drop& d);
+    void send(std::uint8_t priority);
+    void announce_round();
+    void arm_timer();
+    void on_timer();
+    // One event per reason every so often, not one per failure.
+    bool throttled(time_point& last);
 
-    instance_config config_;
-    state state_ = state::initialize;
-    std::uint8_t priority_;
-    duration master_advert_interval_;
-    std::optional<time_point> deadline_;
-    std::optional<ip_address> master_address_;
-    // Preemption of a lower-priority master waits until then (keepalived's preempt_delay: counted
-    // from startup, or from first hearing a lower-priority master).
-    time_point preempt_allowed_at_{};
-    bool lower_master_seen_ = false;
-    // Fault causes: the instance is in FAULT while any holds.
-    bool link_up_ = true;
+    instance_spec spec_;
+    instance_environment env_;
+    virtual_mac vmac_;
+    election core_;
+    std::unique_ptr<clock_timer> timer_;
+    announcer announcer_;
+    vip_effects vips_;
+    trackers trackers_;
+    notify_queue notify_;
+    actions_listener actions_listener_;
+    state_listener state_listener_;
+    std::optional<ip_address> primary_;
     bool tracker_fault_ = false;
-    bool group_fault_ = false;
-    bool gated_ = false;
-    bool wants_master_ = false;
-    // A master re-asserts itself to a lower-priority master (split brain healing); announcements
-    // for that are limited so a stubborn peer cannot turn them into a flood.
-    time_point last_reassert_{};
+    // The source of the advert being handled, for drop events.
+    ip_address last_source_;
+    std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
+    std::uint64_t adverts_sent_ = 0;
+    std::uint64_t adverts_received_ = 0;
+    std::uint64_t transitions_ = 0;
+    std::map<std::string, std::uint64_t> dropped_;
+    std::map<std::string, time_point> last_drop_event_;
+    std::map<std::string, std::uint64_t> unreported_drops_;
+    time_point last_send_error_{};
+    std::optional<std::string> group_name_;
 };
 
 }  // namespace vigil::vrrp

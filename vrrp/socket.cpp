@@ -19,6 +19,11 @@ namespace {
 // DSCP CS6 (network control), what keepalived puts in the TOS / traffic class of adverts.
 constexpr int network_control_tos = 0xc0;
 constexpr int receive_buffer_bytes = 1 << 20;
+// Datagrams read per readiness before the loop runs other handlers (timers among them).
+constexpr unsigned datagrams_per_turn = 32;
+// Datagrams a late timer reads before acting: enough for every peer's pending adverts, bounded
+// so a flood cannot stall the instance.
+constexpr unsigned datagrams_per_drain = 64;
 
 std::string errno_text(const char* what) {
     return std::string(what) + ": " + std::strerror(errno);
@@ -44,11 +49,12 @@ struct vrrp_socket::shared_state {
 
 namespace {
 
-// Reads every queued datagram and hands each to the handlers. Returns when the socket is empty.
-void read_all(vrrp_socket::shared_state& state) {
+// Hands at most `limit` queued datagrams to the handlers, then returns to the loop even when more
+// are waiting: a steady flood of packets must not keep a master's advert timer from running.
+void read_some(vrrp_socket::shared_state& state, unsigned limit) {
     std::array<std::uint8_t, 2048> buffer{};
     std::array<std::uint8_t, 256> control{};
-    for (;;) {
+    for (unsigned handled = 0; handled < limit;) {
         sockaddr_in6 from{};
         iovec vector{buffer.data(), buffer.size()};
         msghdr message{};
@@ -65,6 +71,7 @@ void read_all(vrrp_socket::shared_state& state) {
             }
             return;  // EAGAIN: nothing more; other errors surface on the next wait
         }
+        ++handled;
         std::span<const std::uint8_t> datagram(buffer.data(), static_cast<std::size_t>(n));
         if ((message.msg_flags & MSG_TRUNC) != 0) {
             state.on_malformed("ip_truncated");
@@ -116,7 +123,7 @@ void wait_readable(std::shared_ptr<vrrp_socket::shared_state> state) {
                               if (ec) {
                                   return;  // closed
                               }
-                              read_all(*state);
+                              read_some(*state, datagrams_per_turn);
                               wait_readable(std::move(state));
                           });
 }
@@ -207,7 +214,7 @@ void vrrp_socket::start(packet_handler on_packet, malformed_handler on_malformed
 
 void vrrp_socket::drain() {
     if (state_->on_packet) {
-        read_all(*state_);
+        read_some(*state_, datagrams_per_drain);
     }
 }
 

@@ -14,16 +14,6 @@
 
 namespace vigil::vrrp {
 
-// The VRRP transport seam: what a router needs to send adverts.
-class transport {
-  public:
-    virtual ~transport() = default;
-    // Sends one encoded VRRP payload; returns why the kernel refused, if it did.
-    virtual std::optional<std::string> send(std::span<const std::uint8_t> payload,
-                                            const ip_address& source,
-                                            const ip_address& destination) = 0;
-};
-
 // One received VRRP payload with what the IP layer said about it.
 struct inbound_packet {
     std::span<const std::uint8_t> payload;
@@ -33,9 +23,10 @@ struct inbound_packet {
 };
 
 // A raw IPPROTO_VRRP socket bound to one interface and address family, shared by every instance
-// on that interface. Adverts leave with TTL/hop limit 255 and DSCP CS6 (as keepalived sends
-// them); multicast membership of 224.0.0.18 / ff02::12 is joined on the interface (IGMP/MLD).
-class vrrp_socket final : public transport {
+// on that interface (interface_table makes it the instances' advert_transport). Adverts leave with
+// TTL/hop limit 255 and DSCP CS6 (as keepalived sends them); multicast membership of 224.0.0.18 /
+// ff02::12 is joined on the interface (IGMP/MLD).
+class vrrp_socket {
   public:
     using packet_handler = std::function<void(const inbound_packet&)>;
     // A datagram whose IP header was unusable: the reason's stable name.
@@ -45,17 +36,19 @@ class vrrp_socket final : public transport {
     static std::unique_ptr<vrrp_socket> open(boost::asio::any_io_executor executor, int ifindex,
                                              const std::string& ifname, address_family family,
                                              std::string& error);
-    ~vrrp_socket() override;
+    ~vrrp_socket();
     vrrp_socket(const vrrp_socket&) = delete;
     vrrp_socket& operator=(const vrrp_socket&) = delete;
 
     void start(packet_handler on_packet, malformed_handler on_malformed);
-    // Delivers every datagram already queued, without waiting: called before acting on a timer
-    // that fired late, so a stalled loop never mistakes unread adverts for a dead master.
+    // Delivers datagrams already queued (a bounded number), without waiting: called before acting
+    // on a timer that fired late, so a stalled loop never mistakes unread adverts for a dead
+    // master. Reading as they arrive is bounded per loop turn too.
     void drain();
 
+    // Sends one encoded VRRP payload; returns why the kernel refused, if it did.
     std::optional<std::string> send(std::span<const std::uint8_t> payload, const ip_address& source,
-                                    const ip_address& destination) override;
+                                    const ip_address& destination);
 
     address_family family() const { return family_; }
 

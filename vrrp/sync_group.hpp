@@ -4,9 +4,16 @@
 #include <utility>
 #include <vector>
 
-#include "vrrp/instance.hpp"
+#include "vrrp/election.hpp"
 
 namespace vigil::vrrp {
+
+// What the config asks of one sync group: the names of its member instances.
+struct sync_group_spec {
+    std::string name;
+    std::vector<std::string> instances;
+    friend bool operator==(const sync_group_spec&, const sync_group_spec&) = default;
+};
 
 // Instances that must move together, as keepalived's vrrp_sync_group: in the NAT case the
 // external VIP and the real servers' gateway VIP must always sit on the same director.
@@ -21,20 +28,20 @@ class sync_group {
   public:
     explicit sync_group(std::string name) : name_(std::move(name)) {}
 
-    void add(instance& member);
+    void add(election& member);
     const std::string& name() const { return name_; }
-    const std::vector<instance*>& members() const { return members_; }
-    bool contains(const instance& member) const;
+    const std::vector<election*>& members() const { return members_; }
+    bool contains(const election& member) const;
 
     // The actions other members (and, for request_master, the member itself) must perform after
     // `member` produced `produced`. Moves the group makes are tagged sync_group and not reacted
     // to again.
-    std::vector<std::pair<instance*, actions>> react(instance& member, const actions& produced,
+    std::vector<std::pair<election*, actions>> react(election& member, const actions& produced,
                                                      time_point now);
 
   private:
     std::string name_;
-    std::vector<instance*> members_;
+    std::vector<election*> members_;
 };
 
 }  // namespace vigil::vrrp

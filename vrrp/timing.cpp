@@ -24,9 +24,13 @@ std::optional<std::string> advert_interval_error(protocol_version version, durat
     return std::nullopt;
 }
 
-election_timing compute_election_timing(std::uint8_t priority, duration master_advert_interval) {
+election_timing compute_election_timing(protocol_version version, std::uint8_t priority,
+                                        duration master_advert_interval) {
     auto interval = std::chrono::duration_cast<std::chrono::microseconds>(master_advert_interval);
-    auto skew = interval * (256 - priority) / 256;
+    auto skew_base = version == protocol_version::v2
+                         ? std::chrono::microseconds(std::chrono::seconds(1))
+                         : interval;
+    auto skew = skew_base * (256 - priority) / 256;
     return {skew, 3 * interval + skew};
 }
 

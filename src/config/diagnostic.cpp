@@ -40,13 +40,15 @@ std::string_view to_string(rule r) {
             return "duplicate-virtual-server";
         case rule::duplicate_real_server:
             return "duplicate-real-server";
+        case rule::nothing_to_run:
+            return "nothing-to-run";
     }
     return "?";
 }
 
 std::vector<rule> all_rules() {
     std::vector<rule> rules;
-    for (int r = 0; r <= static_cast<int>(rule::duplicate_real_server); ++r) {
+    for (int r = 0; r <= static_cast<int>(rule::nothing_to_run); ++r) {
         rules.push_back(static_cast<rule>(r));
     }
     return rules;

@@ -28,6 +28,7 @@ enum class rule {
     duplicate_vrid,
     duplicate_virtual_server,
     duplicate_real_server,
+    nothing_to_run,
 };
 
 std::string_view to_string(rule r);

@@ -12,8 +12,9 @@
 #include "checkers/http_expectation.hpp"
 #include "config/diagnostic.hpp"
 #include "ipvs/names.hpp"
+#include "vrrp/notify_spec.hpp"
 #include "vrrp/timing.hpp"
-#include "vrrp/tracker_settings.hpp"
+#include "vrrp/tracker_spec.hpp"
 
 namespace vigil::config {
 
@@ -42,6 +43,12 @@ struct ipvs_settings {
     friend bool operator==(const ipvs_settings&, const ipvs_settings&) = default;
 };
 
+// The Prometheus listener (`[global.metrics]`): off unless an address is given.
+struct metrics_settings {
+    std::optional<ip_endpoint> listen;
+    friend bool operator==(const metrics_settings&, const metrics_settings&) = default;
+};
+
 struct global_settings {
     std::string node;  // defaults to the host name
     std::vector<std::string> include;
@@ -54,6 +61,7 @@ struct global_settings {
     // real_server.flapping instead of a line per flap; 0 = never damp.
     unsigned flap_threshold = 5;
     duration flap_window = std::chrono::minutes(1);
+    metrics_settings metrics;
 };
 
 // Gratuitous ARP / unsolicited NA after becoming master, as keepalived's vrrp_garp_* settings.
@@ -68,10 +76,10 @@ struct garp_settings {
 
 // Weighted trackers (keepalived's track_interface / track_script / track_file) and notify
 // programs, held as the VRRP library defines them.
-using tracked_interface = vrrp::interface_tracker_config;
-using tracked_script = vrrp::script_tracker_config;
-using tracked_file = vrrp::file_tracker_config;
-using notify_settings = vrrp::notify_config;
+using tracked_interface = vrrp::interface_tracker_spec;
+using tracked_script = vrrp::script_tracker_spec;
+using tracked_file = vrrp::file_tracker_spec;
+using notify_settings = vrrp::notify_spec;
 
 struct vrrp_instance {
     std::string name;

@@ -23,6 +23,9 @@ class file_context {
     location at(const toml::source_region& region) const;
     void error(const toml::source_region& region, rule kind, std::string message);
     void error(const location& where, rule kind, std::string message);
+    // How many diagnostics every file has produced so far: a reader compares it before and after
+    // a table to know whether that table was valid.
+    std::size_t error_count() const { return out_->size(); }
 
   private:
     std::string path_;

@@ -2,8 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 using namespace vigil;
 using namespace vigil::config;
@@ -286,4 +291,153 @@ TEST_CASE("a relative main path keeps its spelling in diagnostics and includes")
     CHECK(to_string(result.diagnostics[0]) ==
           "./vigil.toml:2:12: error: global.include: \"none/*.toml\" matches no file (looked for "
           "./none/*.toml)");
+}
+
+namespace {
+
+// A shape of main file that is valid on its own, for tests about what is around it.
+const std::string one_instance = R"([[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+virtual_ipaddress = ["192.168.1.200/24"]
+)";
+
+// Loads `main` on another thread; a loader still blocked after a few seconds (in open(2) of a
+// named pipe, waiting for a writer) is released by opening `pipe` for writing, so a failure shows
+// as a failed check instead of a test run that never ends.
+load_result load_with_deadline(const std::string& main, const std::string& pipe, bool& finished) {
+    auto pending = std::async(std::launch::async, [&] { return load_configuration(main); });
+    finished = pending.wait_for(5s) == std::future_status::ready;
+    while (pending.wait_for(100ms) != std::future_status::ready) {
+        int fd = ::open(pipe.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    return pending.get();
+}
+
+}  // namespace
+
+TEST_CASE("an included named pipe is refused at once, without waiting for a writer") {
+    scratch_dir dir;
+    auto main = dir.write("vigil.toml", one_instance + "[global]\ninclude = [\"vs/*.toml\"]\n");
+    std::filesystem::create_directories(dir.path / "vs");
+    auto pipe = (dir.path / "vs/web.toml").string();
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    bool finished = false;
+    auto result = load_with_deadline(main, pipe, finished);
+    CHECK(finished);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) == main + ":7:12: error: global.include: cannot read " +
+                                                  pipe + ": is not a regular file (a named pipe)");
+}
+
+TEST_CASE("a main file that is a named pipe is refused at once") {
+    scratch_dir dir;
+    auto pipe = (dir.path / "vigil.toml").string();
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    bool finished = false;
+    auto result = load_with_deadline(pipe, pipe, finished);
+    CHECK(finished);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          pipe + ":1:1: error: cannot read " + pipe + ": is not a regular file (a named pipe)");
+}
+
+TEST_CASE("a symlink to a regular file is read, a symlink to a device is not") {
+    scratch_dir dir;
+    auto real = dir.write("real.toml", one_instance);
+    auto to_file = (dir.path / "vigil.toml").string();
+    std::filesystem::create_symlink(real, to_file);
+    auto result = load_configuration(to_file);
+    INFO(joined(result.diagnostics));
+    CHECK(result.config);
+
+    auto to_device = (dir.path / "zero.toml").string();
+    std::filesystem::create_symlink("/dev/zero", to_device);
+    result = load_configuration(to_device);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) == to_device + ":1:1: error: cannot read " + to_device +
+                                                  ": is not a regular file (a character device)");
+}
+
+TEST_CASE("a main file that fails to read is an error, not an empty config") {
+    // /proc/self/mem is a regular file whose first page cannot be read.
+    auto result = load_configuration("/proc/self/mem");
+    CHECK_FALSE(result.config);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          "/proc/self/mem:1:1: error: cannot read /proc/self/mem: Input/output error");
+}
+
+TEST_CASE("a file over 16 MiB is refused without being parsed") {
+    scratch_dir dir;
+    // A valid file, padded with a comment past the cap.
+    auto main =
+        dir.write("vigil.toml", one_instance + "#" + std::string(16 * 1024 * 1024, 'x') + "\n");
+    auto result = load_configuration(main);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) == main + ":1:1: error: cannot read " + main +
+                                                  ": is larger than the 16 MiB a config file may "
+                                                  "have");
+}
+
+TEST_CASE("a dotted key of 40,000 parts is one located error, not a stack overflow") {
+    scratch_dir dir;
+    std::string key = "a";
+    for (int i = 1; i < 40000; ++i) {
+        key += ".a";
+    }
+    auto main = dir.write("vigil.toml", one_instance + key + " = 1\n");
+    auto result = load_configuration(main);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          main + ":6:64: error: a key of more than 32 dotted parts");
+}
+
+TEST_CASE("a table header of 40,000 parts and 40,000 nested arrays are located errors") {
+    scratch_dir dir;
+    std::string header = "[a";
+    for (int i = 1; i < 40000; ++i) {
+        header += ".a";
+    }
+    auto main = dir.write("vigil.toml", header + "]\n");
+    auto result = load_configuration(main);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          main + ":1:65: error: a key of more than 32 dotted parts");
+
+    main = dir.write("vigil.toml", "a = " + std::string(40000, '[') + std::string(40000, ']'));
+    result = load_configuration(main);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(to_string(result.diagnostics[0]) ==
+          main + ":1:37: error: tables and arrays nested more than 32 deep");
+}
+
+TEST_CASE("a non-ASCII character right after a value is a located syntax error") {
+    // toml++ 3.3.0 reaches __builtin_unreachable for U+00A1..U+0499 there; the loader refuses
+    // them before the parser sees them.
+    scratch_dir dir;
+    for (const char* character : {"\u00a1", "\u00e9", "\u0300", "\u0499", "\u00a0", "\u4e2d"}) {
+        CAPTURE(character);
+        auto main = dir.write("vigil.toml", one_instance + "priority = 100 " + character + "\n");
+        auto result = load_configuration(main);
+        REQUIRE(result.diagnostics.size() == 1);
+        CHECK(result.diagnostics[0].kind == rule::toml_syntax);
+        CHECK(to_string(result.diagnostics[0].where) == main + ":6:16");
+        CHECK(result.diagnostics[0].message.find(" outside a string or comment") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("non-ASCII text in strings and comments still loads") {
+    scratch_dir dir;
+    auto main = dir.write("vigil.toml", "# Légende: ça marche, 中文\n" + one_instance +
+                                            "priority = 100 # é\n[global]\nnode = \"nœud-é\"\n");
+    auto result = load_configuration(main);
+    INFO(joined(result.diagnostics));
+    REQUIRE(result.config);
+    CHECK(result.config->global.node == "nœud-é");
 }

@@ -8,8 +8,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-instance_config member(const char* vip) {
-    instance_config c;
+election_spec member(const char* vip) {
+    election_spec c;
     c.priority = 150;
     c.version = protocol_version::v3;
     c.advert_interval = 100ms;
@@ -30,8 +30,8 @@ received_advert advert(std::uint8_t priority, const char* vip) {
 
 // Two members, external and internal, as in the NAT case.
 struct pair_group {
-    instance external{member("192.0.2.100")};
-    instance internal{member("10.1.0.1")};
+    election external{member("192.0.2.100")};
+    election internal{member("10.1.0.1")};
     sync_group group{"G1"};
     time_point now{};
 
@@ -40,7 +40,7 @@ struct pair_group {
         group.add(internal);
     }
     // Feeds a member's actions to the group and the group's moves back, as the node does.
-    void settle(instance& from, const actions& produced) {
+    void settle(election& from, const actions& produced) {
         for (auto& [m, more] : group.react(from, produced, now)) {
             (void)m;
             (void)more;

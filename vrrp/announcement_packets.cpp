@@ -1,4 +1,4 @@
-#include "vrrp/announce.hpp"
+#include "vrrp/announcement_packets.hpp"
 
 #include <algorithm>
 

@@ -5,19 +5,21 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/address.hpp"
-#include "vrrp/announce.hpp"
+#include "vrrp/announcement_packets.hpp"
+#include "vrrp/announcement_sender.hpp"
 
 struct nl_sock;
 
 namespace vigil::vrrp {
 
-// What the router needs to know about its interface.
+// What an instance needs to know about an interface.
 struct interface_info {
     int index = 0;
     std::string name;
@@ -46,6 +48,10 @@ class address_effects {
     virtual address_result create_macvlan(int base_index, const std::string& name,
                                           const mac_address& mac) = 0;
     virtual address_result delete_link(const std::string& name) = 0;
+    // Announces `vips` from `iface`'s MAC: a gratuitous ARP per IPv4 VIP, an unsolicited NA per
+    // IPv6 VIP. Returns the first error, if any.
+    virtual std::optional<std::string> announce(const interface_info& iface,
+                                                const std::vector<ip_prefix>& vips) = 0;
 };
 
 class netlink_effects final : public address_effects {
@@ -64,37 +70,13 @@ class netlink_effects final : public address_effects {
     address_result create_macvlan(int base_index, const std::string& name,
                                   const mac_address& mac) override;
     address_result delete_link(const std::string& name) override;
+    std::optional<std::string> announce(const interface_info& iface,
+                                        const std::vector<ip_prefix>& vips) override;
 
   private:
     nl_sock* socket_ = nullptr;
-};
-
-// Link state as rtnetlink announces it (RTM_NEWLINK / RTM_DELLINK), never by polling. A lost
-// event (the socket's buffer overflowed) is reported as a resync so the caller re-reads state.
-class link_monitor {
-  public:
-    struct link_event {
-        int index = 0;
-        std::string name;
-        bool up = false;
-        bool removed = false;
-    };
-    using event_handler = std::function<void(const link_event&)>;
-    using resync_handler = std::function<void()>;
-
-    link_monitor(boost::asio::any_io_executor executor, event_handler on_event,
-                 resync_handler on_resync);
-    ~link_monitor();
-    link_monitor(const link_monitor&) = delete;
-    link_monitor& operator=(const link_monitor&) = delete;
-
-    // Returns why the rtnetlink socket could not be opened, if it could not.
-    std::optional<std::string> start();
-
-    struct shared_state;
-
-  private:
-    std::shared_ptr<shared_state> state_;
+    // Opened on first use per interface index; an interface that is recreated gets a new index.
+    std::map<int, std::unique_ptr<announcement_sender>> senders_;
 };
 
 }  // namespace vigil::vrrp

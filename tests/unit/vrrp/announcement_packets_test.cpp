@@ -1,4 +1,4 @@
-#include "vrrp/announce.hpp"
+#include "vrrp/announcement_packets.hpp"
 
 #include <doctest/doctest.h>
 
@@ -79,8 +79,13 @@ TEST_CASE("an unsolicited NA overrides, is not solicited and carries the target'
 }
 
 TEST_CASE("the NA Router flag follows whether the interface forwards IPv6") {
-    auto na = unsolicited_neighbour_advert(keepalived_mac, v6("fd00:99::100"), true);
-    CHECK(na[4] == 0xa0);  // Router and Override, Solicited clear
+    auto router = unsolicited_neighbour_advert(keepalived_mac, v6("fd00:99::100"), true);
+    auto host = unsolicited_neighbour_advert(keepalived_mac, v6("fd00:99::100"), false);
+    CHECK(router[4] == 0xa0);  // Router and Override, Solicited clear
+    CHECK(host[4] == 0x20);    // Override only
+    // The R bit is the only difference between the two messages.
+    router[4] = host[4];
+    CHECK(router == host);
 }
 
 TEST_CASE("the NA is sent to all nodes with hop limit 255") {

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/duration.hpp"
+
+namespace vigil::vrrp {
+
+// Whom an instance tells of its transitions, as keepalived's notify_* programs.
+struct notify_spec {
+    std::vector<std::string> any;  // "INSTANCE" name state priority appended
+    std::vector<std::string> master;
+    std::vector<std::string> backup;
+    std::vector<std::string> fault;
+    std::vector<std::string> stop;
+    duration timeout = std::chrono::seconds(10);
+    friend bool operator==(const notify_spec&, const notify_spec&) = default;
+};
+
+}  // namespace vigil::vrrp
