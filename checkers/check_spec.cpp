@@ -14,6 +14,14 @@ std::string_view to_string(check_type type) {
             return "tcp";
         case check_type::script:
             return "script";
+        case check_type::udp:
+            return "udp";
+        case check_type::dns:
+            return "dns";
+        case check_type::icmp:
+            return "icmp";
+        case check_type::file:
+            return "file";
     }
     return "unknown";
 }
@@ -35,6 +43,21 @@ probe_key key_of(const checked_server_spec& server) {
             break;
         case check_type::tcp:
             key.tcp = c.tcp;
+            break;
+        case check_type::udp:
+            key.udp = c.udp;
+            break;
+        case check_type::dns:
+            key.dns = c.dns;
+            break;
+        case check_type::icmp:
+            // An echo has no port: real servers on one address share it.
+            key.target.port = 0;
+            break;
+        case check_type::file:
+            // The file alone decides: real servers that name the same file share its watch.
+            key.file = c.file;
+            key.target = ip_endpoint{};
             break;
         case check_type::script:
             key.script = c.script;
@@ -64,6 +87,9 @@ std::size_t probe_key_hash::operator()(const probe_key& key) const {
     mix(seed, hs(key.http.path));
     mix(seed, hs(key.http.host.value_or("")));
     mix(seed, hs(key.tcp.send));
+    mix(seed, hs(key.udp.send));
+    mix(seed, hs(key.dns.name));
+    mix(seed, hs(key.file.path));
     for (const auto& a : key.script.argv) {
         mix(seed, hs(a));
     }

@@ -10,6 +10,7 @@
 #include "base/address.hpp"
 #include "base/duration.hpp"
 #include "base/user_credentials.hpp"
+#include "checkers/dns_message.hpp"
 #include "checkers/http_expectation.hpp"
 #include "checkers/rise_fall.hpp"
 
@@ -19,7 +20,7 @@ namespace vigil::checkers {
 // these; the library never sees the config, so it can be driven by tests, the bench and the
 // `vigil probe` command alike.
 
-enum class check_type { http, https, tcp, script };
+enum class check_type { http, https, tcp, script, udp, dns, icmp, file };
 enum class http_method { get, head };
 
 std::string_view to_string(check_type type);
@@ -54,6 +55,41 @@ struct tcp_spec {
     friend bool operator==(const tcp_spec&, const tcp_spec&) = default;
 };
 
+struct udp_spec {
+    // The datagram sent (bytes; config writes it as text or hex). Empty: an empty datagram.
+    std::string send;
+    // The reply must contain these bytes; empty: any reply.
+    std::string expect;
+    // Perl syntax (boost::regex), searched for in the reply.
+    std::optional<std::string> expect_regex;
+    // Off: silence is success and only an ICMP error (port unreachable) or a mismatching reply
+    // fails; for services that never answer a probe.
+    bool require_reply = true;
+    friend bool operator==(const udp_spec&, const udp_spec&) = default;
+};
+
+enum class dns_transport { udp, tcp };
+
+struct dns_spec {
+    std::string name;  // the question's name, e.g. "example.org"
+    dns_record_type type = dns_record_type::a;
+    // udp: over UDP, and TCP again when the answer is truncated; tcp: TCP only.
+    dns_transport transport = dns_transport::udp;
+    // The response code a healthy server gives (0 NOERROR, 3 NXDOMAIN, ...).
+    std::uint8_t rcode = 0;
+    // When set, an answer record of the asked type whose data reads like this must be present
+    // ("192.0.2.1", "10 mail.example.org", ...).
+    std::optional<std::string> answer;
+    friend bool operator==(const dns_spec&, const dns_spec&) = default;
+};
+
+struct file_spec {
+    std::string path;  // absolute
+    // What a missing file means; down by default (no file, no traffic).
+    health missing_state = health::down;
+    friend bool operator==(const file_spec&, const file_spec&) = default;
+};
+
 struct script_spec {
     std::vector<std::string> argv;  // no shell
     // Looked up once, when the spec is made from config (look_up_user), never per run. A failed
@@ -75,10 +111,13 @@ struct check_spec {
     unsigned fall = 1;
     // down: out until proven (keepalived's alpha).
     health initial_state = health::up;
-    // Probe this address:port instead of the real server's (http, https, tcp).
+    // Probe this address:port instead of the real server's (every type but script).
     std::optional<ip_endpoint> connect;
     http_spec http;
     tcp_spec tcp;
+    udp_spec udp;
+    dns_spec dns;
+    file_spec file;
     script_spec script;
     friend bool operator==(const check_spec&, const check_spec&) = default;
 };
@@ -104,6 +143,9 @@ struct probe_key {
     duration timeout{0};
     http_spec http;
     tcp_spec tcp;
+    udp_spec udp;
+    dns_spec dns;
+    file_spec file;
     script_spec script;
     friend bool operator==(const probe_key&, const probe_key&) = default;
 };

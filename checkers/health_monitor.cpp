@@ -6,9 +6,13 @@
 #include <limits>
 
 #include "checkers/http_client_probe.hpp"
+#include "checkers/dns_probe.hpp"
+#include "checkers/file_probe.hpp"
 #include "checkers/http_probe.hpp"
+#include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
 #include "checkers/tcp_probe.hpp"
+#include "checkers/udp_probe.hpp"
 
 namespace vigil::checkers {
 
@@ -99,6 +103,7 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
                                std::size_t max_running)
     : executor_(executor),
       log_(log),
+      random_(random),
       clock_(clock),
       on_change_(std::move(on_change)),
       scheduler_(random),
@@ -111,6 +116,8 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
       }()),
       http_client_(std::make_unique<http_client_context>(executor)),
       runner_(executor),
+      icmp4_(executor, icmp_version::v4, static_cast<std::uint16_t>(random.uniform(0xffff))),
+      icmp6_(executor, icmp_version::v6, static_cast<std::uint16_t>(random.uniform(0xffff))),
       timer_(clock.make_timer()),
       max_running_(std::clamp<std::size_t>(max_running, 1, descriptor_budget())) {}
 
@@ -134,6 +141,15 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id
             return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
         case check_type::script:
             return std::make_unique<script_probe>(runner_, key.target, key.script, key.timeout);
+        case check_type::udp:
+            return std::make_unique<udp_probe>(executor_, key.target, key.udp, key.timeout);
+        case check_type::dns:
+            return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
+        case check_type::file:
+            return std::make_unique<file_probe>(executor_, key.file);
+        case check_type::icmp:
+            return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
+                                                key.target.address);
     }
     return nullptr;
 }

@@ -22,6 +22,7 @@
 #include "checkers/check_spec.hpp"
 #include "checkers/curl_multi.hpp"
 #include "checkers/flap_detector.hpp"
+#include "checkers/icmp_socket.hpp"
 #include "checkers/probe.hpp"
 #include "checkers/probe_result.hpp"
 #include "checkers/rise_fall.hpp"
@@ -159,6 +160,7 @@ class health_monitor {
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
+    random_source& random_;  // jitter, and the DNS probes' query IDs
     clock_source& clock_;
     change_handler on_change_;
     scheduler scheduler_;
@@ -167,6 +169,9 @@ class health_monitor {
     std::vector<std::unique_ptr<curl_multi>> multis_;
     std::unique_ptr<http_client_context> http_client_;
     child_process_runner runner_;
+    // One socket per family for every icmp check.
+    icmp_socket icmp4_;
+    icmp_socket icmp6_;
     // The one wake-up for every probe; on the clock seam, so tests run the engine on simulated
     // time.
     std::unique_ptr<clock_timer> timer_;

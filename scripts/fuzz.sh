@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
 fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz config_load_fuzz
-         keepalived_import_fuzz checkers_http_parser_fuzz)
+         keepalived_import_fuzz checkers_http_parser_fuzz dns_message_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -131,6 +131,30 @@ printf '\x00\x03\x08HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\n
   >"$http_corpus/chunked"
 printf '\x02\x01\xffHTTP/1.0 503 Busy\r\nConnection: keep-alive\r\n\r\nclose-delimited' >"$http_corpus/close"
 printf '\x01\x05\x10HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\nContent-Length: 9\n\n' >"$http_corpus/interim"
+# Seeds for dns_message_fuzz: answers as dnsmasq gives them (A, MX with a compressed target, TXT),
+# a truncated one, a pointer loop, and a bare name (read as text, it tests the query round trip).
+dns_corpus=$build/corpus/dns_message
+mkdir -p "$dns_corpus"
+python3 - "$dns_corpus" <<'PY'
+import struct, sys, os
+out = sys.argv[1]
+name = b"\x02ok\x04test\x00"
+def response(flags, qtype, records, count):
+    return struct.pack("!HHHHHH", 0x1234, flags, 1, count, 0, 0) + name + struct.pack("!HH", qtype, 1) + records
+def rr(rtype, rdata):
+    return b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(rdata)) + rdata
+seeds = {
+    "a": response(0x8180, 1, rr(1, bytes([127, 0, 0, 9])), 1),
+    "mx": response(0x8180, 15, rr(15, b"\x00\x0a\x04mail\xc0\x0c"), 1),
+    "txt": response(0x8180, 16, rr(16, b"\x05hello\x05world"), 1),
+    "truncated": response(0x8380, 1, b"", 2),
+    "loop": struct.pack("!HHHHHH", 1, 0x8180, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01",
+    "name": b"www.example.org.",
+}
+for seed, blob in seeds.items():
+    with open(os.path.join(out, seed), "wb") as f:
+        f.write(blob)
+PY
 
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
@@ -140,6 +164,7 @@ for fuzzer in "${fuzzers[@]}"; do
   [[ $fuzzer == config_load_fuzz ]] && seeds=$config_corpus
   [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
   [[ $fuzzer == checkers_http_parser_fuzz ]] && seeds=$http_corpus
+  [[ $fuzzer == dns_message_fuzz ]] && seeds=$dns_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done

@@ -34,6 +34,19 @@ checkers::check_spec to_spec(const config::check& c, user_cache& users) {
     spec.http.sni = c.sni;
     spec.tcp.send = c.send.value_or("");
     spec.tcp.expect = c.expect.value_or("");
+    spec.udp.send = c.send.value_or("");
+    spec.udp.expect = c.expect.value_or("");
+    spec.udp.expect_regex = c.expect_regex;
+    spec.udp.require_reply = c.require_reply;
+    spec.dns.name = c.query_name;
+    spec.dns.type = c.query_type;
+    spec.dns.transport = c.transport;
+    spec.dns.rcode = c.rcode;
+    spec.dns.answer = c.answer;
+    spec.file.path = c.state_file;
+    spec.file.missing_state = c.missing_state == config::initial_health::up
+                                  ? checkers::health::up
+                                  : checkers::health::down;
     spec.script.argv = c.command;
     if (c.user) {
         auto known = users.find(*c.user);

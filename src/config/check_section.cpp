@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "checkers/dns_message.hpp"
+#include "checkers/udp_probe.hpp"
 #include "config/choice.hpp"
 #include "config/value_rules.hpp"
 
@@ -16,7 +18,9 @@ using namespace std::chrono_literals;
 
 constexpr std::array check_types{
     choice<check_type>{"http", check_type::http}, choice<check_type>{"https", check_type::https},
-    choice<check_type>{"tcp", check_type::tcp}, choice<check_type>{"script", check_type::script}};
+    choice<check_type>{"tcp", check_type::tcp},   choice<check_type>{"script", check_type::script},
+    choice<check_type>{"udp", check_type::udp},   choice<check_type>{"dns", check_type::dns},
+    choice<check_type>{"icmp", check_type::icmp}, choice<check_type>{"file", check_type::file}};
 constexpr std::array initial_states{choice<initial_health>{"up", initial_health::up},
                                     choice<initial_health>{"down", initial_health::down}};
 constexpr std::array http_methods{choice<http_method>{"GET", http_method::get},
@@ -172,7 +176,9 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
             c.connect = *target;
         }
     }
-    only_for("connect", c.type != check_type::script, "http, https and tcp");
+    only_for("connect", c.type != check_type::script && c.type != check_type::file,
+             "http, https, tcp, udp, dns and icmp");
+    bool udp = c.type == check_type::udp;
     for (const char* key : {"send", "expect"}) {
         if (auto text = reader.string(key)) {
             if (text->empty()) {
@@ -181,7 +187,129 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
                 (std::string_view(key) == "send" ? c.send : c.expect) = *text;
             }
         }
-        only_for(key, c.type == check_type::tcp, "tcp");
+        only_for(key, c.type == check_type::tcp || udp, "tcp and udp");
+    }
+    // Binary payloads, for protocols whose probes are not text.
+    for (std::string_view key : {"send_hex", "expect_hex"}) {
+        auto text_key = key.substr(0, key.size() - 4);
+        if (auto hex = reader.string(key)) {
+            auto bytes = checkers::parse_hex_bytes(*hex);
+            if (!bytes) {
+                reader.error(key, rule::bad_value, in_quotes(*hex) + " " + bytes.error());
+            } else if (bytes->empty()) {
+                reader.error(key, rule::bad_value, "is empty");
+            } else {
+                (text_key == "send" ? c.send : c.expect) =
+                    std::string(bytes->begin(), bytes->end());
+            }
+            if (reader.has(text_key)) {
+                reader.error(key, rule::conflicting_keys,
+                             "conflicts with " + std::string(text_key) + ": write the " +
+                                 (text_key == "send" ? "payload" : "expected reply") +
+                                 " once, as text or in hex");
+            }
+        }
+        only_for(key, udp, "udp");
+    }
+    if (auto regex = reader.string("expect_regex")) {
+        try {
+            boost::regex compiled(*regex, boost::regex::perl);
+            c.expect_regex = *regex;
+        } catch (const boost::regex_error& e) {
+            std::string reason = e.what();
+            reason = reason.substr(0, reason.find(".  "));
+            reader.error("expect_regex", rule::bad_value,
+                         in_quotes(*regex) + " is not a valid regular expression: " + reason +
+                             " (at character " + std::to_string(e.position()) + ")");
+        }
+    }
+    only_for("expect_regex", udp, "udp");
+    if (auto required = reader.boolean("require_reply")) {
+        c.require_reply = *required;
+    }
+    only_for("require_reply", udp, "udp");
+
+    bool dns = c.type == check_type::dns;
+    if (auto name = reader.string("query_name")) {
+        if (auto problem = checkers::dns_name_problem(*name)) {
+            reader.error("query_name", rule::bad_value,
+                         in_quotes(*name) + " is not a DNS name: it " + *problem);
+        } else {
+            c.query_name = checkers::canonical_dns_name(*name);
+        }
+    }
+    only_for("query_name", dns, "dns");
+    if (auto type = reader.string("query_type")) {
+        if (auto parsed = checkers::parse_dns_record_type(*type)) {
+            c.query_type = *parsed;
+        } else {
+            reader.error("query_type", rule::bad_value,
+                         in_quotes(*type) + " is not A, AAAA, NS, MX, SOA, TXT, SRV or CNAME");
+        }
+    }
+    only_for("query_type", dns, "dns");
+    if (auto transport = reader.string("transport")) {
+        if (*transport == "udp" || *transport == "tcp") {
+            c.transport =
+                *transport == "udp" ? checkers::dns_transport::udp : checkers::dns_transport::tcp;
+        } else {
+            reader.error("transport", rule::bad_value,
+                         in_quotes(*transport) + " is not udp or tcp");
+        }
+    }
+    only_for("transport", dns, "dns");
+    if (const auto* rcode = reader.node("rcode")) {
+        if (const auto* number = rcode->as_integer()) {
+            if (number->get() < 0 || number->get() > 15) {
+                reader.error("rcode", rule::out_of_range,
+                             std::to_string(number->get()) + " is not between 0 and 15");
+            } else {
+                c.rcode = static_cast<std::uint8_t>(number->get());
+            }
+        } else if (auto name = reader.string("rcode")) {
+            if (auto parsed = checkers::parse_dns_rcode(*name)) {
+                c.rcode = *parsed;
+            } else {
+                reader.error("rcode", rule::bad_value,
+                             in_quotes(*name) +
+                                 " is not a response code (NOERROR, NXDOMAIN, "
+                                 "SERVFAIL, REFUSED, ... or 0 to 15)");
+            }
+        }
+    }
+    only_for("rcode", dns, "dns");
+    if (auto answer = reader.string("answer")) {
+        if (answer->empty()) {
+            reader.error("answer", rule::bad_value, "is empty");
+        } else {
+            c.answer = *answer;
+        }
+    }
+    only_for("answer", dns, "dns");
+    if (type_known && dns) {
+        reader.require("query_name");
+    }
+
+    bool file_check = c.type == check_type::file;
+    if (auto state_file = reader.string("file")) {
+        if (state_file->empty() || state_file->front() != '/') {
+            reader.error("file", rule::bad_value,
+                         in_quotes(*state_file) + " is not an absolute path");
+        } else {
+            c.state_file = *state_file;
+        }
+    }
+    only_for("file", file_check, "file");
+    if (auto missing = reader.string("missing")) {
+        if (*missing == "up" || *missing == "down") {
+            c.missing_state = *missing == "up" ? initial_health::up : initial_health::down;
+        } else {
+            reader.error("missing", rule::bad_value, in_quotes(*missing) + " is not up or down");
+        }
+    }
+    only_for("missing", file_check, "file");
+    if (type_known && file_check) {
+        reader.require("file");
     }
 
     bool https = c.type == check_type::https;

@@ -150,9 +150,22 @@ struct check {
     bool tls_verify = true;
     std::optional<std::string> ca_file;
     std::optional<std::string> sni;
-    // tcp: optional payload to send, and text the answer must contain
+    // tcp and udp: optional payload to send, and bytes the answer must contain (udp may write
+    // both in hex: send_hex, expect_hex)
     std::optional<std::string> send;
     std::optional<std::string> expect;
+    // udp
+    std::optional<std::string> expect_regex;
+    bool require_reply = true;
+    // dns
+    std::string query_name;
+    checkers::dns_record_type query_type = checkers::dns_record_type::a;
+    checkers::dns_transport transport = checkers::dns_transport::udp;
+    std::uint8_t rcode = 0;
+    std::optional<std::string> answer;
+    // file: the operator's state file, and what its absence means
+    std::string state_file;
+    initial_health missing_state = initial_health::down;
     // script: argv, run without a shell
     std::vector<std::string> command;
     std::optional<std::string> user;
