@@ -15,6 +15,7 @@
 #include "ipvs/backend.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
+#include "metrics/scrape.hpp"
 #include "vrrp/address_effects.hpp"
 #include "vrrp/instance_set.hpp"
 
@@ -53,6 +54,8 @@ class supervisor {
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
     std::vector<vrrp::instance_status> vrrp_status() const;
+    // What a metrics scrape reads from the engines (the daemon adds its own facts).
+    void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:
     bool apply_ipvs(const config::configuration& config);
