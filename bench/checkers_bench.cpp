@@ -2,8 +2,8 @@
 // checks per second on one core, RSS with 10,000 real servers, and fd count / RSS over a long run.
 // The server (checkers_bench_server) runs in a separate process; only this process is measured.
 //
-// Usage: checkers_bench [--servers N] [--seconds S] [--soak S] [--interval-ms MS]
-//                       [--only http|tcp|saturate|soak]
+// Usage: see usage below (`checkers_bench --help`). bench/checkers_vs_haproxy.py runs it with
+// --port against its own server and measures it from outside, as it measures HAProxy.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,8 +113,21 @@ struct null_sink final : log_sink {
     void write(const log_record&) override {}
 };
 
+constexpr const char* usage =
+    "usage: checkers_bench [--servers N] [--seconds S] [--soak S] [--interval-ms MS]\n"
+    "                      [--only http|https|tcp|saturate|soak] [--reuse] [--port PORT]\n"
+    "  --servers N       real servers, on 127.1.x.y (default 10000)\n"
+    "  --seconds S       measured seconds per run, after one interval of warm-up (default 20)\n"
+    "  --soak S          seconds of the soak run (default 60)\n"
+    "  --interval-ms MS  check interval (default 1000)\n"
+    "  --only RUN        one run only; without it: http, tcp, soak, saturate\n"
+    "  --reuse           http: reuse_connection = true (the server keeps connections alive only\n"
+    "                    when it runs with --keep-alive, i.e. with --port)\n"
+    "  --port PORT       check a checkers_bench_server already listening on PORT instead of\n"
+    "                    starting one\n";
+
 std::vector<checked_server_spec> make_servers(int count, check_type type, std::uint16_t port,
-                                              duration interval) {
+                                              duration interval, bool reuse) {
     std::vector<checked_server_spec> out;
     for (int i = 0; i < count; ++i) {
         checked_server_spec s;
@@ -126,6 +140,8 @@ std::vector<checked_server_spec> make_servers(int count, check_type type, std::u
         s.check.recheck_interval = interval;
         s.check.timeout = std::min<duration>(interval, 2s);
         s.check.http.path = "/health";
+        s.check.http.reuse_connection = reuse;
+        s.check.http.tls_verify = false;
         out.push_back(std::move(s));
     }
     return out;
@@ -141,7 +157,7 @@ struct run_result {
 
 // Runs `count` real servers for warmup + seconds and measures the measured part.
 run_result measure(const char* label, check_type type, int count, duration interval,
-                   std::uint16_t port, double seconds, bool soak) {
+                   std::uint16_t port, double seconds, bool soak, bool reuse = false) {
     boost::asio::io_context io(1);
     event_log log(std::make_unique<null_sink>());
     random_source random(1);
@@ -149,7 +165,7 @@ run_result measure(const char* label, check_type type, int count, duration inter
     std::uint64_t downs = 0;
     health_monitor monitor(io.get_executor(), log, random, clock,
                            [&](const health_change& c) { downs += c.state == health::down; });
-    monitor.update(make_servers(count, type, port, interval));
+    monitor.update(make_servers(count, type, port, interval, reuse));
     io.run_for(interval + 500ms);  // every probe has started once: the jitter spread is over
     auto before = monitor.stats();
     double cpu0 = cpu_seconds();
@@ -221,18 +237,32 @@ int main(int argc, char** argv) {
     double soak = 60;
     std::string only;
     long interval_ms = 1000;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    long external_port = 0;
+    bool reuse = false;
+    for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--servers") {
-            servers = std::atoi(argv[i + 1]);
-        } else if (a == "--seconds") {
-            seconds = std::atof(argv[i + 1]);
-        } else if (a == "--soak") {
-            soak = std::atof(argv[i + 1]);
-        } else if (a == "--interval-ms") {
-            interval_ms = std::atol(argv[i + 1]);
-        } else if (a == "--only") {
-            only = argv[i + 1];
+        bool has_value = i + 1 < argc;
+        if (a == "--help" || a == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        } else if (a == "--reuse") {
+            reuse = true;
+        } else if (a == "--servers" && has_value) {
+            servers = std::atoi(argv[++i]);
+        } else if (a == "--seconds" && has_value) {
+            seconds = std::atof(argv[++i]);
+        } else if (a == "--soak" && has_value) {
+            soak = std::atof(argv[++i]);
+        } else if (a == "--interval-ms" && has_value) {
+            interval_ms = std::atol(argv[++i]);
+        } else if (a == "--only" && has_value) {
+            only = argv[++i];
+        } else if (a == "--port" && has_value) {
+            external_port = std::atol(argv[++i]);
+        } else {
+            std::fprintf(stderr, "checkers_bench: unknown or incomplete option %s\n%s", a.c_str(),
+                         usage);
+            return 2;
         }
     }
     signal(SIGPIPE, SIG_IGN);
@@ -240,12 +270,24 @@ int main(int argc, char** argv) {
     getrlimit(RLIMIT_NOFILE, &nofile);
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
-    server_process server(VIGIL_BENCH_SERVER);
-    std::printf("checkers_bench: server pid %d on port %u (separate process, not measured)\n",
-                server.pid, server.port);
+    std::optional<server_process> own_server;
+    std::uint16_t port = static_cast<std::uint16_t>(external_port);
+    if (port == 0) {
+        own_server.emplace(VIGIL_BENCH_SERVER);
+        port = own_server->port;
+        std::printf("checkers_bench: server pid %d on port %u (separate process, not measured)\n",
+                    own_server->pid, port);
+    }
+    struct server_port {
+        std::uint16_t port;
+    } server{port};
     if (only.empty() || only == "http") {
         measure("http", check_type::http, servers, duration{interval_ms}, server.port, seconds,
-                false);
+                false, reuse);
+    }
+    if (only == "https") {
+        measure("https", check_type::https, servers, duration{interval_ms}, server.port, seconds,
+                false, reuse);
     }
     if (only.empty() || only == "tcp") {
         measure("tcp", check_type::tcp, servers, duration{interval_ms}, server.port, seconds,

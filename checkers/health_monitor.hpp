@@ -29,6 +29,8 @@
 
 namespace vigil::checkers {
 
+class http_client_context;
+
 // What the IPVS side needs to know about one real server.
 struct health_change {
     std::string real_server;     // "web/192.168.1.101:80"
@@ -163,6 +165,7 @@ class health_monitor {
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
     std::vector<std::unique_ptr<curl_multi>> multis_;
+    std::unique_ptr<http_client_context> http_client_;
     child_process_runner runner_;
     // The one wake-up for every probe; on the clock seam, so tests run the engine on simulated
     // time.

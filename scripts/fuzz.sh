@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build=build-fuzz
 seconds=${FUZZ_SECONDS:-20}
 fuzzers=(vrrp_packet_fuzz checkers_response_fuzz ipvs_reply_fuzz config_load_fuzz
-         keepalived_import_fuzz)
+         keepalived_import_fuzz checkers_http_parser_fuzz)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF -DVIGIL_SANITIZE=OFF >/dev/null
@@ -123,6 +123,15 @@ import_corpus=$build/corpus/keepalived_import
 mkdir -p "$import_corpus"
 cp /usr/share/doc/keepalived/samples/keepalived.conf* "$import_corpus/" 2>/dev/null || true
 
+# Seeds for checkers_http_parser_fuzz (flags, piece size, body limit, then a response).
+http_corpus=$build/corpus/checkers_http_parser
+mkdir -p "$http_corpus"
+printf '\x02\x07\x40HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$http_corpus/length"
+printf '\x00\x03\x08HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n' \
+  >"$http_corpus/chunked"
+printf '\x02\x01\xffHTTP/1.0 503 Busy\r\nConnection: keep-alive\r\n\r\nclose-delimited' >"$http_corpus/close"
+printf '\x01\x05\x10HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\nContent-Length: 9\n\n' >"$http_corpus/interim"
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
   seeds=$corpus
@@ -130,6 +139,7 @@ for fuzzer in "${fuzzers[@]}"; do
   [[ $fuzzer == ipvs_reply_fuzz ]] && seeds=$ipvs_corpus
   [[ $fuzzer == config_load_fuzz ]] && seeds=$config_corpus
   [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
+  [[ $fuzzer == checkers_http_parser_fuzz ]] && seeds=$http_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done

@@ -429,6 +429,36 @@ TEST_CASE("a 10 MB chunked body is cut at the body limit") {
     CHECK(stats.body_length == 64);
 }
 
+TEST_CASE(
+    "reuse_connection keeps one connection for several checks and replaces one the server "
+    "closed without failing a check") {
+    harness h;
+    auto port = servers().ports["http"];
+    auto s = http_server("web", loopback(port), "/keepalive/reuse");
+    s.check.http.reuse_connection = true;
+    s.check.interval = 100ms;
+    h.monitor.update({s});
+    REQUIRE(h.run_until([&] { return h.monitor.stats().runs_completed >= 7; }, 10s));
+    CHECK(h.state(s.name).last.success);
+    CHECK(h.state(s.name).consecutive == h.monitor.stats().runs_completed);
+    // The server closes each connection after its third request: 7 or 8 requests (one may be in
+    // flight) need 3 connections, where fresh connections would need 7 or 8.
+    auto count = [&](const std::string& tag) {
+        probe_once_options o;
+        auto stats = probe_once("http://127.0.0.1:" + std::to_string(port) + "/stats/" + tag, o);
+        REQUIRE(stats.ok);
+        for (int n = 0; n < 100; ++n) {
+            if (stats.md5 == to_string(digest_of(body_digest::algorithm::md5, std::to_string(n)))) {
+                return n;
+            }
+        }
+        return -1;
+    };
+    auto requests = count("reuse-requests");
+    CHECK(requests >= 7);
+    CHECK(count("reuse-connections") == (requests + 2) / 3);
+}
+
 TEST_CASE("HTTPS with the test CA verifies the certificate and SNI name") {
     auto r = probe_path(
         "/ok", servers().ports["good"],

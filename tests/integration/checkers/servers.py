@@ -11,6 +11,8 @@ serves until stdin closes. Behaviour is chosen by the request path:
   /stats/TAG     200, the count of TAG     /silent       reads the request, never answers
   /reset         reads the request, then RST  /garbage    answers bytes that are not HTTP
   /trickle       a 200 whose body comes one byte every 200 ms
+  /keepalive/TAG 200s on one kept-alive connection, closed after 3 (counts "TAG-connections" and
+                 "TAG-requests")
   /big           a 200 with a 10 MB chunked body (bytes sent are counted under "big-bytes")
   /method/TAG    counts requests per TAG and method (under "TAG-GET", "TAG-HEAD"); a HEAD gets a
                  200 whose headers announce a 1 MiB body that is never sent (as HEAD must), any
@@ -34,6 +36,22 @@ def response(status, body, extra=b""):
             (status, reason, len(body), extra)) + body
 
 
+async def keep_alive(reader, writer, tag):
+    """Answers requests on one connection, keeping it open, and closes it after the third; counts
+    connections and requests under "TAG-connections" and "TAG-requests"."""
+    counts[tag + "-connections"] += 1
+    for served in range(3):
+        if served:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+        counts[tag + "-requests"] += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nOK\n")
+        await writer.drain()
+    writer.close()
+
+
 async def handle(reader, writer):
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -44,6 +62,9 @@ async def handle(reader, writer):
     method, path = lines[0].split(" ")[:2]
     host = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("host:")), "")
     try:
+        if path.startswith("/keepalive/"):
+            await keep_alive(reader, writer, path[11:])
+            return
         if path == "/ok":
             writer.write(response(200, b"OK ready\n"))
         elif path.startswith("/status/"):

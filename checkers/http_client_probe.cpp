@@ -1,0 +1,322 @@
+#include "checkers/http_client_probe.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#pragma GCC diagnostic pop
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "checkers/http_request.hpp"
+#include "checkers/http_response_parser.hpp"
+#include "checkers/response_check.hpp"
+
+namespace vigil::checkers {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// Enough for a health endpoint's whole answer in one read, small enough to share.
+constexpr std::size_t receive_buffer_size = 64 * 1024;
+// Bytes read in one handler before yielding the loop to others; the rest is read in a posted
+// continuation (the data is already there, so waiting for readiness again could wait forever
+// on an edge-triggered reactor).
+constexpr std::size_t read_budget_per_turn = 256 * 1024;
+
+std::string describe_connect(int error) {
+    if (error == ECONNREFUSED) {
+        return "connection refused";
+    }
+    return std::string("connect failed: ") + std::strerror(error);
+}
+
+std::string describe_transfer(int error) {
+    if (error == ECONNRESET || error == EPIPE) {
+        return "connection reset";
+    }
+    return std::string("connection error: ") + std::strerror(error);
+}
+
+}  // namespace
+
+http_client_context::http_client_context(asio::any_io_executor executor)
+    : executor_(std::move(executor)), receive_buffer_(receive_buffer_size) {}
+
+struct http_client_probe::connection final : http_body_sink,
+                                             std::enable_shared_from_this<connection> {
+    connection(http_client_context& c, const ip_endpoint& target, const http_spec& o)
+        : context(c),
+          options(o),
+          peer(target.address, target.port),
+          request(build_http_request(target, o, o.reuse_connection)),
+          socket(c.executor()),
+          judge(o) {}
+
+    http_client_context& context;
+    const http_spec& options;
+    tcp::endpoint peer;
+    const std::string request;
+    tcp::socket socket;
+    response_check judge;
+    http_response_parser parser;
+    probe::completion done;
+    std::chrono::steady_clock::time_point started{};
+    // Serial of the current run; a handler of an older run finds it changed and does nothing.
+    std::uint64_t run = 0;
+    // The socket holds a kept-alive connection from an earlier run.
+    bool idle_open = false;
+    // This run sends on a kept-alive connection: if the server closed it meanwhile, the run
+    // reconnects once instead of failing.
+    bool on_reused = false;
+
+    bool on_body(std::string_view bytes) override { return judge.feed(bytes); }
+
+    void start(probe::completion cb) {
+        done = std::move(cb);
+        ++run;
+        judge.reset();
+        parser.reset(options.method == http_method::head);
+        started = std::chrono::steady_clock::now();
+        if (options.reuse_connection && idle_open && socket.is_open()) {
+            on_reused = true;
+            send_request();
+            return;
+        }
+        on_reused = false;
+        connect();
+    }
+
+    // Ends the run in flight, if any; a kept-alive idle connection stays for the next run.
+    void cancel() {
+        if (done) {
+            abandon();
+        }
+    }
+
+    void abandon() {
+        ++run;
+        done = nullptr;
+        close();
+    }
+
+    void close() {
+        idle_open = false;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    }
+
+    // The socket is connected, written and read with plain system calls; Asio only waits for
+    // readiness. Its own async_connect adds a poll per check to confirm what SO_ERROR says.
+    void connect() {
+        close();
+        auto fail_later = [this](int error) {
+            asio::post(context.executor(), [self = shared_from_this(), r = run, error] {
+                if (r == self->run) {
+                    self->complete(probe_result::fail(describe_connect(error)));
+                }
+            });
+        };
+        // Opened through Asio (an adopted descriptor would cost an epoll_ctl DEL at close) and
+        // made non-blocking by hand, so Asio's waits need not do it again.
+        boost::system::error_code ec;
+        socket.open(peer.protocol(), ec);
+        if (!ec) {
+            socket.non_blocking(true, ec);
+        }
+        if (ec) {
+            fail_later(ec.value());
+            return;
+        }
+        int fd = socket.native_handle();
+        // Close with a reset: no TIME_WAIT per check on either side, as a load balancer's
+        // checks have always done.
+        ::linger reset_on_close{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
+        ++context.connections_opened;
+        if (::connect(fd, peer.data(), static_cast<socklen_t>(peer.size())) != 0 &&
+            errno != EINPROGRESS) {
+            fail_later(errno);
+            return;
+        }
+        socket.async_wait(tcp::socket::wait_write, [self = shared_from_this(),
+                                                    r = run](const boost::system::error_code& wec) {
+            if (r != self->run) {
+                return;
+            }
+            int error = wec ? wec.value() : 0;
+            if (!wec) {
+                socklen_t length = sizeof error;
+                if (::getsockopt(self->socket.native_handle(), SOL_SOCKET, SO_ERROR, &error,
+                                 &length) != 0) {
+                    error = errno;
+                }
+            }
+            if (error != 0) {
+                self->complete(probe_result::fail(describe_connect(error)));
+                return;
+            }
+            self->send_request();
+        });
+    }
+
+    void send_request() {
+        ++context.requests_sent;
+        // One send straight away: a request of a few hundred bytes always fits a fresh socket's
+        // buffer, so the write needs no readiness wait and no handler.
+        auto n = ::send(socket.native_handle(), request.data(), request.size(), MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(request.size())) {
+            wait_for_response();
+            return;
+        }
+        int error = n < 0 ? errno : 0;
+        if (n < 0 && error != EAGAIN && error != EWOULDBLOCK) {
+            if (retry_on_fresh_connection()) {
+                return;
+            }
+            complete(probe_result::fail(describe_transfer(error)));
+            return;
+        }
+        auto sent = static_cast<std::size_t>(n < 0 ? 0 : n);
+        asio::async_write(
+            socket, asio::buffer(request.data() + sent, request.size() - sent),
+            [self = shared_from_this(), r = run](const boost::system::error_code& ec, std::size_t) {
+                if (r != self->run) {
+                    return;
+                }
+                if (ec) {
+                    self->complete(probe_result::fail(describe_transfer(
+                        ec == asio::error::connection_reset ? ECONNRESET : ec.value())));
+                    return;
+                }
+                self->wait_for_response();
+            });
+    }
+
+    // A kept-alive connection the server has closed is not a failed check: try a fresh one.
+    bool retry_on_fresh_connection() {
+        if (!on_reused || parser.received_anything()) {
+            return false;
+        }
+        on_reused = false;
+        parser.reset(options.method == http_method::head);
+        judge.reset();
+        connect();
+        return true;
+    }
+
+    void wait_for_response() {
+        socket.async_wait(tcp::socket::wait_read, [self = shared_from_this(),
+                                                   r = run](const boost::system::error_code& ec) {
+            if (r != self->run) {
+                return;
+            }
+            if (ec) {
+                self->complete(probe_result::fail(describe_transfer(ec.value())));
+                return;
+            }
+            self->read_available();
+        });
+    }
+
+    void read_available() {
+        auto buffer = context.receive_buffer();
+        std::size_t budget = read_budget_per_turn;
+        while (true) {
+            auto n = ::recv(socket.native_handle(), buffer.data(), buffer.size(), 0);
+            if (n > 0) {
+                auto got = parser.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                                       *this);
+                if (got != http_response_parser::outcome::need_more) {
+                    response_ended();
+                    return;
+                }
+                auto used = static_cast<std::size_t>(n);
+                if (used >= budget) {
+                    asio::post(context.executor(), [self = shared_from_this(), r = run] {
+                        if (r == self->run) {
+                            self->read_available();
+                        }
+                    });
+                    return;
+                }
+                budget -= used;
+                continue;
+            }
+            if (n == 0) {
+                if (retry_on_fresh_connection()) {
+                    return;
+                }
+                parser.end_of_stream();
+                response_ended();
+                return;
+            }
+            int error = errno;
+            if (error == EINTR) {
+                continue;
+            }
+            if (error == EAGAIN || error == EWOULDBLOCK) {
+                wait_for_response();
+                return;
+            }
+            if (retry_on_fresh_connection()) {
+                return;
+            }
+            complete(probe_result::fail(describe_transfer(error)));
+            return;
+        }
+    }
+
+    void response_ended() {
+        if (parser.state() == http_response_parser::outcome::invalid) {
+            complete(probe_result::fail(std::string(parser.error())));
+            return;
+        }
+        bool keep = options.reuse_connection && parser.keep_alive();
+        auto result = judge.verdict(parser.status());
+        complete(std::move(result), keep);
+    }
+
+    void complete(probe_result result, bool keep_open = false) {
+        if (keep_open) {
+            idle_open = true;
+        } else {
+            close();
+        }
+        ++run;  // nothing of this run may report again
+        result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        auto cb = std::move(done);
+        done = nullptr;
+        if (cb) {
+            cb(std::move(result));
+        }
+    }
+};
+
+http_client_probe::http_client_probe(http_client_context& context, const ip_endpoint& target,
+                                     const http_spec& options)
+    : connection_(std::make_shared<connection>(context, target, options)) {}
+
+http_client_probe::~http_client_probe() {
+    connection_->abandon();
+}
+
+void http_client_probe::start(completion done) {
+    connection_->cancel();
+    connection_->start(std::move(done));
+}
+
+void http_client_probe::cancel() {
+    connection_->cancel();
+}
+
+}  // namespace vigil::checkers

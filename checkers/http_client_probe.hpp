@@ -1,0 +1,56 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "base/address.hpp"
+#include "checkers/check_spec.hpp"
+#include "checkers/probe.hpp"
+
+namespace vigil::checkers {
+
+// What every plain-HTTP probe of one engine shares. Reads happen synchronously inside a
+// readiness handler on the one loop thread, so one receive buffer serves all probes: 10,000
+// probes do not hold 10,000 buffers.
+class http_client_context {
+  public:
+    explicit http_client_context(boost::asio::any_io_executor executor);
+
+    boost::asio::any_io_executor executor() const { return executor_; }
+    std::span<char> receive_buffer() { return receive_buffer_; }
+
+    // For benchmarks and status: how many connections were opened and requests sent.
+    std::uint64_t connections_opened = 0;
+    std::uint64_t requests_sent = 0;
+
+  private:
+    boost::asio::any_io_executor executor_;
+    std::vector<char> receive_buffer_;
+};
+
+// A plain HTTP/1.1 check on Asio, without libcurl: the request bytes are built once, each run
+// connects (or reuses the kept-alive connection with `reuse_connection`), sends them in one
+// write, and feeds what arrives to http_response_parser and response_check. A closed connection
+// is reset (SO_LINGER 0), so thousands of checks a second leave no TIME_WAIT behind. The engine's
+// scheduler times runs out; the probe has no timer of its own. Steady state allocates nothing.
+class http_client_probe final : public probe {
+  public:
+    // `options` must outlive the probe (the engine keeps one copy per probe key).
+    http_client_probe(http_client_context& context, const ip_endpoint& target,
+                      const http_spec& options);
+    ~http_client_probe() override;
+
+    void start(completion done) override;
+    void cancel() override;
+
+  private:
+    struct connection;
+    // Shared with the handlers in flight, so a run cancelled or a probe destroyed while a
+    // handler is queued leaves that handler something valid to find stale.
+    std::shared_ptr<connection> connection_;
+};
+
+}  // namespace vigil::checkers

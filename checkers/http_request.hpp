@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+#include "base/address.hpp"
+#include "checkers/check_spec.hpp"
+
+namespace vigil::checkers {
+
+// The bytes of one HTTP/1.1 health-check request, built once per probe and sent as they are on
+// every run. The Host header is the configured one, else the address probed (with the port unless
+// it is 80), as curl writes it; `keep_alive` false asks the server to close after answering.
+std::string build_http_request(const ip_endpoint& target, const http_spec& options,
+                               bool keep_alive);
+
+}  // namespace vigil::checkers

@@ -1,0 +1,39 @@
+#include "checkers/http_request.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace vigil;
+using namespace vigil::checkers;
+
+namespace {
+
+ip_endpoint endpoint(const char* address, std::uint16_t port) {
+    return ip_endpoint{*parse_address(address), port};
+}
+
+}  // namespace
+
+TEST_CASE("the request names the method, path and the address probed as Host") {
+    http_spec o;
+    o.path = "/health";
+    CHECK(build_http_request(endpoint("10.0.0.1", 8080), o, false) ==
+          "GET /health HTTP/1.1\r\nHost: 10.0.0.1:8080\r\nUser-Agent: vigil-health-check\r\n"
+          "Accept: */*\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("port 80 is left out of Host, IPv6 addresses are bracketed") {
+    http_spec o;
+    CHECK(build_http_request(endpoint("10.0.0.1", 80), o, true)
+              .starts_with("GET / HTTP/1.1\r\nHost: 10.0.0.1\r\n"));
+    CHECK(build_http_request(endpoint("2001:db8::1", 8080), o, true)
+              .find("Host: [2001:db8::1]:8080\r\n") != std::string::npos);
+}
+
+TEST_CASE("a configured Host and HEAD are sent; reuse asks for no close") {
+    http_spec o;
+    o.method = http_method::head;
+    o.host = "www.example.com";
+    auto r = build_http_request(endpoint("10.0.0.1", 8080), o, true);
+    CHECK(r.starts_with("HEAD / HTTP/1.1\r\nHost: www.example.com\r\n"));
+    CHECK(r.find("Connection: close") == std::string::npos);
+}
