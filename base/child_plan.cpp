@@ -75,10 +75,7 @@ void add_candidates(const std::string& program, std::string_view path, child_pla
 }  // namespace
 
 std::string requested_user(const child_spec& spec) {
-    if (spec.run_as) {
-        return spec.run_as->name;
-    }
-    return spec.user.value_or("");
+    return spec.run_as ? spec.run_as->name : std::string();
 }
 
 std::string make_child_plan(const child_spec& spec, child_plan& plan) {
@@ -112,9 +109,6 @@ std::string make_child_plan(const child_spec& spec, child_plan& plan) {
 
     if (spec.run_as) {
         return take_credentials(*spec.run_as, plan);
-    }
-    if (spec.user) {
-        return take_credentials(look_up_user(*spec.user), plan);
     }
     return {};
 }

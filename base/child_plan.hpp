@@ -31,7 +31,7 @@ struct child_plan {
 };
 
 // Fills `plan` from `spec`. Returns an empty string on success, else why the spec cannot be run
-// ("empty command", "unknown user \"x\""). Only spec.user (a name, not yet looked up) touches NSS.
+// ("empty command", "unknown user \"x\""). Never touches NSS: spec.run_as was looked up beforehand.
 std::string make_child_plan(const child_spec& spec, child_plan& plan);
 
 // The user a spec asks for, for messages; empty when none.

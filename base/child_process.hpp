@@ -37,9 +37,6 @@ struct child_spec {
     // look_up_user() so that no start waits on NSS. A failed lookup makes every start report
     // spawn_failed with its error. Needs root unless it names the user vigil already runs as.
     std::optional<user_lookup> run_as;
-    // The same by name only, looked up at every start, which can block the loop on NSS (LDAP);
-    // for callers that do not hold a user_lookup yet. run_as wins when both are set.
-    std::optional<std::string> user;
     // When it expires the child's whole process group is killed with SIGKILL. Zero means no limit.
     duration timeout{0};
     // Bytes of combined stdout and stderr kept for the logs. The rest is read and thrown away, so

@@ -34,5 +34,9 @@ struct user_lookup {
 
 // Blocks on NSS: call it when a config is loaded, not per run.
 user_lookup look_up_user(const std::string& name);
+// The same with `group` as the primary group instead of the user's own (keepalived's
+// "script user group"): the supplementary groups are then those getgrouplist() gives for that
+// group, as initgroups() would set them.
+user_lookup look_up_user(const std::string& name, const std::string& group);
 
 }  // namespace vigil

@@ -138,6 +138,7 @@ void alert_dispatcher::attempt(queue& q) {
         spec.argv.push_back(event);
         spec.environment = {{"VIGIL_EVENT", json}, {"VIGIL_EVENT_NAME", event}};
         spec.timeout = q.hook.timeout;
+        spec.run_as = q.hook.user;
         runner_.start(std::move(spec), [this, alive, target](child_result result) {
             if (alive.lock() && *alive.lock()) {
                 finish(*target, result.succeeded(), describe(result));

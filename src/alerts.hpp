@@ -11,6 +11,7 @@
 #include "base/child_process.hpp"
 #include "base/duration.hpp"
 #include "base/event_log.hpp"
+#include "base/user_credentials.hpp"
 
 namespace vigil {
 
@@ -25,6 +26,8 @@ struct alert_hook {
     std::string url;                   // a URL the event is POSTed to as JSON
     duration timeout = std::chrono::seconds(5);
     unsigned retries = 3;  // further attempts after a failed one, 1 s, 2 s, 4 s... apart
+    // Who the command runs as, looked up beforehand (never per event); unset: vigil's own user.
+    std::optional<user_lookup> user;
     friend bool operator==(const alert_hook&, const alert_hook&) = default;
 };
 

@@ -1,16 +1,10 @@
 #include "checker_settings.hpp"
 
-#include <map>
-
 namespace vigil {
 
 namespace {
 
-// Users are looked up once per config, not once per real server: NSS may be slow, and a
-// thousand real servers usually name the same user.
-using user_cache = std::map<std::string, user_lookup, std::less<>>;
-
-checkers::check_spec to_spec(const config::check& c, user_cache& users) {
+checkers::check_spec to_spec(const config::check& c) {
     checkers::check_spec spec;
     spec.type = c.type;
     spec.interval = c.interval;
@@ -48,13 +42,8 @@ checkers::check_spec to_spec(const config::check& c, user_cache& users) {
                                   ? checkers::health::up
                                   : checkers::health::down;
     spec.script.argv = c.command;
-    if (c.user) {
-        auto known = users.find(*c.user);
-        if (known == users.end()) {
-            known = users.emplace(*c.user, look_up_user(*c.user)).first;
-        }
-        spec.script.user = known->second;
-    }
+    // Looked up when the config was loaded: building specs never waits on NSS.
+    spec.script.user = c.user;
     spec.script.dynamic_weight = c.dynamic_weight;
     return spec;
 }
@@ -64,14 +53,13 @@ checkers::check_spec to_spec(const config::check& c, user_cache& users) {
 std::vector<checkers::checked_server_spec> checked_real_servers(
     const config::configuration& config) {
     std::vector<checkers::checked_server_spec> out;
-    user_cache users;
     for (const auto& vs : config.virtual_servers) {
         for (const auto& rs : vs.real_servers) {
             const auto* check = vs.check_for(rs);
             if (!check) {
                 continue;
             }
-            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check, users)});
+            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check)});
         }
     }
     return out;

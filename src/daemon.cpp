@@ -63,7 +63,7 @@ bool daemon::apply_log_settings(const config::configuration& config) {
     }
     std::vector<alert_hook> hooks;
     for (const auto& a : config.alerts) {
-        hooks.push_back({a.events, a.command, a.url, a.timeout, a.retries});
+        hooks.push_back({a.events, a.command, a.url, a.timeout, a.retries, a.user});
     }
     alerts_->set_hooks(std::move(hooks));
     log_->replace_sink(make_alerting_sink(std::move(sink.value()), *alerts_));

@@ -49,6 +49,7 @@ void notify_queue::on_transition(const transition& t, std::uint8_t priority_valu
         spec.argv.insert(spec.argv.end(), {"INSTANCE", instance_, state_name, priority});
         spec.environment = environment;
         spec.timeout = spec_.timeout;
+        spec.run_as = spec_.user;
         queue_.push_back(std::move(spec));
     }
     if (!program->empty()) {
@@ -56,6 +57,7 @@ void notify_queue::on_transition(const transition& t, std::uint8_t priority_valu
         spec.argv = *program;
         spec.environment = environment;
         spec.timeout = spec_.timeout;
+        spec.run_as = spec_.user;
         queue_.push_back(std::move(spec));
     }
     run_next();

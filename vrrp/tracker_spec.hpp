@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/duration.hpp"
+#include "base/user_credentials.hpp"
 
 namespace vigil::vrrp {
 
@@ -24,7 +25,8 @@ struct script_tracker_spec {
     unsigned rise = 1;
     unsigned fall = 1;
     int weight = 0;
-    std::optional<std::string> user;
+    // Looked up when the config is loaded, never per run; unset runs it as vigil's own user.
+    std::optional<user_lookup> user;
     friend bool operator==(const script_tracker_spec&, const script_tracker_spec&) = default;
 };
 

@@ -162,7 +162,7 @@ void trackers::run_script(std::size_t index) {
     const auto& t = spec_.scripts[index];
     child_spec spec;
     spec.argv = t.command;
-    spec.user = t.user;
+    spec.run_as = t.user;
     spec.timeout = t.timeout;
     spec.environment = {{"VIGIL_INSTANCE", instance_}, {"VIGIL_TRACKER", t.name}};
     auto started = clock_.now();

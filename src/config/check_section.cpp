@@ -343,10 +343,9 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         c.command = *argv;
     }
     only_for("command", c.type == check_type::script, "script");
-    if (auto user = read_user(reader)) {
-        c.user = *user;
-    }
+    c.user = read_user(reader);
     only_for("user", c.type == check_type::script, "script");
+    only_for("group", c.type == check_type::script, "script");
     if (auto dynamic = reader.boolean("dynamic_weight")) {
         c.dynamic_weight = *dynamic;
     }

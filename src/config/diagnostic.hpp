@@ -28,6 +28,7 @@ enum class rule {
     duplicate_vrid,
     duplicate_virtual_server,
     duplicate_real_server,
+    unknown_user,  // a user or group the host's databases do not know
     nothing_to_run,
 };
 

@@ -185,6 +185,15 @@ void read_alerts(table_reader& root, configuration& config) {
         if (auto retries = reader.integer("retries", 0, 10)) {
             a.retries = static_cast<unsigned>(*retries);
         }
+        a.user = read_user(reader);
+        if (reader.has("url")) {
+            for (auto key : {"user", "group"}) {
+                if (reader.has(key)) {
+                    reader.error(key, rule::conflicting_keys,
+                                 "only a command runs as a user, not a url");
+                }
+            }
+        }
         reader.finish();
         config.alerts.push_back(std::move(a));
     }

@@ -50,6 +50,7 @@ class loader {
     std::string main_file_;
     const file_source* files_;
     std::vector<diagnostic> diagnostics_;
+    user_directory users_;
     // Files in the order they were read: diagnostics are sorted by it.
     std::vector<std::string> file_order_;
 };
@@ -57,7 +58,7 @@ class loader {
 load_result loader::run() {
     load_result result;
     file_order_.push_back(main_file_);
-    file_context main(main_file_, diagnostics_);
+    file_context main(main_file_, diagnostics_, users_);
     configuration config;
     config.main_file = main_file_;
 
@@ -154,7 +155,7 @@ void loader::read_includes(file_context& main, const toml::array* patterns, conf
                     continue;
                 }
                 file_order_.push_back(path);
-                file_context file(path, diagnostics_);
+                file_context file(path, diagnostics_, users_);
                 auto root = parse_toml(file, *contents.text);
                 if (!root) {
                     continue;
@@ -200,7 +201,7 @@ void loader::check_duplicates(const configuration& config) {
     std::map<std::string, location> names;
     std::map<std::tuple<std::string, int, address_family>, location> vrids;
     for (const auto& instance : config.vrrp_instances) {
-        file_context file(instance.where.file, diagnostics_);
+        file_context file(instance.where.file, diagnostics_, users_);
         if (auto [it, inserted] = names.emplace(instance.name, instance.where); !inserted) {
             file.error(instance.where, rule::duplicate_instance_name,
                        "vrrp_instance: the name " + in_quotes(instance.name) + " is already used" +
@@ -224,7 +225,7 @@ void loader::check_duplicates(const configuration& config) {
             continue;
         }
         if (sync_daemon_owner) {
-            file_context(instance.where.file, diagnostics_)
+            file_context(instance.where.file, diagnostics_, users_)
                 .error(instance.where, rule::conflicting_keys,
                        "vrrp_instance " + in_quotes(instance.name) +
                            ": sync_daemon is already set on another instance; the kernel runs one "
@@ -237,7 +238,7 @@ void loader::check_duplicates(const configuration& config) {
     std::map<std::string, location> services;
     std::map<std::string, location> vs_names;
     for (const auto& vs : config.virtual_servers) {
-        file_context file(vs.where.file, diagnostics_);
+        file_context file(vs.where.file, diagnostics_, users_);
         if (auto [it, inserted] = vs_names.emplace(vs.name, vs.where); !inserted) {
             file.error(vs.where, rule::duplicate_virtual_server,
                        "virtual_server: the name " + in_quotes(vs.name) + " is already used" +

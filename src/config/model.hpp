@@ -8,6 +8,7 @@
 #include "base/address.hpp"
 #include "base/duration.hpp"
 #include "base/event_log.hpp"
+#include "base/user_credentials.hpp"
 #include "checkers/check_spec.hpp"
 #include "checkers/http_expectation.hpp"
 #include "config/diagnostic.hpp"
@@ -168,7 +169,8 @@ struct check {
     initial_health missing_state = initial_health::down;
     // script: argv, run without a shell
     std::vector<std::string> command;
-    std::optional<std::string> user;
+    // Looked up when the config is loaded (a config naming an unknown user is refused).
+    std::optional<user_lookup> user;
     // Exit 2-255 means healthy with weight exit-2 (keepalived's misc_dynamic).
     bool dynamic_weight = false;
 
@@ -223,6 +225,7 @@ struct alert {
     std::string url;                   // http:// or https://
     duration timeout = std::chrono::seconds(5);
     unsigned retries = 3;
+    std::optional<user_lookup> user;  // command: run as this user, looked up when loaded
 };
 
 struct vrrp_sync_group {

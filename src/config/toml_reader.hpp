@@ -10,16 +10,19 @@
 
 #include "base/duration.hpp"
 #include "config/diagnostic.hpp"
+#include "config/user_directory.hpp"
 
 namespace vigil::config {
 
-// One file being validated: where its diagnostics go and how its positions are named.
+// One file being validated: where its diagnostics go, how its positions are named, and where the
+// users it names are looked up (shared by every file of one load).
 class file_context {
   public:
-    file_context(std::string path, std::vector<diagnostic>& out)
-        : path_(std::move(path)), out_(&out) {}
+    file_context(std::string path, std::vector<diagnostic>& out, user_directory& users)
+        : path_(std::move(path)), out_(&out), users_(&users) {}
 
     const std::string& path() const { return path_; }
+    user_directory& users() const { return *users_; }
     location at(const toml::source_region& region) const;
     void error(const toml::source_region& region, rule kind, std::string message);
     void error(const location& where, rule kind, std::string message);
@@ -30,6 +33,7 @@ class file_context {
   private:
     std::string path_;
     std::vector<diagnostic>* out_;
+    user_directory* users_;
 };
 
 // Reads the keys of one TOML table with type and range checks. Every key it is asked for counts

@@ -1,7 +1,5 @@
 #include "config/value_rules.hpp"
 
-#include <pwd.h>
-
 #include <algorithm>
 #include <cstdint>
 
@@ -133,16 +131,34 @@ std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view 
     return *endpoint;
 }
 
-std::optional<std::string> read_user(table_reader& reader) {
-    auto user = reader.string("user");
+std::optional<user_lookup> read_user(table_reader& reader, std::string_view user_key,
+                                     std::string_view group_key) {
+    auto user = reader.string(user_key);
+    auto group = reader.string(group_key);
+    if (group && !user) {
+        reader.error(group_key, rule::missing_key,
+                     "needs " + std::string(user_key) + ", the user to run as in this group");
+        return std::nullopt;
+    }
     if (!user) {
         return std::nullopt;
     }
-    if (::getpwnam(user->c_str()) == nullptr) {
-        reader.error("user", rule::bad_value, "no such user " + in_quotes(*user));
+    auto& users = reader.file().users();
+    // The user alone first, so that an unknown user is reported at the user, not its group.
+    const auto& found = users.look_up(*user, std::nullopt);
+    if (!found.found()) {
+        reader.error(user_key, rule::unknown_user, found.error);
         return std::nullopt;
     }
-    return user;
+    if (!group) {
+        return found;
+    }
+    const auto& in_group = users.look_up(*user, group);
+    if (!in_group.found()) {
+        reader.error(group_key, rule::unknown_user, in_group.error);
+        return std::nullopt;
+    }
+    return in_group;
 }
 
 }  // namespace vigil::config

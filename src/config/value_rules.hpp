@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "base/user_credentials.hpp"
 #include "config/diagnostic.hpp"
 #include "config/toml_reader.hpp"
 
@@ -38,7 +39,11 @@ std::optional<ip_endpoint> read_endpoint(table_reader& reader, std::string_view 
 std::optional<std::vector<std::string>> read_argv(table_reader& reader, std::string_view key);
 // A priority adjustment of a tracker: -253 to 253, so it can move any priority to any other.
 std::optional<int> read_weight(table_reader& reader);
-// A user name that exists on this host now (a script would otherwise fail at every run).
-std::optional<std::string> read_user(table_reader& reader);
+// Who a program runs as: `user_key` (and optionally `group_key`, its primary group instead of the
+// user's own), looked up now, so a config naming a user this host does not know is refused where
+// it says so instead of every run failing, and no start of the program waits on NSS. Blocks on
+// NSS (LDAP, SSSD): configs are loaded off the event loop.
+std::optional<user_lookup> read_user(table_reader& reader, std::string_view user_key = "user",
+                                     std::string_view group_key = "group");
 
 }  // namespace vigil::config

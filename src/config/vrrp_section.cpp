@@ -104,9 +104,7 @@ void read_trackers(file_context& file, table_reader& reader, const std::string& 
         if (auto weight = read_weight(r)) {
             t.weight = *weight;
         }
-        if (auto user = read_user(r)) {
-            t.user = *user;
-        }
+        t.user = read_user(r);
         r.finish();
         for (const auto& other : instance.track_script) {
             if (other.name == t.name && !t.name.empty()) {
@@ -364,6 +362,7 @@ std::optional<vrrp_instance> read_vrrp_instance(file_context& file, const toml::
     if (auto timeout = reader.duration_value("notify_timeout", 100ms, 1h)) {
         instance.notify.timeout = *timeout;
     }
+    instance.notify.user = read_user(reader, "notify_user", "notify_group");
     if (auto vmac = reader.boolean("use_vmac")) {
         instance.use_vmac = *vmac;
     }

@@ -586,6 +586,52 @@ retries = 1
                     server.server_close()
 
 
+class programs_run_as_their_user(unittest.TestCase):
+    """`user` on alert and notify programs: the program runs with that user's ids and groups, not
+    root's."""
+
+    def test_alert_and_notify_programs_run_as_nobody(self):
+        if os.geteuid() != 0:
+            self.skipTest("switching users needs root")
+        nobody = pwd.getpwnam("nobody")
+        with tempfile.TemporaryDirectory() as tmp:
+            # nobody writes its answers where only the folder's mode lets it.
+            os.chmod(tmp, 0o755)
+            out = os.path.join(tmp, "out")
+            os.mkdir(out)
+            os.chmod(out, 0o777)
+            main = os.path.join(tmp, "vigil.toml")
+            open(main, "w").write(f"""[global]
+control_socket = "{tmp}/s"
+state_dir = "{tmp}/state"
+
+[[alert]]
+events = ["daemon.started"]
+command = ["/bin/sh", "-c", "id -u > {out}/alert.tmp; id -G >> {out}/alert.tmp; mv {out}/alert.tmp {out}/alert"]
+user = "nobody"
+""" + IDLE_INSTANCE + f"""notify = ["/bin/sh", "-c", "id -u > {out}/notify.tmp; id -g >> {out}/notify.tmp; mv {out}/notify.tmp {out}/notify"]
+notify_user = "nobody"
+notify_group = "daemon"
+""")
+            daemon = subprocess.Popen([VIGIL, "run", "-c", main], stderr=subprocess.DEVNULL)
+            try:
+                alert = os.path.join(out, "alert")
+                wait_for(lambda: os.path.exists(alert), 5, "the alert program to write its ids")
+                self.assertEqual(open(alert).read().split(),
+                                 [str(nobody.pw_uid), str(nobody.pw_gid)],
+                                 "nobody's uid and only nobody's groups: root's are gone")
+                self.assertEqual(os.stat(alert).st_uid, nobody.pw_uid)
+                notify = os.path.join(out, "notify")
+                wait_for(lambda: os.path.exists(notify), 5, "the notify program to write its ids")
+                self.assertEqual(open(notify).read().split(), [str(nobody.pw_uid), "1"])
+                daemon.send_signal(signal.SIGTERM)
+                self.assertEqual(daemon.wait(timeout=10), 0)
+            finally:
+                if daemon.poll() is None:
+                    daemon.kill()
+                    daemon.wait()
+
+
 def socket_port_nobody_listens_on():
     import socket
     with socket.socket() as s:

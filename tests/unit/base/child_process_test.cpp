@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #pragma GCC diagnostic pop
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -223,20 +224,6 @@ TEST_SUITE("child_process") {
         CHECK(bad.error == "invalid environment variable name \"A=B\"");
     }
 
-    TEST_CASE("an unknown user is a spawn failure, reported later on the executor") {
-        boost::asio::io_context io;
-        child_process_runner runner{io.get_executor()};
-        auto spec = command({"true"});
-        spec.user = "vigil-no-such-user";
-        std::optional<child_result> result;
-        runner.start(std::move(spec), [&](child_result r) { result = std::move(r); });
-        CHECK_FALSE(result.has_value());  // never from inside start()
-        CHECK(runner.running() == 0);
-        REQUIRE(run_until(io, 5s, [&] { return result.has_value(); }));
-        CHECK(result->how == outcome::spawn_failed);
-        CHECK(result->error == "unknown user \"vigil-no-such-user\"");
-    }
-
     TEST_CASE("a user whose lookup failed is a spawn failure with the lookup's message") {
         boost::asio::io_context io;
         child_process_runner runner{io.get_executor()};
@@ -250,6 +237,20 @@ TEST_SUITE("child_process") {
         REQUIRE(run_until(io, 5s, [&] { return result.has_value(); }));
         CHECK(result->how == outcome::spawn_failed);
         CHECK(result->error == "unknown user \"vigil-no-such-user\"");
+    }
+
+    TEST_CASE("a user looked up with a group takes that group's id and its group list") {
+        const char* self = ::getpwuid(::geteuid())->pw_name;
+        auto with_group = vigil::look_up_user(self, "daemon");
+        REQUIRE(with_group.found());
+        CHECK(with_group.credentials->uid == ::geteuid());
+        CHECK(with_group.credentials->gid == 1);
+        const auto& groups = with_group.credentials->groups;
+        CHECK(std::find(groups.begin(), groups.end(), gid_t{1}) != groups.end());
+
+        auto unknown = vigil::look_up_user(self, "vigil-no-such-group");
+        CHECK_FALSE(unknown.found());
+        CHECK(unknown.error == "unknown group \"vigil-no-such-group\"");
     }
 
     TEST_CASE("a looked-up user is used as found: starting a child does not look it up again") {
@@ -493,13 +494,26 @@ TEST_SUITE("child_process") {
         CHECK(result.output == "65534\n65534\n65534\n");  // root's groups are gone too
     }
 
+    TEST_CASE("a user looked up with a group runs with that group as its primary one") {
+        if (::geteuid() != 0) {
+            MESSAGE("skipped: switching users needs root");
+            return;
+        }
+        auto spec = command({"sh", "-c", "id -u; id -g; id -G"});
+        spec.run_as = vigil::look_up_user("nobody", "daemon");
+        REQUIRE(spec.run_as->found());
+        auto result = run(std::move(spec));
+        CHECK(result.how == outcome::exited);
+        CHECK(result.output == "65534\n1\n1\n");
+    }
+
     TEST_CASE("switching to another user without root is a spawn failure naming the step") {
         if (::geteuid() == 0) {
             MESSAGE("skipped: root may switch to any user");
             return;
         }
         auto spec = command({"true"});
-        spec.user = "root";
+        spec.run_as = vigil::look_up_user("root");
         auto result = run(std::move(spec));
         CHECK(result.how == outcome::spawn_failed);
         CHECK(result.error == "cannot set the groups of user root: Operation not permitted");
@@ -524,7 +538,7 @@ TEST_SUITE("child_process") {
             runner.start(command({"sh", "-c", "echo hi; exit 3"}), count);
             runner.start(command({"/nonexistent"}), count);
             auto unknown = command({"true"});
-            unknown.user = "vigil-no-such-user";
+            unknown.run_as = vigil::look_up_user("vigil-no-such-user");
             runner.start(std::move(unknown), count);
             runner.start(command({"head", "-c", "1048576", "/dev/zero"}), count);
             runner.start(command({"sleep", "30"}, 100ms), count);

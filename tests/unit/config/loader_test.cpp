@@ -131,7 +131,7 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(ext.track_script[0].rise == 2);
     CHECK(ext.track_script[0].fall == 3);
     CHECK(ext.track_script[0].weight == -30);
-    CHECK(ext.track_script[0].user == "nobody");
+    CHECK(ext.track_script[0].user->name == "nobody");
     CHECK(ext.track_file == std::vector<tracked_file>{{"/etc/vigil/drain", -1}});
     CHECK(ext.notify.any == std::vector<std::string>{"/usr/local/bin/vigil-notify", "--verbose"});
     CHECK(ext.notify.master == std::vector<std::string>{"/usr/local/bin/became-master"});
@@ -178,7 +178,7 @@ TEST_CASE("every key of the model is read with its value") {
     const auto* script = mark.check_for(mark.real_servers[1]);
     REQUIRE(script);
     CHECK(script->command == std::vector<std::string>{"/bin/true", "--flag"});
-    CHECK(script->user == "nobody");
+    CHECK(script->user->name == "nobody");
     CHECK(script->dynamic_weight);
     CHECK(script->recheck_interval == 2s);
     CHECK(script->initial_state == initial_health::down);
