@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "import/keepalived_translator.hpp"
 #include "import/output_folder.hpp"
 #include "logging.hpp"
+#include "plan.hpp"
 #include "status.hpp"
 #include "version.hpp"
 
@@ -211,6 +213,46 @@ int run_reload(const std::vector<std::string>& args) {
         std::cerr << std::string(error.as_string()) << "\n";
     }
     return exit_bad_config;
+}
+
+// Asks the running daemon what reloading FILE would do. Exit 0 nothing changes, 3 something would,
+// 2 invalid, 1 no daemon.
+int run_plan(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Asks the running daemon what a reload of FILE would do, without doing it: IPVS\n"
+        "operations, VRRP instances added, removed, changed in place or restarted (and whether a\n"
+        "master resigns), checks added, removed or changed.\n"
+        "Exit 0 nothing would change, 3 something would, 2 invalid (errors on stderr), 1 no\n"
+        "daemon");
+    options.add_options()("json", "print the daemon's answer as JSON");
+    add_socket_options(options);
+    po::variables_map values;
+    if (int status = parse_options("plan", "[--json] [-c FILE] [-s SOCKET]", options, args, values);
+        status >= 0) {
+        return status;
+    }
+    constexpr int exit_would_change = 3;
+    boost::json::object request;
+    request["command"] = "plan";
+    std::error_code ec;
+    auto file = std::filesystem::absolute(values["config"].as<std::string>(), ec);
+    request["file"] = ec ? values["config"].as<std::string>() : file.lexically_normal().string();
+    auto reply = ask_daemon("plan", values, request, std::chrono::seconds(120));
+    if (!reply) {
+        return exit_failure;
+    }
+    if (!reply->at("valid").as_bool()) {
+        for (const auto& error : reply->at("errors").as_array()) {
+            std::cerr << std::string(error.as_string()) << "\n";
+        }
+        return exit_bad_config;
+    }
+    if (values.count("json")) {
+        std::cout << boost::json::serialize(*reply) << "\n";
+    } else {
+        std::cout << vigil::render_plan_text(*reply);
+    }
+    return reply->at("changes").as_bool() ? exit_would_change : 0;
 }
 
 // drain / undrain VS RS: the real server is named by its virtual server and its address:port.
@@ -461,6 +503,7 @@ const std::map<std::string, command>& commands() {
          {"put a drained real server back",
           [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
         {"version", {"print the version", run_version}},
+        {"plan", {"show what a reload of a configuration would do", run_plan}},
         {"import-keepalived",
          {"translate a keepalived.conf into vigil's configuration", run_import_keepalived}},
     };

@@ -2,22 +2,9 @@
 
 #include <algorithm>
 
+#include "vrrp/reload_effect.hpp"
+
 namespace vigil::vrrp {
-
-namespace {
-
-// A reload may change these on a running instance without restarting it (so a master stays
-// master): the configured priority, unless it becomes or stops being the owner's 255, which
-// decides how the election starts; and the notify programs.
-bool changes_in_place(const instance_spec& wanted, const instance_spec& current) {
-    auto patched = current;
-    patched.election.priority = wanted.election.priority;
-    patched.notify = wanted.notify;
-    return same_settings(wanted, patched) && wanted.election.priority != 255 &&
-           current.election.priority != 255;
-}
-
-}  // namespace
 
 instance_set::instance_set(boost::asio::any_io_executor executor, event_log& log,
                            address_effects& effects)
@@ -177,7 +164,7 @@ std::optional<std::string> instance_set::reconfigure(std::vector<instance_spec> 
         const auto& current = (*it)->spec();
         // Names are unique, so at most one wanted instance can match.
         auto wanted = std::find_if(specs.begin(), specs.end(), [&](const instance_spec& s) {
-            return same_settings(s, current) || changes_in_place(s, current);
+            return s.name == current.name && classify_reload(s, current) != reload_effect::restart;
         });
         if (wanted != specs.end()) {
             (*it)->update_in_place(*wanted);  // nothing to do when unchanged
