@@ -20,6 +20,8 @@
 #include "config/loader.hpp"
 #include "control_server.hpp"
 #include "daemon.hpp"
+#include "doctor/host_probe.hpp"
+#include "doctor/rules.hpp"
 #include "import/file_include_resolver.hpp"
 #include "import/keepalived_parser.hpp"
 #include "import/keepalived_translator.hpp"
@@ -253,6 +255,37 @@ int run_plan(const std::vector<std::string>& args) {
         std::cout << vigil::render_plan_text(*reply);
     }
     return reply->at("changes").as_bool() ? exit_would_change : 0;
+}
+
+// Checks this host against the config: one line per finding with its fix. Exit 0 clean, 1 findings,
+// 2 invalid config.
+int run_doctor(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Checks this host against the configuration: IPVS modules and schedulers, forwarding\n"
+        "and ARP sysctls, interfaces, VIPs configured elsewhere, folder permissions. Prints\n"
+        "'warning: ... \u2014 fix: ...' per finding. Exit 0 clean, 1 findings, 2 invalid config");
+    std::string file;
+    options.add_options()("config,c", po::value(&file)->default_value(default_config),
+                          "main configuration file");
+    po::variables_map values;
+    if (int status = parse_options("doctor", "[-c FILE]", options, args, values); status >= 0) {
+        return status;
+    }
+    auto result = load_or_report(file);
+    if (!result.config) {
+        return exit_bad_config;
+    }
+    namespace doctor = vigil::doctor;
+    auto facts = doctor::gather_host_facts(doctor::facts_needed(*result.config));
+    auto findings = doctor::diagnose(*result.config, facts);
+    for (const auto& f : findings) {
+        std::cout << doctor::to_string(f) << "\n";
+    }
+    if (findings.empty()) {
+        std::cout << file << ": no findings\n";
+        return 0;
+    }
+    return exit_failure;
 }
 
 // drain / undrain VS RS: the real server is named by its virtual server and its address:port.
@@ -503,6 +536,7 @@ const std::map<std::string, command>& commands() {
          {"put a drained real server back",
           [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
         {"version", {"print the version", run_version}},
+        {"doctor", {"check this host against a configuration", run_doctor}},
         {"plan", {"show what a reload of a configuration would do", run_plan}},
         {"import-keepalived",
          {"translate a keepalived.conf into vigil's configuration", run_import_keepalived}},
