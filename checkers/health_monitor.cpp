@@ -45,6 +45,17 @@ time_point on_grid(time_point t) {
 }  // namespace
 
 // A real server keeps only what is its own; the probe parameters live once, in the probe key.
+void check_counts::add(const probe_result& result) {
+    ++(result.success ? succeeded : failed);
+    latency_sum += result.latency;
+    for (std::size_t i = 0; i < latency_bucket_bounds.size(); ++i) {
+        if (result.latency <= latency_bucket_bounds[i]) {
+            ++latency_buckets[i];
+            break;
+        }
+    }
+}
+
 struct health_monitor::server {
     server(const checked_server_spec& s, time_point now)
         : name(s.name),
@@ -69,6 +80,7 @@ struct health_monitor::server {
     probe_result last;
     time_point last_checked{};
     unsigned consecutive = 0;
+    check_counts counts;
     flap_detector flaps;
 
     unsigned weight() const { return dynamic_weight.value_or(configured_weight); }
@@ -306,6 +318,7 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
     unsigned old_weight = s.weight();
     bool same = s.checked && s.last.success == result.success;
     s.consecutive = same ? s.consecutive + 1 : 1;
+    s.counts.add(result);
     s.checked = true;
     s.last = result;
     s.last_checked = now;
@@ -371,6 +384,7 @@ real_server_status health_monitor::snapshot(const server& s) {
     out.last_checked = s.last_checked;
     out.consecutive = s.consecutive;
     out.pending = s.counter.streak();
+    out.counts = s.counts;
     return out;
 }
 

@@ -4,6 +4,8 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/any_io_executor.hpp>
 #pragma GCC diagnostic pop
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +39,24 @@ struct health_change {
     unsigned weight = 1;
 };
 
+// Every result one real server's check produced since it was registered: what a metrics scrape
+// turns into counters and a latency histogram. latency_buckets[i] counts results whose latency
+// was at most latency_bucket_bounds[i] (not cumulative); longer ones are only in the totals.
+inline constexpr std::array<std::chrono::milliseconds, 10> latency_bucket_bounds{
+    std::chrono::milliseconds(5),    std::chrono::milliseconds(10),
+    std::chrono::milliseconds(25),   std::chrono::milliseconds(50),
+    std::chrono::milliseconds(100),  std::chrono::milliseconds(250),
+    std::chrono::milliseconds(500),  std::chrono::milliseconds(1000),
+    std::chrono::milliseconds(2500), std::chrono::milliseconds(5000)};
+struct check_counts {
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+    std::array<std::uint64_t, latency_bucket_bounds.size()> latency_buckets{};
+    std::chrono::milliseconds latency_sum{0};
+
+    void add(const probe_result& result);
+};
+
 // One real server as `vigil status` shows it.
 struct real_server_status {
     std::string name;
@@ -52,6 +72,7 @@ struct real_server_status {
     unsigned consecutive = 0;
     // Results that disagree with the state, towards rise or fall.
     unsigned pending = 0;
+    check_counts counts;
 };
 
 // The health-check engine: owns the curl multi handles, the child runner, one timer and every

@@ -142,6 +142,9 @@ void reconciler::flush_changes(const char* reason) {
                 log_failure(ops[i], answers[i]);
             }
         }
+        ++counters_.syncs[reason];
+        counters_.operations += ops.size();
+        counters_.failed += failed;
         log_.info("ipvs.synced", {{"reason", reason},
                                   {"operations", ops.size()},
                                   {"failed", failed},
@@ -233,6 +236,7 @@ sync_report reconciler::sync_now(const char* reason) {
         log_.error("ipvs.dump_failed", {{"backend", backend_.name()},
                                         {"errno", actual.error().value()},
                                         {"error", actual.error().message()}});
+        ++counters_.dumps_failed;
         pacer_.synced(t1, true);
         last_report_ = report;
         arm();
@@ -269,6 +273,9 @@ sync_report reconciler::sync_now(const char* reason) {
     }
     owned_ = std::move(owned);
     report.services = owned_.size();
+    ++counters_.syncs[report.reason];
+    counters_.operations += report.operations;
+    counters_.failed += report.failed;
     bool failed = report.failed > 0;
     if (!save_state()) {
         failed = true;

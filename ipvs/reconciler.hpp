@@ -3,6 +3,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -49,6 +50,16 @@ struct sync_report {
     std::size_t services = 0;  // services vigil owns after the sync
     std::chrono::microseconds dump_time{0};
     std::chrono::microseconds apply_time{0};
+};
+
+// Totals since the reconciler started, for metrics.
+struct reconciler_counters {
+    // Syncs that reached the kernel, by sync_report::reason (incremental ones as "health" or
+    // "health_batch" only when they had operations to apply).
+    std::map<std::string, std::uint64_t, std::less<>> syncs;
+    std::uint64_t operations = 0;  // sent to the kernel
+    std::uint64_t failed = 0;      // of those, refused
+    std::uint64_t dumps_failed = 0;
 };
 
 // How src/ wires it (one of each per daemon):
@@ -114,6 +125,12 @@ class reconciler {
     const desired_state& state() const { return state_; }
     const kernel_view& view() const { return view_; }
     const std::optional<sync_report>& last_report() const { return last_report_; }
+    const reconciler_counters& counters() const { return counters_; }
+    const std::vector<virtual_server_spec>& specs() const { return state_.specs(); }
+    // Quorum and sorry-server state per virtual server, by name.
+    std::map<std::string, virtual_server_state, std::less<>> virtual_servers() const {
+        return state_.virtual_servers();
+    }
 
   private:
     void arm();
@@ -144,6 +161,7 @@ class reconciler {
     std::optional<std::set<service_key>> saved_;  // what the state file holds
     sync_mode mode_ = sync_mode::none;
     std::optional<sync_report> last_report_;
+    reconciler_counters counters_;
 };
 
 // Logs quorum transitions as `virtual_server.quorum_lost` (warning) and

@@ -12,7 +12,7 @@ packages=(
   # fuzzing: clang with the libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
   # real counterparts the tests run against
-  python3 python3-jsonschema keepalived ipvsadm iproute2 iputils-ping nftables tcpdump
+  python3 python3-jsonschema keepalived ipvsadm iproute2 iputils-ping nftables tcpdump prometheus
   qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps systemd
   # the IPVS guest harness (tests/ipvs-vm/vm.sh): ELF detection and the kernel image payload
   file xz-utils

@@ -82,6 +82,11 @@ int daemon::run() {
                     {{"socket", config_.global.control_socket}, {"error", *error}});
         return 1;
     }
+    if (auto error = metrics_.listen(config_.global.metrics.listen)) {
+        log_->error("metrics.failed", {{"error", *error}});
+        control_.close();
+        return 1;
+    }
     log_->info("config.loaded", {{"file", config_file_},
                                  {"node", config_.global.node},
                                  {"vrrp_instances", config_.vrrp_instances.size()},
@@ -150,6 +155,7 @@ void daemon::stop(int signal_number) {
     log_->info("daemon.stopping", {{"signal", std::string(::sigabbrev_np(signal_number))}});
     notifier_.notify("STOPPING=1");
     control_.close();
+    metrics_.close();
     engines_.shutdown();
     if (engines_.notifying()) {
         finish_notifications(std::chrono::steady_clock::now() + notify_grace);
@@ -241,6 +247,13 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool 
             return reject({*error});
         }
     }
+    if (auto error = metrics_.listen(next.global.metrics.listen)) {
+        apply_log_settings(config_);
+        if (next.global.control_socket != config_.global.control_socket) {
+            control_.open(config_.global.control_socket);
+        }
+        return reject({*error});
+    }
     config_ = std::move(next);
     engines_.reconfigure(config_);
     config_loaded_at_ = std::chrono::system_clock::now();
@@ -281,6 +294,16 @@ boost::json::object daemon::status() const {
     auto document = to_json(status);
     engines_.add_status(document);
     return document;
+}
+
+std::string daemon::metrics_body() const {
+    metrics::scrape_inputs inputs;
+    inputs.daemon = {std::string(version), started_at_, config_loaded_at_, reloads_applied_,
+                     reloads_rejected_};
+    engines_.add_metrics(inputs);
+    metrics::exposition out;
+    write_scrape(out, inputs);
+    return out.take();
 }
 
 control_target::drain_outcome daemon::drain(const std::string& real_server, bool drained) {

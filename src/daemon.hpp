@@ -18,6 +18,7 @@
 #include "config/model.hpp"
 #include "control_commands.hpp"
 #include "control_server.hpp"
+#include "metrics/metrics_server.hpp"
 #include "plan.hpp"
 #include "service_notifier.hpp"
 #include "supervisor.hpp"
@@ -61,6 +62,8 @@ class daemon final : private control_target {
     // Counts, remembers and logs a refused reload; returns its diagnostics.
     std::vector<std::string> reject(std::vector<std::string> diagnostics);
     void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
+    // The body of one /metrics scrape.
+    std::string metrics_body() const;
 
     std::string config_file_;
     config::configuration config_;
@@ -84,6 +87,8 @@ class daemon final : private control_target {
     // the log itself.
     std::unique_ptr<alert_dispatcher> alerts_;
     supervisor engines_;
+    // Declared after the engines a scrape reads, so it closes before they go.
+    metrics::metrics_server metrics_{io_.get_executor(), *log_, [this] { return metrics_body(); }};
     boost::asio::steady_timer ready_timer_{io_};
     boost::asio::steady_timer watchdog_timer_{io_};
     struct pending_reload {

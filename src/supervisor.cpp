@@ -214,4 +214,14 @@ void supervisor::add_status(boost::json::object& document) const {
     }
 }
 
+void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
+    inputs.vrrp = vrrp_status();
+    if (health_monitor_) {
+        inputs.real_servers = health_monitor_->status();
+        inputs.checker = health_monitor_->stats();
+    }
+    inputs.drained = drained_ ? &*drained_ : nullptr;
+    inputs.reconciler = reconciler_.get();
+}
+
 }  // namespace vigil

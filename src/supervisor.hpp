@@ -15,6 +15,7 @@
 #include "ipvs/backend.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
+#include "metrics/scrape.hpp"
 #include "vrrp/address_effects.hpp"
 #include "vrrp/instance_set.hpp"
 
@@ -55,6 +56,8 @@ class supervisor {
     std::vector<vrrp::instance_status> vrrp_status() const;
     // Null while IPVS is not programmed (no virtual servers).
     const ipvs::reconciler* reconciler() const { return reconciler_.get(); }
+    // What a metrics scrape reads from the engines (the daemon adds its own facts).
+    void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:
     bool apply_ipvs(const config::configuration& config);

@@ -112,6 +112,11 @@ void read_global(table_reader& root, configuration& config) {
     if (const auto* ipvs_table = reader.table("ipvs")) {
         read_ipvs(root.file(), *ipvs_table, global.ipvs);
     }
+    if (const auto* metrics_table = reader.table("metrics")) {
+        table_reader metrics(root.file(), *metrics_table, "global.metrics");
+        global.metrics.listen = read_endpoint(metrics, "listen");
+        metrics.finish();
+    }
     if (auto socket = reader.string("control_socket")) {
         // sun_path holds 108 bytes including the terminating NUL.
         if (socket->empty() || socket->front() != '/') {

@@ -43,6 +43,12 @@ struct ipvs_settings {
     friend bool operator==(const ipvs_settings&, const ipvs_settings&) = default;
 };
 
+// The Prometheus listener (`[global.metrics]`): off unless an address is given.
+struct metrics_settings {
+    std::optional<ip_endpoint> listen;
+    friend bool operator==(const metrics_settings&, const metrics_settings&) = default;
+};
+
 struct global_settings {
     std::string node;  // defaults to the host name
     std::vector<std::string> include;
@@ -55,6 +61,7 @@ struct global_settings {
     // real_server.flapping instead of a line per flap; 0 = never damp.
     unsigned flap_threshold = 5;
     duration flap_window = std::chrono::minutes(1);
+    metrics_settings metrics;
 };
 
 // Gratuitous ARP / unsolicited NA after becoming master, as keepalived's vrrp_garp_* settings.
