@@ -9,10 +9,12 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/macvlan.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace vigil::vrrp {
@@ -82,14 +84,55 @@ rtnl_addr* build_rtnl_addr(int ifindex, const ip_prefix& vip, addr_ref& local) {
     return a;
 }
 
+// How long one receive on the route netlink socket may block the event loop. The kernel handles
+// an rtnetlink request inside our sendmsg() and queues the ack (or a dump's next part, produced
+// inside recvmsg()) before returning, so a healthy kernel has answered before we wait at all; the
+// bound only matters when the answer never comes (the ack dropped because our receive buffer was
+// full, a kernel bug). The first receive that times out ends the call, so the worst stall per call
+// is one bound. SO_RCVTIMEO counts in scheduler ticks: 1 ms rounds up to one tick, which measured
+// 4-8 ms at HZ=250 - within the few milliseconds DESIGN.md allows a VRRP timer. What no socket
+// option can bound is a sendmsg() waiting for the rtnl lock held by a wedged kernel task: that
+// stalls every netlink user on the host alike.
+constexpr auto receive_bound = std::chrono::milliseconds(1);
+
+nl_sock* open_route_socket() {
+    auto* socket = nl_socket_alloc();
+    if (!socket) {
+        return nullptr;
+    }
+    if (nl_connect(socket, NETLINK_ROUTE) != 0) {
+        nl_socket_free(socket);
+        return nullptr;
+    }
+    timeval bound{};
+    bound.tv_usec = std::chrono::microseconds(receive_bound).count();
+    int fd = nl_socket_get_fd(socket);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) != 0) {
+        // Without the bound a lost ack would stall adverts for good: better no socket, and
+        // every effect fails with a clear error the instance retries.
+        nl_socket_free(socket);
+        return nullptr;
+    }
+    return socket;
+}
+
 }  // namespace
 
-netlink_effects::netlink_effects() {
-    socket_ = nl_socket_alloc();
-    if (socket_ && nl_connect(socket_, NETLINK_ROUTE) != 0) {
-        nl_socket_free(socket_);
-        socket_ = nullptr;
+netlink_effects::netlink_effects() : socket_(open_route_socket()) {}
+
+address_result netlink_effects::failed(int err) {
+    if (err != -NLE_AGAIN) {
+        return {address_change::failed, nl_geterror(err)};
     }
+    // The kernel did not answer within the bound. Its late answer would be read as the answer to
+    // our next request (a sequence mismatch, or worse a wrong success): start over on a fresh
+    // socket, and let the caller retry (a refused VIP is retried with every advert).
+    nl_socket_free(socket_);
+    socket_ = open_route_socket();
+    return {address_change::failed,
+            "route netlink: the kernel did not answer at once (gave up after one scheduler tick; "
+            "will retry)"};
 }
 
 netlink_effects::~netlink_effects() {
@@ -99,7 +142,7 @@ netlink_effects::~netlink_effects() {
 }
 
 address_result netlink_effects::add(int ifindex, const ip_prefix& vip) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     addr_ref local;
@@ -119,11 +162,11 @@ address_result netlink_effects::add(int ifindex, const ip_prefix& vip) {
     if (err == -NLE_EXIST) {
         return {address_change::already, {}};
     }
-    return {address_change::failed, nl_geterror(err)};
+    return failed(err);
 }
 
 address_result netlink_effects::remove(int ifindex, const ip_prefix& vip) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     addr_ref local;
@@ -138,15 +181,18 @@ address_result netlink_effects::remove(int ifindex, const ip_prefix& vip) {
     if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) {
         return {address_change::already, {}};
     }
-    return {address_change::failed, nl_geterror(err)};
+    return failed(err);
 }
 
 std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return std::nullopt;
     }
     rtnl_link* link = nullptr;
-    if (rtnl_link_get_kernel(socket_, 0, name.c_str(), &link) != 0 || !link) {
+    if (int err = rtnl_link_get_kernel(socket_, 0, name.c_str(), &link); err != 0 || !link) {
+        if (err == -NLE_AGAIN) {
+            failed(err);
+        }
         return std::nullopt;
     }
     interface_info info;
@@ -160,7 +206,9 @@ std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
     rtnl_link_put(link);
 
     nl_cache* cache = nullptr;
-    if (rtnl_addr_alloc_cache(socket_, &cache) == 0) {
+    if (int err = rtnl_addr_alloc_cache(socket_, &cache); err == -NLE_AGAIN) {
+        failed(err);
+    } else if (err == 0) {
         for (auto* object = nl_cache_get_first(cache); object; object = nl_cache_get_next(object)) {
             auto* a = reinterpret_cast<rtnl_addr*>(object);
             if (rtnl_addr_get_ifindex(a) != info.index) {
@@ -178,7 +226,7 @@ std::optional<interface_info> netlink_effects::lookup(const std::string& name) {
 
 address_result netlink_effects::create_macvlan(int base_index, const std::string& name,
                                                const mac_address& mac) {
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     if (auto existing = lookup(name)) {
@@ -187,6 +235,9 @@ address_result netlink_effects::create_macvlan(int base_index, const std::string
         }
         // Left behind with another MAC (a changed VRID): replace it.
         delete_link(name);
+    }
+    if (!socket_ && !(socket_ = open_route_socket())) {
+        return {address_change::failed, "no route netlink socket"};  // lost to a timeout above
     }
     auto* link = rtnl_link_macvlan_alloc();
     if (!link) {
@@ -203,7 +254,7 @@ address_result netlink_effects::create_macvlan(int base_index, const std::string
     nl_addr_put(address);
     rtnl_link_put(link);
     if (err != 0) {
-        return {address_change::failed, nl_geterror(err)};
+        return failed(err);
     }
     return {address_change::done, {}};
 }
@@ -212,7 +263,7 @@ address_result netlink_effects::delete_link(const std::string& name) {
     if (auto found = lookup(name)) {
         senders_.erase(found->index);
     }
-    if (!socket_) {
+    if (!socket_ && !(socket_ = open_route_socket())) {
         return {address_change::failed, "no route netlink socket"};
     }
     auto* link = rtnl_link_alloc();
@@ -225,7 +276,7 @@ address_result netlink_effects::delete_link(const std::string& name) {
     if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND) {
         return {address_change::already, {}};
     }
-    return {address_change::failed, nl_geterror(err)};
+    return failed(err);
 }
 
 std::optional<std::string> netlink_effects::announce(const interface_info& iface,

@@ -36,7 +36,8 @@ struct address_result {
 };
 
 // The address/link effects seam: how VIPs get on and off an interface and how interfaces are
-// looked up. The netlink implementation talks to the kernel with libnl-route.
+// looked up. The netlink implementation talks to the kernel with libnl-route, on the event loop:
+// every receive is bounded (see receive_bound in the .cpp), so no call stalls adverts.
 class address_effects {
   public:
     virtual ~address_effects() = default;
@@ -61,7 +62,8 @@ class netlink_effects final : public address_effects {
     netlink_effects(const netlink_effects&) = delete;
     netlink_effects& operator=(const netlink_effects&) = delete;
 
-    // Whether the route netlink socket could be opened; every call fails otherwise.
+    // Whether the route netlink socket could be opened; every call fails otherwise (and tries
+    // to open it again).
     bool ok() const { return socket_ != nullptr; }
 
     address_result add(int ifindex, const ip_prefix& vip) override;
@@ -74,6 +76,9 @@ class netlink_effects final : public address_effects {
                                         const std::vector<ip_prefix>& vips) override;
 
   private:
+    // The result for a libnl error; a timed-out answer also replaces the socket.
+    address_result failed(int err);
+
     nl_sock* socket_ = nullptr;
     // Opened on first use per interface index; an interface that is recreated gets a new index.
     std::map<int, std::unique_ptr<announcement_sender>> senders_;

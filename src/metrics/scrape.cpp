@@ -43,7 +43,7 @@ void write_vrrp(exposition& out, const std::vector<vrrp::instance_status>& route
     }
     std::vector<label_set> labels(routers.size());
     for (std::size_t i = 0; i < routers.size(); ++i) {
-        labels[i].add("instance", routers[i].name);
+        labels[i].add("vrrp_instance", routers[i].name);
     }
     constexpr std::array states{vrrp::state::initialize, vrrp::state::backup, vrrp::state::master,
                                 vrrp::state::fault};

@@ -184,7 +184,9 @@ class idle_clients(daemon_lab):
             result = self.vigil("status", "--json")
             elapsed = time.monotonic() - started
             # Served or told "busy" at once: never a hang, never a spin.
-            self.assertLess(elapsed, 2, result.stderr)
+            # (the old daemon needed the client's whole 5 s timeout; process start-up on a busy
+            # machine takes some of the margin)
+            self.assertLess(elapsed, 4, result.stderr)
             if result.returncode != 0:
                 self.assertIn("busy", result.stderr)
             self.assertLessEqual(len(self.events("control.accept_failed")), 3)

@@ -184,7 +184,7 @@ check = {{ type = "http", path = "/health", timeout = "500ms", interval = "1s", 
         self.assertIn('vigil_ipvs_syncs_total{reason="startup"} 1', lines)
         self.assertTrue(any(l.startswith("vigil_checker_runs_started_total ") for l in lines))
         if os.geteuid() == 0:
-            self.assertIn('vigil_vrrp_state{instance="VI_1",state="FAULT"} 1', lines)
+            self.assertIn('vigil_vrrp_state{vrrp_instance="VI_1",state="FAULT"} 1', lines)
 
     def test_healthz_unknown_paths_and_bad_requests(self):
         self.assertEqual(get(self.port, "/healthz")[0], 200)

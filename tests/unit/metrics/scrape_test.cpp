@@ -79,14 +79,14 @@ TEST_CASE("a VRRP instance has one state series per state, only its own state at
     exposition out;
     write_scrape(out, in);
     const auto& text = out.text();
-    CHECK(has_line(text, "vigil_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1"));
-    CHECK(has_line(text, "vigil_vrrp_state{instance=\"VI_1\",state=\"BACKUP\"} 0"));
-    CHECK(has_line(text, "vigil_vrrp_state{instance=\"VI_1\",state=\"FAULT\"} 0"));
-    CHECK(has_line(text, "vigil_vrrp_priority{instance=\"VI_1\"} 140"));
-    CHECK(has_line(text, "vigil_vrrp_configured_priority{instance=\"VI_1\"} 150"));
-    CHECK(has_line(text, "vigil_vrrp_adverts_sent_total{instance=\"VI_1\"} 7"));
+    CHECK(has_line(text, "vigil_vrrp_state{vrrp_instance=\"VI_1\",state=\"MASTER\"} 1"));
+    CHECK(has_line(text, "vigil_vrrp_state{vrrp_instance=\"VI_1\",state=\"BACKUP\"} 0"));
+    CHECK(has_line(text, "vigil_vrrp_state{vrrp_instance=\"VI_1\",state=\"FAULT\"} 0"));
+    CHECK(has_line(text, "vigil_vrrp_priority{vrrp_instance=\"VI_1\"} 140"));
+    CHECK(has_line(text, "vigil_vrrp_configured_priority{vrrp_instance=\"VI_1\"} 150"));
+    CHECK(has_line(text, "vigil_vrrp_adverts_sent_total{vrrp_instance=\"VI_1\"} 7"));
     CHECK(
-        has_line(text, "vigil_vrrp_dropped_packets_total{instance=\"VI_1\",reason=\"bad_ttl\"} 4"));
+        has_line(text, "vigil_vrrp_dropped_packets_total{vrrp_instance=\"VI_1\",reason=\"bad_ttl\"} 4"));
 }
 
 TEST_CASE("a checked real server reports health, drain, results and a latency histogram") {
