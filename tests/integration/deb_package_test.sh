@@ -15,11 +15,13 @@ fi
 
 # A fixed place, so that ccache finds the previous build's objects (same paths).
 work=/var/tmp/vigil-deb-test
-rm -rf "$work/vigil" "$work"/vigil_*
+# The previous build folder (obj-*) is kept: with timestamps preserved, only what changed builds.
 mkdir -p "$work/vigil"
+find "$work/vigil" -mindepth 1 -maxdepth 1 ! -name 'obj-*' -exec rm -rf {} +
+rm -f "$work"/vigil_*
 # The files git knows of (as a source package would hold them), no build folders.
 (cd "$source_dir" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 cp --parents -t "$work/vigil")
+    xargs -0 cp --parents --preserve=timestamps -t "$work/vigil")
 purge() { dpkg -P vigil >/dev/null 2>&1 || true; }
 trap purge EXIT
 
