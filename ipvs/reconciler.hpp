@@ -139,6 +139,8 @@ class reconciler {
 
     const std::set<service_key>& owned() const { return owned_; }
     const table& desired() const { return state_.desired(); }
+    // The desired table with what builds it (specs, health, quorum): `vigil plan` copies it.
+    const desired_state& state() const { return state_; }
     const kernel_view& view() const { return view_; }
     const std::optional<sync_report>& last_report() const { return last_report_; }
     const reconciler_counters& counters() const { return counters_; }

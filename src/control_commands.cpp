@@ -39,6 +39,22 @@ boost::json::object answer_drain(const boost::json::object& request, control_tar
     return reply;
 }
 
+// The socket admits only root and the daemon's own user, who can read whatever the daemon can:
+// planning another file discloses nothing they could not read themselves. The path must be
+// absolute, since the daemon's working folder is not the client's.
+void answer_plan(const boost::json::object& request, control_target& target,
+                 const std::function<void(boost::json::object)>& reply) {
+    std::string file;
+    if (const auto* given = request.if_contains("file")) {
+        if (!given->is_string() || given->as_string().empty() || given->as_string()[0] != '/') {
+            reply(error_reply("file is an absolute path"));
+            return;
+        }
+        file = given->as_string();
+    }
+    target.plan(file, reply);
+}
+
 }  // namespace
 
 void answer_control_request(const boost::json::object& request, control_target& target,
@@ -57,8 +73,10 @@ void answer_control_request(const boost::json::object& request, control_target& 
                       [reply](std::vector<std::string> errors) { reply(reload_reply(errors)); });
     } else if (name == "drain" || name == "undrain") {
         reply(answer_drain(request, target, name == "drain"));
+    } else if (name == "plan") {
+        answer_plan(request, target, reply);
     } else {
-        reply(error_reply("unknown command; known: status, reload, drain, undrain"));
+        reply(error_reply("unknown command; known: status, reload, drain, undrain, plan"));
     }
 }
 

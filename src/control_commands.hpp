@@ -24,9 +24,15 @@ class control_target {
         std::string error;
     };
     virtual drain_outcome drain(const std::string& real_server, bool drained) = 0;
+    // What reloading `file` (absolute; empty: the daemon's own config file) would do, without
+    // doing it: `done` gets the plan (see plan.hpp) or {"valid": false, "errors": [...]}, on a
+    // later loop turn.
+    using plan_done = std::function<void(boost::json::object reply)>;
+    virtual void plan(const std::string& file, plan_done done) = 0;
 };
 
-// Answers one control request ({"command": "status" | "reload" | "drain" | "undrain", ...}) with
+// Answers one control request ({"command": "status" | "reload" | "drain" | "undrain" | "plan",
+// ...}) with
 // one JSON object passed to `reply` (at once, or later for a reload); a refused or malformed
 // request gets {"error": ...}.
 void answer_control_request(const boost::json::object& request, control_target& target,

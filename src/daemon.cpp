@@ -7,9 +7,11 @@
 #include <csignal>
 #include <filesystem>
 
+#include "checker_settings.hpp"
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
+#include "vrrp_settings.hpp"
 
 namespace vigil {
 
@@ -331,6 +333,45 @@ control_target::drain_outcome daemon::drain(const std::string& real_server, bool
                            "/drained: " + changed.error().message()};
     }
     return {*changed, {}};
+}
+
+running_state daemon::running() const {
+    running_state now;
+    if (const auto* reconciler = engines_.reconciler()) {
+        now.ipvs = reconciler->state();
+        now.owned = reconciler->owned();
+        if (reconciler->view().known()) {
+            now.kernel = reconciler->view().table();
+        }
+    }
+    now.vrrp = instance_specs(config_);
+    now.vrrp_status = engines_.vrrp_status();
+    now.checks = checked_real_servers(config_);
+    now.virtual_servers = config_.virtual_servers.size();
+    return now;
+}
+
+void daemon::plan(const std::string& file, plan_done done) {
+    // The running state is copied here, on the loop; parsing the file and planning happen on the
+    // reload worker (after any reload already queued there), like a reload's parse.
+    auto path = file.empty() ? config_file_ : file;
+    boost::asio::post(reload_worker_, [this, path, now = running(), done = std::move(done)] {
+        auto loaded = config::load_configuration(path);
+        boost::json::object reply;
+        if (!loaded.config) {
+            boost::json::array errors;
+            for (const auto& d : loaded.diagnostics) {
+                errors.emplace_back(config::to_string(d));
+            }
+            reply["valid"] = false;
+            reply["errors"] = std::move(errors);
+        } else {
+            reply = to_json(plan_reload(now, *loaded.config));
+        }
+        reply["file"] = path;
+        boost::asio::post(io_,
+                          [done, reply = std::move(reply)]() mutable { done(std::move(reply)); });
+    });
 }
 
 }  // namespace vigil

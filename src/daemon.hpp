@@ -19,6 +19,7 @@
 #include "control_commands.hpp"
 #include "control_server.hpp"
 #include "metrics/metrics_server.hpp"
+#include "plan.hpp"
 #include "service_notifier.hpp"
 #include "supervisor.hpp"
 
@@ -43,6 +44,8 @@ class daemon final : private control_target {
     boost::json::object status() const override;
     void reload(bool allow_empty, reload_done done) override;
     drain_outcome drain(const std::string& real_server, bool drained) override;
+    void plan(const std::string& file, plan_done done) override;
+    running_state running() const;
 
     // Reloads run one at a time: the file is read and validated on the reload worker, off the
     // loop, and only the commit runs on it.

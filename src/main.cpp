@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -19,11 +20,14 @@
 #include "config/loader.hpp"
 #include "control_server.hpp"
 #include "daemon.hpp"
+#include "doctor/host_probe.hpp"
+#include "doctor/rules.hpp"
 #include "import/file_include_resolver.hpp"
 #include "import/keepalived_parser.hpp"
 #include "import/keepalived_translator.hpp"
 #include "import/output_folder.hpp"
 #include "logging.hpp"
+#include "plan.hpp"
 #include "status.hpp"
 #include "version.hpp"
 
@@ -211,6 +215,77 @@ int run_reload(const std::vector<std::string>& args) {
         std::cerr << std::string(error.as_string()) << "\n";
     }
     return exit_bad_config;
+}
+
+// Asks the running daemon what reloading FILE would do. Exit 0 nothing changes, 3 something would,
+// 2 invalid, 1 no daemon.
+int run_plan(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Asks the running daemon what a reload of FILE would do, without doing it: IPVS\n"
+        "operations, VRRP instances added, removed, changed in place or restarted (and whether a\n"
+        "master resigns), checks added, removed or changed.\n"
+        "Exit 0 nothing would change, 3 something would, 2 invalid (errors on stderr), 1 no\n"
+        "daemon");
+    options.add_options()("json", "print the daemon's answer as JSON");
+    add_socket_options(options);
+    po::variables_map values;
+    if (int status = parse_options("plan", "[--json] [-c FILE] [-s SOCKET]", options, args, values);
+        status >= 0) {
+        return status;
+    }
+    constexpr int exit_would_change = 3;
+    boost::json::object request;
+    request["command"] = "plan";
+    std::error_code ec;
+    auto file = std::filesystem::absolute(values["config"].as<std::string>(), ec);
+    request["file"] = ec ? values["config"].as<std::string>() : file.lexically_normal().string();
+    auto reply = ask_daemon("plan", values, request, std::chrono::seconds(120));
+    if (!reply) {
+        return exit_failure;
+    }
+    if (!reply->at("valid").as_bool()) {
+        for (const auto& error : reply->at("errors").as_array()) {
+            std::cerr << std::string(error.as_string()) << "\n";
+        }
+        return exit_bad_config;
+    }
+    if (values.count("json")) {
+        std::cout << boost::json::serialize(*reply) << "\n";
+    } else {
+        std::cout << vigil::render_plan_text(*reply);
+    }
+    return reply->at("changes").as_bool() ? exit_would_change : 0;
+}
+
+// Checks this host against the config: one line per finding with its fix. Exit 0 clean, 1 findings,
+// 2 invalid config.
+int run_doctor(const std::vector<std::string>& args) {
+    po::options_description options(
+        "Checks this host against the configuration: IPVS modules and schedulers, forwarding\n"
+        "and ARP sysctls, interfaces, VIPs configured elsewhere, folder permissions. Prints\n"
+        "'warning: ... \u2014 fix: ...' per finding. Exit 0 clean, 1 findings, 2 invalid config");
+    std::string file;
+    options.add_options()("config,c", po::value(&file)->default_value(default_config),
+                          "main configuration file");
+    po::variables_map values;
+    if (int status = parse_options("doctor", "[-c FILE]", options, args, values); status >= 0) {
+        return status;
+    }
+    auto result = load_or_report(file);
+    if (!result.config) {
+        return exit_bad_config;
+    }
+    namespace doctor = vigil::doctor;
+    auto facts = doctor::gather_host_facts(doctor::facts_needed(*result.config));
+    auto findings = doctor::diagnose(*result.config, facts);
+    for (const auto& f : findings) {
+        std::cout << doctor::to_string(f) << "\n";
+    }
+    if (findings.empty()) {
+        std::cout << file << ": no findings\n";
+        return 0;
+    }
+    return exit_failure;
 }
 
 // drain / undrain VS RS: the real server is named by its virtual server and its address:port.
@@ -461,6 +536,8 @@ const std::map<std::string, command>& commands() {
          {"put a drained real server back",
           [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
         {"version", {"print the version", run_version}},
+        {"doctor", {"check this host against a configuration", run_doctor}},
+        {"plan", {"show what a reload of a configuration would do", run_plan}},
         {"import-keepalived",
          {"translate a keepalived.conf into vigil's configuration", run_import_keepalived}},
     };

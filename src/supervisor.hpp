@@ -75,6 +75,8 @@ class supervisor {
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
     std::vector<vrrp::instance_status> vrrp_status() const;
+    // Null while IPVS is not programmed (no virtual servers).
+    const ipvs::reconciler* reconciler() const { return reconciler_.get(); }
     // What a metrics scrape reads from the engines (the daemon adds its own facts).
     void add_metrics(metrics::scrape_inputs& inputs) const;
 

@@ -3,41 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "vrrp/reload_effect.hpp"
+
 namespace vigil::vrrp {
-
-namespace {
-
-// A reload may change these on a running instance without restarting it (so a master stays
-// master): the configured priority, unless it becomes or stops being the owner's 255, which
-// decides how the election starts; the notify programs; the VIPs (of the same address family,
-// which decides the socket); the advert interval; preempt and preempt_delay; the trackers.
-// What names the virtual router on the wire or where it speaks (interface, VRID, version,
-// authentication, unicast peers and source, the virtual MAC) restarts it.
-bool changes_in_place(const instance_spec& wanted, const instance_spec& current) {
-    if (wanted.vips.empty() || wanted.family() != current.family()) {
-        return false;
-    }
-    auto patched = current;
-    patched.election.priority = wanted.election.priority;
-    patched.notify = wanted.notify;
-    patched.vips = wanted.vips;
-    patched.election.virtual_addresses = wanted.election.virtual_addresses;
-    patched.election.advert_interval = wanted.election.advert_interval;
-    patched.election.preempt = wanted.election.preempt;
-    patched.election.preempt_delay = wanted.election.preempt_delay;
-    patched.track_interfaces = wanted.track_interfaces;
-    patched.track_scripts = wanted.track_scripts;
-    patched.track_files = wanted.track_files;
-    return same_settings(wanted, patched) && wanted.election.priority != 255 &&
-           current.election.priority != 255;
-}
-
-// The running instance a wanted one continues, if any (names are unique, so at most one).
-bool continues(const instance_spec& wanted, const instance_spec& current) {
-    return same_settings(wanted, current) || changes_in_place(wanted, current);
-}
-
-}  // namespace
 
 instance_set::instance_set(boost::asio::any_io_executor executor, event_log& log,
                            address_effects& effects)
@@ -245,8 +213,10 @@ boost::system::result<instance_set::prepared, std::vector<std::string>> instance
     std::vector<std::string> errors;
     bool any_fresh = false;
     for (const auto& spec : specs) {
-        bool kept = std::any_of(instances_.begin(), instances_.end(),
-                                [&](const auto& i) { return continues(spec, i->spec()); });
+        bool kept = std::any_of(instances_.begin(), instances_.end(), [&](const auto& i) {
+            return spec.name == i->spec().name &&
+                   classify_reload(spec, i->spec()) != reload_effect::restart;
+        });
         if (kept) {
             continue;
         }
@@ -290,8 +260,10 @@ void instance_set::commit(prepared change) {
     // Resign instances that are gone or changed beyond what applies in place.
     for (auto it = instances_.begin(); it != instances_.end();) {
         const auto& current = (*it)->spec();
-        auto wanted = std::find_if(specs.begin(), specs.end(),
-                                   [&](const instance_spec& s) { return continues(s, current); });
+        // Names are unique, so at most one wanted instance can match.
+        auto wanted = std::find_if(specs.begin(), specs.end(), [&](const instance_spec& s) {
+            return s.name == current.name && classify_reload(s, current) != reload_effect::restart;
+        });
         if (wanted != specs.end()) {
             (*it)->update_in_place(*wanted);  // nothing to do when unchanged
             specs.erase(wanted);              // keeps its state, timers and VIPs
