@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
     };
     auto time_vigil = [&]() -> bool {
         flush();
-        reconciler_settings settings;
+        reconciler_spec settings;
         // The single changes below come faster than any storm cap would let them through.
         settings.incremental_burst = 1'000'000;
         reconciler r(clock, worker, log, settings);

@@ -61,7 +61,7 @@ void run(int services, int per_service, int trials) {
     memory_backend memory;
     counting_backend kernel(memory);
     event_log log(make_fd_sink(2, log_format::text), log_level::error);
-    reconciler_settings settings;
+    reconciler_spec settings;
     settings.resync_interval = std::chrono::milliseconds(0);
     // One change at a time, however fast the trials come: the storm cap is measured below.
     settings.incremental_burst = static_cast<std::size_t>(trials) * 2 + 1;
@@ -127,7 +127,7 @@ void storm() {
     memory_backend memory;
     counting_backend kernel(memory);
     event_log log(make_fd_sink(2, log_format::text), log_level::error);
-    reconciler_settings settings;  // the defaults: 32 at once per 200 ms, then one batch
+    reconciler_spec settings;  // the defaults: 32 at once per 200 ms, then one batch
     settings.resync_interval = std::chrono::milliseconds(0);
     auto specs = layout(1, 10'000);
     specs[0].quorum = 0;

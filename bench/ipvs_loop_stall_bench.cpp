@@ -102,7 +102,7 @@ phase_result measure(backend& kernel, backend_worker::threading threading) {
     steady_clock_source clock(io.get_executor());
     event_log log(make_fd_sink(2, log_format::text), log_level::warning);
     backend_worker worker(kernel, io.get_executor(), threading);
-    reconciler_settings settings;
+    reconciler_spec settings;
     settings.resync_interval = std::chrono::milliseconds(0);
     settings.remove_on_shutdown = true;
     reconciler r(clock, worker, log, settings);

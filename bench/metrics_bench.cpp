@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     ipvs::backend_worker worker(kernel, io.get_executor(),
                                 ipvs::backend_worker::threading::inline_calls);
     event_log log(std::make_unique<memory_sink>());
-    ipvs::reconciler reconciler(clock, worker, log, ipvs::reconciler_settings{});
+    ipvs::reconciler reconciler(clock, worker, log, ipvs::reconciler_spec{});
 
     std::vector<ipvs::virtual_server_spec> specs;
     std::vector<checkers::real_server_status> checked;

@@ -120,7 +120,7 @@ struct shutdown_answer {
 }  // namespace
 
 reconciler::reconciler(clock_source& clock, backend_worker& kernel, event_log& log,
-                       reconciler_settings settings)
+                       reconciler_spec settings)
     : clock_(clock),
       sync_timer_(clock.make_timer()),
       batch_timer_(clock.make_timer()),
@@ -328,7 +328,7 @@ void reconciler::set_sync_mode(sync_mode mode) {
     }
 }
 
-void reconciler::set_settings(const reconciler_settings& settings) {
+void reconciler::set_spec(const reconciler_spec& settings) {
     if (!settings.sync_daemon_settings && settings_.sync_daemon_settings) {
         // Sync was configured and no longer is: stop what vigil started, while the settings
         // in force still say what that was (the job takes its own copy).

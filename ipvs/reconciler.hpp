@@ -25,7 +25,7 @@
 
 namespace vigil::ipvs {
 
-struct reconciler_settings {
+struct reconciler_spec {
     // Rate limit of full syncs (dump + diff), and the window of the incremental burst below.
     std::chrono::milliseconds min_sync_interval{200};
     // Incremental applies (a health change: one operation, at once) allowed per
@@ -102,7 +102,7 @@ class reconciler {
     using report_handler = std::function<void(const sync_report&)>;
 
     reconciler(clock_source& clock, backend_worker& kernel, event_log& log,
-               reconciler_settings settings);
+               reconciler_spec settings);
     ~reconciler();
     reconciler(const reconciler&) = delete;
     reconciler& operator=(const reconciler&) = delete;
@@ -117,7 +117,7 @@ class reconciler {
     void set_health(std::string_view real_server, real_server_health health);
     // The VRRP role of the instance that carries the sync daemon (see sync_mode).
     void set_sync_mode(sync_mode mode);
-    void set_settings(const reconciler_settings& settings);  // on reload
+    void set_spec(const reconciler_spec& settings);  // on reload
     // A full sync at the next rate-limited opportunity.
     void request_sync();
 
@@ -199,7 +199,7 @@ class reconciler {
     std::unique_ptr<clock_timer> batch_timer_;
     backend_worker& worker_;
     event_log& log_;
-    reconciler_settings settings_;
+    reconciler_spec settings_;
     sync_pacer pacer_;
     change_budget budget_;
     desired_state state_;

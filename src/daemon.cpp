@@ -7,11 +7,11 @@
 #include <csignal>
 #include <filesystem>
 
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 #include "logging.hpp"
 #include "status.hpp"
 #include "version.hpp"
-#include "vrrp_settings.hpp"
+#include "vrrp_specs.hpp"
 
 namespace vigil {
 

@@ -4,12 +4,12 @@
 #include <map>
 #include <sstream>
 
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 #include "ipvs/diff.hpp"
 #include "ipvs/operation.hpp"
-#include "ipvs_settings.hpp"
+#include "ipvs_specs.hpp"
 #include "vrrp/reload_effect.hpp"
-#include "vrrp_settings.hpp"
+#include "vrrp_specs.hpp"
 
 namespace vigil {
 

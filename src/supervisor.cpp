@@ -2,12 +2,12 @@
 
 #include <filesystem>
 
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 #include "ipvs/memory_backend.hpp"
 #include "ipvs/netlink_backend.hpp"
-#include "ipvs_settings.hpp"
+#include "ipvs_specs.hpp"
 #include "status_document.hpp"
-#include "vrrp_settings.hpp"
+#include "vrrp_specs.hpp"
 
 namespace vigil {
 
@@ -114,7 +114,7 @@ boost::system::result<std::unique_ptr<ipvs::backend>, std::string> supervisor::o
     if (reconciler_) {
         return none;
     }
-    if (virtual_server_specs(config).empty() && !reconciler_settings(config).sync_daemon_settings) {
+    if (virtual_server_specs(config).empty() && !reconciler_spec(config).sync_daemon_settings) {
         return none;  // nothing to program; the kernel need not have IPVS
     }
     if (config.global.ipvs.backend == config::ipvs_backend_choice::memory) {
@@ -131,7 +131,7 @@ boost::system::result<std::unique_ptr<ipvs::backend>, std::string> supervisor::o
 bool supervisor::apply_ipvs(const config::configuration& config,
                             std::unique_ptr<ipvs::backend> opened) {
     auto specs = virtual_server_specs(config);
-    auto settings = reconciler_settings(config);
+    auto settings = reconciler_spec(config);
     sync_daemon_instance_ = sync_daemon_instance(config);
     if (!reconciler_) {
         if (!opened) {
@@ -164,7 +164,7 @@ bool supervisor::apply_ipvs(const config::configuration& config,
         return true;
     }
     // Reload: the reconciler recomputes only the virtual servers whose spec changed.
-    reconciler_->set_settings(settings);
+    reconciler_->set_spec(settings);
     reconciler_->set_specs(std::move(specs));
     for (const auto& name : drained_->names()) {
         push_health(name);

@@ -64,8 +64,8 @@ struct harness {
         out = s.get();
         return s;
     }
-    reconciler_settings settings() const {
-        reconciler_settings s;
+    reconciler_spec settings() const {
+        reconciler_spec s;
         s.state_file = state;
         s.min_sync_interval = 1ms;
         s.resync_interval = 0ms;

@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 #include "config/loader.hpp"
-#include "ipvs_settings.hpp"
+#include "ipvs_specs.hpp"
 #include "vrrp/reload_effect.hpp"
-#include "vrrp_settings.hpp"
+#include "vrrp_specs.hpp"
 
 using namespace vigil;
 

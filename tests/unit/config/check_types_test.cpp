@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 #include "config/loader.hpp"
 
 using namespace vigil;

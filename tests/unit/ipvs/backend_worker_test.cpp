@@ -218,7 +218,7 @@ TEST_CASE("a dump that takes 300 ms does not delay a 10 ms loop timer") {
     kernel.apply_delay = 100ms;
     backend_worker worker(kernel, io.get_executor());
     logged l;
-    reconciler_settings settings;
+    reconciler_spec settings;
     settings.resync_interval = 0ms;
     reconciler r(clock, worker, l.log, settings);
     r.start();
@@ -244,7 +244,7 @@ TEST_CASE("status answers from the view while a slow sync is in flight") {
     slow_backend kernel;
     backend_worker worker(kernel, io.get_executor());
     logged l;
-    reconciler r(clock, worker, l.log, reconciler_settings{});
+    reconciler r(clock, worker, l.log, reconciler_spec{});
     r.start();
     r.set_specs(one_service("192.0.2.1:80", 2));
     kernel.dump_delay = 500ms;
@@ -264,7 +264,7 @@ TEST_CASE("shutdown with a sync in flight still removes vigil's services before 
     put(kernel.inner.raw(), tcp_service("198.51.100.1:443"));  // someone else's
     backend_worker worker(kernel, io.get_executor());
     logged l;
-    reconciler_settings settings;
+    reconciler_spec settings;
     settings.remove_on_shutdown = true;
     reconciler r(clock, worker, l.log, settings);
     r.start();
@@ -304,7 +304,7 @@ TEST_CASE("answers that come back after the reconciler is gone are dropped") {
     manual_clock clock;
     logged l;
     {
-        reconciler r(clock, worker, l.log, reconciler_settings{});
+        reconciler r(clock, worker, l.log, reconciler_spec{});
         r.start();
         r.set_specs(one_service("192.0.2.1:80", 3));
         r.sync_now();

@@ -83,8 +83,8 @@ struct fixture {
         REQUIRE(report);
         return *report;
     }
-    reconciler_settings settings() const {
-        reconciler_settings s;
+    reconciler_spec settings() const {
+        reconciler_spec s;
         s.state_file = dir / "ipvs-owned";
         s.min_sync_interval = 5ms;
         s.resync_interval = 0ms;
@@ -358,7 +358,7 @@ TEST_CASE("a reload that drops the sync daemon stops the one vigil started") {
     r.set_sync_mode(sync_mode::master);
     f.settle();
     REQUIRE(f.kernel.daemons()->size() == 1);
-    r.set_settings(f.settings());
+    r.set_spec(f.settings());
     f.settle();
     CHECK(f.kernel.daemons()->empty());
     CHECK(f.count("ipvs.sync_daemon_stopped") == 1);
@@ -412,7 +412,7 @@ struct synced {
     fixture& f;
     reconciler r;
     synced(fixture& fx, std::vector<virtual_server_spec> specs,
-           reconciler_settings s = reconciler_settings{})
+           reconciler_spec s = reconciler_spec{})
         : f(fx), r(fx.clock, fx.worker, fx.log, s) {
         r.start();
         r.set_specs(std::move(specs));
@@ -421,8 +421,8 @@ struct synced {
     }
 };
 
-reconciler_settings quiet_settings() {
-    reconciler_settings s;
+reconciler_spec quiet_settings() {
+    reconciler_spec s;
     s.min_sync_interval = 5ms;
     s.resync_interval = 0ms;
     s.retry_interval = 5ms;

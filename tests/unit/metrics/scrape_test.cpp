@@ -150,7 +150,7 @@ TEST_CASE("weights, quorum and kernel counters come from the reconciler's view")
     ipvs::backend_worker worker(kernel, io.get_executor(),
                                 ipvs::backend_worker::threading::inline_calls);
     event_log log(std::make_unique<memory_sink>());
-    ipvs::reconciler r(clock, worker, log, ipvs::reconciler_settings{});
+    ipvs::reconciler r(clock, worker, log, ipvs::reconciler_spec{});
     r.set_specs({web_spec()});
     r.start();
     r.set_health("web/10.0.0.3:80", {false, {}});

@@ -1,4 +1,4 @@
-#include "checker_settings.hpp"
+#include "checker_specs.hpp"
 
 namespace vigil {
 

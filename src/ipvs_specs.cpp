@@ -1,4 +1,4 @@
-#include "ipvs_settings.hpp"
+#include "ipvs_specs.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -42,8 +42,8 @@ std::vector<ipvs::virtual_server_spec> virtual_server_specs(const config::config
     return out;
 }
 
-ipvs::reconciler_settings reconciler_settings(const config::configuration& config) {
-    ipvs::reconciler_settings settings;
+ipvs::reconciler_spec reconciler_spec(const config::configuration& config) {
+    ipvs::reconciler_spec settings;
     settings.resync_interval = config.global.ipvs.resync_interval;
     settings.state_file = std::filesystem::path(config.global.state_dir) / "ipvs-owned-services";
     settings.remove_on_shutdown = config.global.ipvs.on_shutdown == config::shutdown_action::remove;

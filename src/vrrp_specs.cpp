@@ -1,4 +1,4 @@
-#include "vrrp_settings.hpp"
+#include "vrrp_specs.hpp"
 
 #include <algorithm>
 

@@ -12,7 +12,7 @@ namespace vigil {
 
 // The IPVS library knows nothing of the config file; this is where one becomes the other.
 std::vector<ipvs::virtual_server_spec> virtual_server_specs(const config::configuration& config);
-ipvs::reconciler_settings reconciler_settings(const config::configuration& config);
+ipvs::reconciler_spec reconciler_spec(const config::configuration& config);
 // The VRRP instance whose state drives the connection sync daemon, if one is configured.
 std::optional<std::string> sync_daemon_instance(const config::configuration& config);
 
