@@ -85,10 +85,11 @@ class daemon_lab(unittest.TestCase):
             f.write(f'[global]\ncontrol_socket = "{self.socket}"\nstate_dir = "{self.dir}/state"\n'
                     + ('include = ["conf.d/*.toml"]\n' if include else "") +
                     '[global.ipvs]\nbackend = "memory"\n[global.log]\nformat = "json"\n')
-            if not include:
-                # Something to run, so only the daemon's own rule can refuse it.
-                f.write('[[vrrp_instance]]\nname = "VI_1"\ninterface = "vigil-none0"\n'
-                        'virtual_router_id = 51\nvirtual_ipaddress = ["127.0.1.250/32"]\n')
+            # Something to run besides the virtual server, the same in every version of the file,
+            # so a reload without it is refused only by the daemon's own rule: an instance on an
+            # interface that does not exist stays in FAULT and sends nothing.
+            f.write('[[vrrp_instance]]\nname = "VI_1"\ninterface = "vigil-none0"\n'
+                    'virtual_router_id = 51\nvirtual_ipaddress = ["127.0.1.250/32"]\n')
 
     def tearDown(self):
         if self.daemon.poll() is None:
