@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <limits>
 
-#include "checkers/http_client_probe.hpp"
 #include "checkers/dns_probe.hpp"
 #include "checkers/file_probe.hpp"
+#include "checkers/http_client_probe.hpp"
 #include "checkers/http_probe.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"

@@ -247,8 +247,9 @@ void check_vips(const config::configuration& config, const host_facts& host,
                 auto ignore = effective(host, i.interface, "arp_ignore");
                 auto announce = effective(host, i.interface, "arp_announce");
                 if ((ignore && *ignore < 1) || (announce && *announce < 2)) {
-                    out.push_back({"DR VIP " + vigil::to_string(address) + " is on " + name + " and " +
-                                       i.interface + " answers or announces it (arp_ignore " +
+                    out.push_back({"DR VIP " + vigil::to_string(address) + " is on " + name +
+                                       " and " + i.interface +
+                                       " answers or announces it (arp_ignore " +
                                        std::to_string(ignore.value_or(0)) + ", arp_announce " +
                                        std::to_string(announce.value_or(0)) +
                                        "): this node draws the VIP's traffic while not MASTER",
