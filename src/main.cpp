@@ -48,13 +48,23 @@ struct command {
     int (*run)(const std::vector<std::string>& args);
 };
 
-// Parses a subcommand's options; prints help or a usage error. Returns an exit status to stop
-// with, or -1 to go on.
+// Parses a subcommand's options, and its one positional operand when `operand` is given; prints
+// help or a usage error. Returns an exit status to stop with, or -1 to go on.
 int parse_options(const std::string& name, const char* synopsis, po::options_description& options,
-                  const std::vector<std::string>& args, po::variables_map& values) {
+                  const std::vector<std::string>& args, po::variables_map& values,
+                  std::string* operand = nullptr) {
     options.add_options()("help,h", "show this help");
+    po::options_description all;
+    all.add(options);
+    po::options_description hidden;
+    po::positional_options_description positional;
+    if (operand) {
+        hidden.add_options()("operand", po::value(operand));
+        positional.add("operand", 1);
+        all.add(hidden);
+    }
     try {
-        po::store(po::command_line_parser(args).options(options).run(), values);
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
         po::notify(values);
     } catch (const po::error& e) {
         std::cerr << "vigil " << name << ": " << e.what() << "\nTry 'vigil " << name
@@ -364,24 +374,10 @@ int run_probe(const std::vector<std::string>& args) {
         "timeout", po::value(&timeout)->default_value(timeout), "give up after this long")(
         "body-limit", po::value(&limit)->default_value(limit),
         "bytes of body read and digested, as a check does");
-    po::options_description hidden;
-    hidden.add_options()("url", po::value(&url));
-    po::positional_options_description positional;
-    positional.add("url", 1);
-    options.add_options()("help,h", "show this help");
-    po::options_description all;
-    all.add(options).add(hidden);
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-        po::notify(values);
-    } catch (const po::error& e) {
-        std::cerr << "vigil probe: " << e.what() << "\nTry 'vigil probe --help'.\n";
-        return exit_usage;
-    }
-    if (values.count("help")) {
-        std::cout << "Usage: vigil probe URL [options]\n\n" << options;
-        return 0;
+    if (int status = parse_options("probe", "URL [options]", options, args, values, &url);
+        status >= 0) {
+        return status;
     }
     if (url.empty()) {
         std::cerr << "vigil probe: a URL is required\nTry 'vigil probe --help'.\n";
@@ -444,25 +440,11 @@ int run_import_keepalived(const std::vector<std::string>& args) {
     options.add_options()("output,o", po::value(&output), "folder to write (DIR)")(
         "force", "write into a folder that is not empty (its conf.d/*.toml are replaced)")(
         "config-id", po::value(&config_id), "keep keepalived's '@ID' lines for this id (-i ID)");
-    po::options_description hidden;
-    hidden.add_options()("input", po::value(&input));
-    po::positional_options_description positional;
-    positional.add("input", 1);
-    options.add_options()("help,h", "show this help");
-    po::options_description all;
-    all.add(options).add(hidden);
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-        po::notify(values);
-    } catch (const po::error& e) {
-        std::cerr << "vigil import-keepalived: " << e.what()
-                  << "\nTry 'vigil import-keepalived --help'.\n";
-        return exit_usage;
-    }
-    if (values.count("help")) {
-        std::cout << "Usage: vigil import-keepalived FILE -o DIR [--force]\n\n" << options;
-        return 0;
+    if (int status = parse_options("import-keepalived", "FILE -o DIR [--force]", options, args,
+                                   values, &input);
+        status >= 0) {
+        return status;
     }
     if (input.empty() || output.empty()) {
         std::cerr << "vigil import-keepalived: give the keepalived.conf and -o DIR\n"
