@@ -523,22 +523,25 @@ void reconciler::finish_sync(sync_report report) {
     request_done();
 }
 
-boost::json::value reconciler::status_json() const {
-    auto states = state_.virtual_servers();
-    auto table_status = ipvs::status_json({view_.table(), state_.desired(), owned_, state_.specs(),
-                                           state_.health(), nullptr, &states});
-    boost::json::object out;
-    out["backend"] = std::string(worker_.backend_name());
-    out["services"] = std::move(table_status.as_object()["services"]);
-    out["missing"] = std::move(table_status.as_object()["missing"]);
+status_snapshot reconciler::status() const {
+    status_snapshot out;
+    out.backend = std::string(worker_.backend_name());
+    out.kernel = view_.table();
+    out.desired = state_.desired();
+    out.owned = owned_;
+    out.servers = state_.specs();
+    out.health = state_.health();
+    out.virtual_servers = state_.virtual_servers();
     if (auto at = view_.dumped_at()) {
-        out["kernel_view_age_ms"] =
+        out.kernel_view_age_ms =
             std::chrono::duration<double, std::milli>(clock_.now() - *at).count();
-    } else {
-        out["kernel_view_age_ms"] = nullptr;
     }
-    out["kernel_view_operations"] = view_.acknowledged();
+    out.kernel_view_operations = view_.acknowledged();
     return out;
+}
+
+boost::json::value reconciler::status_json() const {
+    return ipvs::status_json(status());
 }
 
 void reconciler::save_state() {

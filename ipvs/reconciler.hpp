@@ -20,6 +20,7 @@
 #include "ipvs/desired.hpp"
 #include "ipvs/desired_state.hpp"
 #include "ipvs/kernel_view.hpp"
+#include "ipvs/status.hpp"
 #include "ipvs/sync_daemons.hpp"
 #include "ipvs/sync_pacer.hpp"
 
@@ -136,6 +137,8 @@ class reconciler {
     // worker): `backend`, `services`, `missing` (see status.hpp) and `kernel_view_age_ms`, how old
     // the last dump is (null before the first).
     boost::json::value status_json() const;
+    // The same, copied for rendering elsewhere (ipvs::status_json(snapshot) renders it).
+    status_snapshot status() const;
 
     const std::set<service_key>& owned() const { return owned_; }
     const table& desired() const { return state_.desired(); }

@@ -246,4 +246,19 @@ boost::json::value status_json(const status_inputs& in) {
     return boost::json::object{{"services", std::move(services)}, {"missing", std::move(missing)}};
 }
 
+boost::json::value status_json(const status_snapshot& snapshot) {
+    auto table_status =
+        status_json({snapshot.kernel, snapshot.desired, snapshot.owned, snapshot.servers,
+                     snapshot.health, nullptr, &snapshot.virtual_servers});
+    boost::json::object out;
+    out["backend"] = snapshot.backend;
+    out["services"] = std::move(table_status.as_object()["services"]);
+    out["missing"] = std::move(table_status.as_object()["missing"]);
+    out["kernel_view_age_ms"] = snapshot.kernel_view_age_ms
+                                    ? boost::json::value(*snapshot.kernel_view_age_ms)
+                                    : boost::json::value(nullptr);
+    out["kernel_view_operations"] = snapshot.kernel_view_operations;
+    return out;
+}
+
 }  // namespace vigil::ipvs

@@ -2,9 +2,11 @@
 
 #include <boost/json/value.hpp>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ipvs/desired.hpp"
 #include "ipvs/model.hpp"
@@ -39,5 +41,22 @@ struct status_inputs {
     const std::map<std::string, virtual_server_state, std::less<>>* virtual_servers = nullptr;
 };
 boost::json::value status_json(const status_inputs& in);
+
+// What the reconciler's part of `vigil status` reads, copied out of it: taking one costs the loop
+// a copy of the tables (a few ms at 10,000 destinations), and rendering it (ten times that) can
+// then run on another thread while the loop keeps timing adverts.
+struct status_snapshot {
+    std::string backend;
+    table kernel;
+    table desired;
+    std::set<service_key> owned;
+    std::vector<virtual_server_spec> servers;
+    health_map health;
+    std::map<std::string, virtual_server_state, std::less<>> virtual_servers;
+    std::optional<double> kernel_view_age_ms;  // none before the first dump
+    std::uint64_t kernel_view_operations = 0;
+};
+// {backend, services, missing, kernel_view_age_ms, kernel_view_operations}: the "ipvs" section.
+boost::json::value status_json(const status_snapshot& snapshot);
 
 }  // namespace vigil::ipvs

@@ -1,5 +1,7 @@
 #include "control_commands.hpp"
 
+#include "control_server.hpp"
+
 namespace vigil {
 
 namespace {
@@ -43,40 +45,43 @@ boost::json::object answer_drain(const boost::json::object& request, control_tar
 // planning another file discloses nothing they could not read themselves. The path must be
 // absolute, since the daemon's working folder is not the client's.
 void answer_plan(const boost::json::object& request, control_target& target,
-                 const std::function<void(boost::json::object)>& reply) {
+                 const std::function<void(rendered_text)>& reply) {
     std::string file;
     if (const auto* given = request.if_contains("file")) {
         if (!given->is_string() || given->as_string().empty() || given->as_string()[0] != '/') {
-            reply(error_reply("file is an absolute path"));
+            reply(json_line(error_reply("file is an absolute path")));
             return;
         }
         file = given->as_string();
     }
-    target.plan(file, reply);
+    target.plan(file, [reply](boost::json::object plan) { reply(json_line(plan)); });
 }
 
 }  // namespace
 
 void answer_control_request(const boost::json::object& request, control_target& target,
-                            std::function<void(boost::json::object)> reply) {
+                            std::function<void(rendered_text)> reply) {
+    auto answer = [&reply](const boost::json::object& object) { reply(json_line(object)); };
     const auto* command = request.if_contains("command");
     std::string_view name = command && command->is_string() ? command->as_string() : "";
     if (name == "status") {
-        reply(target.status());
+        target.status(std::move(reply));
     } else if (name == "reload") {
         const auto* allow_empty = request.if_contains("allow_empty");
         if (allow_empty && !allow_empty->is_bool()) {
-            reply(error_reply("allow_empty is true or false"));
+            answer(error_reply("allow_empty is true or false"));
             return;
         }
         target.reload(allow_empty && allow_empty->as_bool(),
-                      [reply](std::vector<std::string> errors) { reply(reload_reply(errors)); });
+                      [reply](std::vector<std::string> errors) {
+                          reply(json_line(reload_reply(errors)));
+                      });
     } else if (name == "drain" || name == "undrain") {
-        reply(answer_drain(request, target, name == "drain"));
+        answer(answer_drain(request, target, name == "drain"));
     } else if (name == "plan") {
         answer_plan(request, target, reply);
     } else {
-        reply(error_reply("unknown command; known: status, reload, drain, undrain, plan"));
+        answer(error_reply("unknown command; known: status, reload, drain, undrain, plan"));
     }
 }
 

@@ -5,13 +5,18 @@
 #include <string>
 #include <vector>
 
+#include "snapshot_renderer.hpp"
+
 namespace vigil {
 
 // What the control socket's commands act on; the daemon implements it.
 class control_target {
   public:
     virtual ~control_target() = default;
-    virtual boost::json::object status() const = 0;
+    // `done` gets the status document (src/status.schema.json), serialized, on a later loop
+    // turn: it is copied on the loop and rendered off it.
+    using status_done = std::function<void(rendered_text line)>;
+    virtual void status(status_done done) = 0;
     // Reads, validates and applies the config file; `done` gets the diagnostics that refused it
     // (empty: applied), on a later loop turn. `allow_empty`: the operator accepts a config that
     // removes every VRRP instance or every virtual server.
@@ -32,10 +37,9 @@ class control_target {
 };
 
 // Answers one control request ({"command": "status" | "reload" | "drain" | "undrain" | "plan",
-// ...}) with
-// one JSON object passed to `reply` (at once, or later for a reload); a refused or malformed
-// request gets {"error": ...}.
+// ...}) with one JSON object, serialized, passed to `reply` (at once, or on a later loop turn for
+// a status, reload or plan); a refused or malformed request gets {"error": ...}.
 void answer_control_request(const boost::json::object& request, control_target& target,
-                            std::function<void(boost::json::object)> reply);
+                            std::function<void(rendered_text line)> reply);
 
 }  // namespace vigil

@@ -95,24 +95,24 @@ boost::json::object error_reply(std::string message) {
     return reply;
 }
 
-// Waits for the handler's answer, which may come on a later loop turn.
+// Waits for the handler's answer (a serialized JSON object), which may come on a later loop turn.
 template <class State>
-asio::awaitable<boost::json::object> answer(State& state, const boost::json::object& request) {
-    auto slot = std::make_shared<std::optional<boost::json::object>>();
+asio::awaitable<rendered_text> answer(State& state, const boost::json::object& request) {
+    auto slot = std::make_shared<rendered_text>();
     auto wake = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
                                                      asio::steady_timer::time_point::max());
     try {
-        state.handler(request, [slot, wake](boost::json::object reply) {
+        state.handler(request, [slot, wake](rendered_text reply) {
             *slot = std::move(reply);
             wake->cancel();
         });
     } catch (const std::exception& e) {
-        co_return error_reply(std::string("internal error: ") + e.what());
+        co_return json_line(error_reply(std::string("internal error: ") + e.what()));
     }
     if (!*slot) {
         co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    co_return slot->has_value() ? std::move(**slot) : error_reply("internal error: no answer");
+    co_return *slot ? std::move(*slot) : json_line(error_reply("internal error: no answer"));
 }
 
 // Writes as long as the client keeps reading: the deadline is per chunk, so a 10 MB status
@@ -193,26 +193,26 @@ asio::awaitable<void> serve_client(local_socket socket, std::shared_ptr<State> s
         co_return;  // the client said nothing in time
     }
     auto [ec, n] = std::get<0>(result);
-    boost::json::object reply;
+    rendered_text reply;
     bool too_long = ec == asio::error::not_found;
     if (!peer_allowed(socket)) {
-        reply = error_reply("permission denied: only root and the daemon's user may use " +
-                            state->path);
+        reply = json_line(error_reply(
+            "permission denied: only root and the daemon's user may use " + state->path));
     } else if (too_long) {
-        reply =
-            error_reply("request longer than " + std::to_string(max_request_bytes / 1024) + " KiB");
+        reply = json_line(error_reply(
+            "request longer than " + std::to_string(max_request_bytes / 1024) + " KiB"));
     } else if (ec) {
         co_return;
     } else {
         boost::system::error_code parse_error;
         auto request = boost::json::parse(std::string_view(line).substr(0, n), parse_error);
         if (parse_error || !request.is_object()) {
-            reply = error_reply("a request is one JSON object on one line");
+            reply = json_line(error_reply("a request is one JSON object on one line"));
         } else {
             reply = co_await answer(*state, request.as_object());
         }
     }
-    co_await send_reply(socket, boost::json::serialize(reply) + "\n");
+    co_await send_reply(socket, *reply);
     if (too_long || ec) {
         co_await discard_rest(socket);
     }
@@ -352,6 +352,12 @@ void control_server::close() {
         ::unlink(path_.c_str());
     }
     state_.reset();
+}
+
+rendered_text json_line(const boost::json::object& object) {
+    auto line = boost::json::serialize(object);
+    line += '\n';
+    return std::make_shared<const std::string>(std::move(line));
 }
 
 std::uint64_t raise_descriptor_limit() {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/event_log.hpp"
+#include "snapshot_renderer.hpp"
 
 namespace vigil {
 
@@ -26,8 +27,10 @@ namespace vigil {
 class control_server {
   public:
     // The handler answers by calling `reply` exactly once, now or later on the loop (a reload
-    // validates its config off the loop first).
-    using reply_handler = std::function<void(boost::json::object reply)>;
+    // validates its config off the loop first, a status is rendered off it), with one JSON
+    // object already serialized on one line (json_line): a 10 MB status is never serialized on
+    // the loop, nor copied per client.
+    using reply_handler = std::function<void(rendered_text line)>;
     using request_handler =
         std::function<void(const boost::json::object& request, reply_handler reply)>;
 
@@ -50,6 +53,9 @@ class control_server {
     std::string path_;
     std::shared_ptr<shared_state> state_;
 };
+
+// One JSON object as the control socket sends it: serialized, on one line, with its newline.
+rendered_text json_line(const boost::json::object& object);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (a hand-started `vigil run` gets 1,024, which
 // 1,000 idle control clients or a large check set would exhaust). Returns the new soft limit.

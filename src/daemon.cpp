@@ -43,6 +43,8 @@ daemon::daemon(std::string config_file, config::configuration initial,
       engines_(io_.get_executor(), *log_, clock_, random_) {}
 
 daemon::~daemon() {
+    render_worker_.stop();
+    render_worker_.join();
     // The engines log until they are gone (their destructor runs after this body), so the log
     // stops feeding the alert hooks here and the hooks outlive nothing that writes to them.
     if (auto plain = make_log_sink(config_.global.log)) {
@@ -286,8 +288,13 @@ std::vector<std::string> daemon::reject(std::vector<std::string> diagnostics) {
     return diagnostics;
 }
 
-boost::json::object daemon::status() const {
-    daemon_status status;
+void daemon::status(status_done done) {
+    statuses_.request(std::move(done));
+}
+
+status_snapshot daemon::status_now() const {
+    status_snapshot snapshot;
+    auto& status = snapshot.daemon;
     status.version = version;
     status.node = config_.global.node;
     status.pid = ::getpid();
@@ -302,19 +309,16 @@ boost::json::object daemon::status() const {
     status.reloads_rejected = reloads_rejected_;
     status.last_rejection = last_rejection_;
     status.vrrp = engines_.vrrp_status();
-    auto document = to_json(status);
-    engines_.add_status(document);
-    return document;
+    engines_.add_status(snapshot);
+    return snapshot;
 }
 
-std::string daemon::metrics_body() const {
+metrics::scrape_inputs daemon::metrics_now() const {
     metrics::scrape_inputs inputs;
     inputs.daemon = {std::string(version), started_at_, config_loaded_at_, reloads_applied_,
                      reloads_rejected_};
     engines_.add_metrics(inputs);
-    metrics::exposition out;
-    write_scrape(out, inputs);
-    return out.take();
+    return inputs;
 }
 
 control_target::drain_outcome daemon::drain(const std::string& real_server, bool drained) {

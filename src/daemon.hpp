@@ -21,6 +21,8 @@
 #include "metrics/metrics_server.hpp"
 #include "plan.hpp"
 #include "service_notifier.hpp"
+#include "snapshot_renderer.hpp"
+#include "status_document.hpp"
 #include "supervisor.hpp"
 
 namespace vigil {
@@ -41,7 +43,8 @@ class daemon final : private control_target {
 
   private:
     // control_target: the control socket's commands.
-    boost::json::object status() const override;
+    // Copied here, on the loop; rendered on the render worker.
+    void status(status_done done) override;
     void reload(bool allow_empty, reload_done done) override;
     drain_outcome drain(const std::string& real_server, bool drained) override;
     void plan(const std::string& file, plan_done done) override;
@@ -62,8 +65,9 @@ class daemon final : private control_target {
     // Counts, remembers and logs a refused reload; returns its diagnostics.
     std::vector<std::string> reject(std::vector<std::string> diagnostics);
     void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
-    // The body of one /metrics scrape.
-    std::string metrics_body() const;
+    // What a status or a /metrics scrape shows, copied from the daemon and its engines.
+    status_snapshot status_now() const;
+    metrics::scrape_inputs metrics_now() const;
 
     std::string config_file_;
     config::configuration config_;
@@ -88,7 +92,9 @@ class daemon final : private control_target {
     std::unique_ptr<alert_dispatcher> alerts_;
     supervisor engines_;
     // Declared after the engines a scrape reads, so it closes before they go.
-    metrics::metrics_server metrics_{io_.get_executor(), *log_, [this] { return metrics_body(); }};
+    metrics::metrics_server metrics_{
+        io_.get_executor(), *log_,
+        [this](metrics::metrics_server::body_ready ready) { scrapes_.request(std::move(ready)); }};
     boost::asio::steady_timer ready_timer_{io_};
     boost::asio::steady_timer watchdog_timer_{io_};
     struct pending_reload {
@@ -101,6 +107,19 @@ class daemon final : private control_target {
     // Declared after the loop and everything a reload's completion touches: destroying it joins
     // the worker, whose completion then never runs (the loop has stopped).
     boost::asio::thread_pool reload_worker_{1};
+    // Renders status documents and scrapes (megabytes at 10,000 real servers) off the loop. The
+    // destructor stops and joins it first: a render in progress uses the renderer below.
+    boost::asio::thread_pool render_worker_{1};
+    snapshot_renderer<status_snapshot> statuses_{
+        io_.get_executor(), render_worker_, [this] { return status_now(); },
+        [](const status_snapshot& snapshot) { return render_status(snapshot) + '\n'; }};
+    snapshot_renderer<metrics::scrape_inputs> scrapes_{
+        io_.get_executor(), render_worker_, [this] { return metrics_now(); },
+        [](const metrics::scrape_inputs& inputs) {
+            metrics::exposition out;
+            write_scrape(out, inputs);
+            return out.take();
+        }};
     int exit_status_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "status_document.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include "status.hpp"
 
 namespace vigil {
@@ -34,6 +36,25 @@ boost::json::array real_servers_json(const std::vector<checkers::real_server_sta
         out.push_back(std::move(o));
     }
     return out;
+}
+
+boost::json::object status_json(const status_snapshot& snapshot) {
+    auto document = to_json(snapshot.daemon);
+    document["real_servers"] =
+        real_servers_json(snapshot.real_servers, snapshot.mono_now, snapshot.wall_now);
+    boost::json::array drained;
+    for (const auto& name : snapshot.drained) {
+        drained.emplace_back(name);
+    }
+    document["drained"] = std::move(drained);
+    if (snapshot.ipvs) {
+        document["ipvs"] = ipvs::status_json(*snapshot.ipvs);
+    }
+    return document;
+}
+
+std::string render_status(const status_snapshot& snapshot) {
+    return boost::json::serialize(status_json(snapshot));
 }
 
 }  // namespace vigil

@@ -276,19 +276,16 @@ std::vector<vrrp::instance_status> supervisor::vrrp_status() const {
     return vrrp_ ? vrrp_->status() : std::vector<vrrp::instance_status>{};
 }
 
-void supervisor::add_status(boost::json::object& document) const {
-    document["real_servers"] = health_monitor_
-                                   ? real_servers_json(health_monitor_->status(), clock_.now(),
-                                                       std::chrono::system_clock::now())
-                                   : boost::json::array{};
-    boost::json::array drained;
-    for (const auto& name : drained_->names()) {
-        drained.emplace_back(name);
+void supervisor::add_status(status_snapshot& snapshot) const {
+    snapshot.mono_now = clock_.now();
+    snapshot.wall_now = std::chrono::system_clock::now();
+    if (health_monitor_) {
+        snapshot.real_servers = health_monitor_->status();
     }
-    document["drained"] = std::move(drained);
+    snapshot.drained = drained_->names();
     if (reconciler_) {
         // From the reconciler's view of the kernel: a status request never waits for a dump.
-        document["ipvs"] = reconciler_->status_json();
+        snapshot.ipvs = reconciler_->status();
     }
 }
 
@@ -298,8 +295,12 @@ void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
         inputs.real_servers = health_monitor_->status();
         inputs.checker = health_monitor_->stats();
     }
-    inputs.drained = drained_ ? &*drained_ : nullptr;
-    inputs.reconciler = reconciler_.get();
+    if (drained_) {
+        inputs.drained = drained_->names();
+    }
+    if (reconciler_) {
+        inputs.ipvs = metrics::ipvs_facts::of(*reconciler_);
+    }
 }
 
 }  // namespace vigil

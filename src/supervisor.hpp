@@ -14,6 +14,7 @@
 #include "checkers/health_monitor.hpp"
 #include "config/model.hpp"
 #include "drain_list.hpp"
+#include "status_document.hpp"
 #include "ipvs/backend.hpp"
 #include "ipvs/backend_worker.hpp"
 #include "ipvs/desired.hpp"
@@ -72,12 +73,14 @@ class supervisor {
     // Drains or undrains a real server of the config in force; the error says why not.
     boost::system::result<bool> set_drained(const std::string& real_server, bool drained);
 
-    // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
-    void add_status(boost::json::object& document) const;
+    // The engines' sections of `vigil status` (real_servers, drained, ipvs), copied into the
+    // snapshot that is rendered off the loop.
+    void add_status(status_snapshot& snapshot) const;
     std::vector<vrrp::instance_status> vrrp_status() const;
     // Null while IPVS is not programmed (no virtual servers).
     const ipvs::reconciler* reconciler() const { return reconciler_.get(); }
-    // What a metrics scrape reads from the engines (the daemon adds its own facts).
+    // What a metrics scrape reads from the engines (the daemon adds its own facts), copied: the
+    // text is written off the loop.
     void add_metrics(metrics::scrape_inputs& inputs) const;
 
   private:

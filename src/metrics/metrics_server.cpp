@@ -6,7 +6,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "metrics/exposition.hpp"
@@ -63,8 +63,10 @@ class metrics_server::connection : public std::enable_shared_from_this<connectio
         if (request.method() != http::verb::get && request.method() != http::verb::head) {
             respond(http::status::method_not_allowed, "text/plain", "only GET\n", keep_alive);
         } else if (target == "/metrics") {
-            // Built once, in this turn, from what the engines already hold.
-            respond(http::status::ok, content_type, shared_->build(), keep_alive);
+            // Copied on this turn from what the engines already hold, written on a worker.
+            shared_->build([self = shared_from_this(), keep_alive](rendered_text body) {
+                self->respond(http::status::ok, content_type, std::move(body), keep_alive);
+            });
         } else if (target == "/healthz") {
             respond(http::status::ok, "text/plain", "ok\n", keep_alive);
         } else {
@@ -72,23 +74,31 @@ class metrics_server::connection : public std::enable_shared_from_this<connectio
         }
     }
 
-    void respond(http::status status, std::string_view type, std::string body, bool keep_alive) {
+    void respond(http::status status, std::string_view type, std::string_view body,
+                 bool keep_alive) {
+        respond(status, type, std::make_shared<const std::string>(body), keep_alive);
+    }
+
+    // The body is shared with other scrapes answered by the same render, and kept until written.
+    void respond(http::status status, std::string_view type, rendered_text body, bool keep_alive) {
         bool head =
             parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+        body_ = std::move(body);
         response_.emplace(status, 11);
         response_->set(http::field::server, "vigil");
         response_->set(http::field::content_type, type);
-        response_->body() = std::move(body);
+        response_->body() = {body_->data(), body_->size()};
         response_->keep_alive(keep_alive);
         response_->prepare_payload();
         if (head) {
-            response_->body().clear();  // Content-Length still says what GET would send
+            response_->body() = {};  // Content-Length still says what GET would send
         }
         stream_.expires_after(exchange_deadline);
         http::async_write(
             stream_, *response_,
             [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                 self->response_.reset();
+                self->body_.reset();
                 if (ec || !keep_alive) {
                     self->close();
                     return;
@@ -106,7 +116,8 @@ class metrics_server::connection : public std::enable_shared_from_this<connectio
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{max_request_bytes};
     std::optional<http::request_parser<http::empty_body>> parser_;
-    std::optional<http::response<http::string_body>> response_;
+    std::optional<http::response<http::span_body<const char>>> response_;
+    rendered_text body_;
     std::shared_ptr<shared_state> shared_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "base/address.hpp"
 #include "base/event_log.hpp"
+#include "snapshot_renderer.hpp"
 
 namespace vigil::metrics {
 
@@ -20,10 +21,13 @@ namespace vigil::metrics {
 // max_request_bytes of headers and no body, each request must be read and answered within
 // exchange_deadline (an idle keep-alive connection is closed after it too), and at most
 // max_connections are served at once (more are closed as soon as they are accepted). A scrape's
-// body is built once, in one loop turn, and then written for as long as the deadline allows.
+// body is asked of the builder, which answers on a later loop turn (the daemon writes it on a
+// worker thread), and then written for as long as the deadline allows.
 class metrics_server {
   public:
-    using body_builder = std::function<std::string()>;
+    // Calls `ready` exactly once, on the loop, with the body of one scrape.
+    using body_ready = std::function<void(rendered_text body)>;
+    using body_builder = std::function<void(body_ready ready)>;
 
     static constexpr std::size_t max_connections = 16;
     static constexpr std::size_t max_request_bytes = 8 * 1024;

@@ -109,7 +109,7 @@ void write_checks(exposition& out, const scrape_inputs& in) {
                "1 while an operator has drained the real server (IPVS weight 0).");
     for (std::size_t i = 0; i < servers.size(); ++i) {
         out.sample("vigil_real_server_drained", labels[i].text(),
-                   flag(in.drained && in.drained->contains(servers[i].name)));
+                   flag(in.drained.contains(servers[i].name)));
     }
     out.family("vigil_real_server_check_latency_seconds", metric_type::gauge,
                "Latency of the last check (0 before the first).");
@@ -166,10 +166,10 @@ void write_checker_engine(exposition& out, const checkers::health_monitor::count
           seconds(c.max_start_lag));
 }
 
-void write_real_server_weights(exposition& out, const ipvs::reconciler& r) {
-    const auto& specs = r.specs();
-    const auto& desired = r.desired();
-    const auto& kernel = r.view().table();
+void write_real_server_weights(exposition& out, const ipvs_facts& r) {
+    const auto& specs = r.specs;
+    const auto& desired = r.desired;
+    const auto& kernel = r.kernel;
     struct row {
         label_set labels;
         std::uint64_t configured;
@@ -238,11 +238,11 @@ bool entry_in_sync(const ipvs::service_entry* want, const ipvs::service_entry* h
     return true;
 }
 
-void write_virtual_servers(exposition& out, const ipvs::reconciler& r) {
-    const auto& specs = r.specs();
-    const auto& desired = r.desired();
-    const auto& kernel = r.view().table();
-    auto states = r.virtual_servers();
+void write_virtual_servers(exposition& out, const ipvs_facts& r) {
+    const auto& specs = r.specs;
+    const auto& desired = r.desired;
+    const auto& kernel = r.kernel;
+    const auto& states = r.virtual_servers;
     struct row {
         label_set labels;
         ipvs::virtual_server_state state;
@@ -253,7 +253,7 @@ void write_virtual_servers(exposition& out, const ipvs::reconciler& r) {
     };
     std::vector<row> rows;
     rows.reserve(specs.size());
-    bool all_in_sync = r.view().known();
+    bool all_in_sync = r.kernel_known;
     for (const auto& vs : specs) {
         row x;
         x.labels.add("virtual_server", vs.name);
@@ -322,8 +322,8 @@ void write_virtual_servers(exposition& out, const ipvs::reconciler& r) {
     out.sample("vigil_ipvs_in_sync", {}, flag(all_in_sync));
 }
 
-void write_reconciler(exposition& out, const ipvs::reconciler& r) {
-    const auto& c = r.counters();
+void write_reconciler(exposition& out, const ipvs_facts& r) {
+    const auto& c = r.counters;
     out.family("vigil_ipvs_syncs_total", metric_type::counter,
                "Syncs that reached the kernel, by reason (startup, requested, retry, resync, "
                "manual, health, health_batch).");
@@ -339,7 +339,7 @@ void write_reconciler(exposition& out, const ipvs::reconciler& r) {
     out.family("vigil_ipvs_dumps_failed_total", metric_type::counter,
                "Kernel table dumps that failed.");
     out.sample("vigil_ipvs_dumps_failed_total", {}, c.dumps_failed);
-    if (const auto& last = r.last_report()) {
+    if (const auto& last = r.last_report) {
         out.family("vigil_ipvs_last_dump_seconds", metric_type::gauge,
                    "How long the last full sync's kernel dump took.");
         out.sample("vigil_ipvs_last_dump_seconds", {}, seconds(last->dump_time));
@@ -348,7 +348,7 @@ void write_reconciler(exposition& out, const ipvs::reconciler& r) {
         out.sample("vigil_ipvs_last_apply_seconds", {}, seconds(last->apply_time));
     }
     out.family("vigil_ipvs_owned_services", metric_type::gauge, "IPVS services vigil owns.");
-    out.sample("vigil_ipvs_owned_services", {}, static_cast<std::uint64_t>(r.owned().size()));
+    out.sample("vigil_ipvs_owned_services", {}, static_cast<std::uint64_t>(r.owned_services));
 }
 
 }  // namespace
@@ -362,11 +362,24 @@ void write_scrape(exposition& out, const scrape_inputs& in) {
     if (in.checker) {
         write_checker_engine(out, *in.checker);
     }
-    if (in.reconciler) {
-        write_real_server_weights(out, *in.reconciler);
-        write_virtual_servers(out, *in.reconciler);
-        write_reconciler(out, *in.reconciler);
+    if (in.ipvs) {
+        write_real_server_weights(out, *in.ipvs);
+        write_virtual_servers(out, *in.ipvs);
+        write_reconciler(out, *in.ipvs);
     }
+}
+
+ipvs_facts ipvs_facts::of(const ipvs::reconciler& reconciler) {
+    ipvs_facts facts;
+    facts.specs = reconciler.specs();
+    facts.desired = reconciler.desired();
+    facts.kernel = reconciler.view().table();
+    facts.kernel_known = reconciler.view().known();
+    facts.virtual_servers = reconciler.virtual_servers();
+    facts.counters = reconciler.counters();
+    facts.last_report = reconciler.last_report();
+    facts.owned_services = reconciler.owned().size();
+    return facts;
 }
 
 }  // namespace vigil::metrics

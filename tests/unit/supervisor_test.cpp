@@ -119,8 +119,9 @@ struct lab {
 
     // destination address -> weight, as `vigil status` reports the kernel's table.
     std::map<std::string, std::int64_t> kernel_weights() const {
-        boost::json::object document;
-        engines->add_status(document);
+        status_snapshot snapshot;
+        engines->add_status(snapshot);
+        auto document = status_json(snapshot);
         std::map<std::string, std::int64_t> weights;
         const auto& services = document.at("ipvs").at("services").as_array();
         REQUIRE(services.size() == 1);

@@ -95,6 +95,7 @@ TEST_CASE("a checked real server reports health, drain, results and a latency hi
     scrape_inputs in;
     in.real_servers.push_back(checked("web/10.0.0.2:80", true, 30ms));
     in.real_servers.push_back(checked("web/10.0.0.3:80", false, 3000ms));
+    in.drained = {"web/10.0.0.3:80"};
     exposition out;
     write_scrape(out, in);
     const auto& text = out.text();
@@ -103,6 +104,7 @@ TEST_CASE("a checked real server reports health, drain, results and a latency hi
     CHECK(has_line(text, "vigil_real_server_up{" + a + "} 1"));
     CHECK(has_line(text, "vigil_real_server_up{" + b + "} 0"));
     CHECK(has_line(text, "vigil_real_server_drained{" + a + "} 0"));
+    CHECK(has_line(text, "vigil_real_server_drained{" + b + "} 1"));
     CHECK(has_line(text, "vigil_real_server_check_latency_seconds{" + a + "} 0.03"));
     CHECK(has_line(text, "vigil_real_server_checks_total{" + a + ",result=\"success\"} 1"));
     CHECK(has_line(text, "vigil_real_server_checks_total{" + b + ",result=\"failure\"} 1"));
@@ -157,7 +159,7 @@ TEST_CASE("weights, quorum and kernel counters come from the reconciler's view")
     r.sync_now("startup");
     io.poll();
     scrape_inputs in;
-    in.reconciler = &r;
+    in.ipvs = ipvs_facts::of(r);
     exposition out;
     write_scrape(out, in);
     const auto& text = out.text();
