@@ -72,10 +72,9 @@ void answer_control_request(const boost::json::object& request, control_target& 
             answer(error_reply("allow_empty is true or false"));
             return;
         }
-        target.reload(allow_empty && allow_empty->as_bool(),
-                      [reply](std::vector<std::string> errors) {
-                          reply(json_line(reload_reply(errors)));
-                      });
+        target.reload(
+            allow_empty && allow_empty->as_bool(),
+            [reply](std::vector<std::string> errors) { reply(json_line(reload_reply(errors))); });
     } else if (name == "drain" || name == "undrain") {
         answer(answer_drain(request, target, name == "drain"));
     } else if (name == "plan") {

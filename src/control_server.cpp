@@ -199,8 +199,8 @@ asio::awaitable<void> serve_client(local_socket socket, std::shared_ptr<State> s
         reply = json_line(error_reply(
             "permission denied: only root and the daemon's user may use " + state->path));
     } else if (too_long) {
-        reply = json_line(error_reply(
-            "request longer than " + std::to_string(max_request_bytes / 1024) + " KiB"));
+        reply = json_line(error_reply("request longer than " +
+                                      std::to_string(max_request_bytes / 1024) + " KiB"));
     } else if (ec) {
         co_return;
     } else {

@@ -1,5 +1,7 @@
 #include "daemon.hpp"
 
+#include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,7 +42,19 @@ daemon::daemon(std::string config_file, config::configuration initial,
                [this](const boost::json::object& request, control_server::reply_handler reply) {
                    answer_control_request(request, *this, std::move(reply));
                }),
-      engines_(io_.get_executor(), *log_, clock_, random_) {}
+      engines_(io_.get_executor(), *log_, clock_, random_) {
+    // The workers' threads yield to the loop's: a render or a parse that waits for a CPU only
+    // answers later, a loop that waits for one sends a late advert. A daemon started at a
+    // real-time priority (chrt, systemd's CPUSchedulingPolicy) keeps it for the loop only. On
+    // Linux both settings are per thread.
+    for (auto* worker : {&reload_worker_, &render_worker_}) {
+        boost::asio::post(*worker, [] {
+            sched_param normal{};
+            ::sched_setscheduler(0, SCHED_OTHER, &normal);
+            ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), worker_nice);
+        });
+    }
+}
 
 daemon::~daemon() {
     render_worker_.stop();
@@ -199,19 +213,32 @@ void daemon::start_next_reload() {
     // it happens on the worker, which touches nothing but the file system.
     boost::asio::post(reload_worker_, [this] {
         auto loaded = config::load_configuration(config_file_);
-        boost::asio::post(io_, [this, loaded = std::move(loaded)]() mutable {
+        std::optional<supervisor::engine_specs> specs;
+        if (loaded.config) {
+            specs = supervisor::specs_of(*loaded.config);
+        }
+        boost::asio::post(io_, [this, loaded = std::move(loaded),
+                                specs = std::move(specs)]() mutable {
             auto request = std::move(pending_reloads_.front());
             pending_reloads_.pop_front();
-            auto errors = commit_reload(std::move(loaded), request.allow_empty);
-            // Whatever the outcome, the daemon is serving again.
-            notifier_.notify("READY=1");
-            request.done(std::move(errors));
-            start_next_reload();
+            auto finish = [this, done = std::move(request.done)](std::vector<std::string> errors) {
+                // Whatever the outcome, the daemon is serving again.
+                notifier_.notify("READY=1");
+                done(std::move(errors));
+                start_next_reload();
+            };
+            auto errors = commit_reload(std::move(loaded), std::move(specs), request.allow_empty,
+                                        [finish] { finish({}); });
+            if (!errors.empty()) {
+                finish(std::move(errors));
+            }
         });
     });
 }
 
-std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool allow_empty) {
+std::vector<std::string> daemon::commit_reload(config::load_result loaded,
+                                               std::optional<supervisor::engine_specs> specs,
+                                               bool allow_empty, std::function<void()> committed) {
     if (stopping_) {
         return {config_file_ + ": error: the daemon is stopping"};
     }
@@ -240,7 +267,7 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool 
     // Everything the engines can fail at (VRRP sockets, an interface that does not exist) is
     // done before anything changes: refused here, nothing running was touched. Dropped on a
     // refusal below, it releases what it opened.
-    auto prepared = engines_.prepare(next);
+    auto prepared = engines_.prepare(next, std::move(*specs));
     if (!prepared) {
         std::vector<std::string> errors;
         for (const auto& why : prepared.error()) {
@@ -267,15 +294,21 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded, bool 
         }
         return reject({*error});
     }
-    config_ = std::move(next);
-    engines_.commit(std::move(*prepared));
+    // The old config (10,000 real servers) is freed on the worker, not on the loop.
+    boost::asio::post(reload_worker_,
+                      [old = std::exchange(config_, std::move(next))]() mutable { old = {}; });
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
-    log_->info("config.reloaded", {{"file", config_file_},
-                                   {"node", config_.global.node},
-                                   {"vrrp_instances", config_.vrrp_instances.size()},
-                                   {"virtual_servers", config_.virtual_servers.size()},
-                                   {"real_servers", config_.real_server_count()}});
+    // Nothing can fail from here: the engines take the new config over a few loop turns, and
+    // the next reload waits for them.
+    engines_.commit_in_turns(std::move(*prepared), config_, [this, committed] {
+        log_->info("config.reloaded", {{"file", config_file_},
+                                       {"node", config_.global.node},
+                                       {"vrrp_instances", config_.vrrp_instances.size()},
+                                       {"virtual_servers", config_.virtual_servers.size()},
+                                       {"real_servers", config_.real_server_count()}});
+        committed();
+    });
     return {};
 }
 

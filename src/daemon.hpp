@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,7 +54,11 @@ class daemon final : private control_target {
     // Reloads run one at a time: the file is read and validated on the reload worker, off the
     // loop, and only the commit runs on it.
     void start_next_reload();
-    std::vector<std::string> commit_reload(config::load_result loaded, bool allow_empty);
+    // Refused: the diagnostics, and nothing changed. Accepted: empty, and `committed` is called
+    // once the engines have applied it all (a few loop turns later).
+    std::vector<std::string> commit_reload(config::load_result loaded,
+                                           std::optional<supervisor::engine_specs> specs,
+                                           bool allow_empty, std::function<void()> committed);
     void wait_for_signal();
     void stop(int signal_number);
     // systemd: READY once the first IPVS reconcile ran (at once without IPVS); watchdog pings
@@ -110,16 +115,17 @@ class daemon final : private control_target {
     // Renders status documents and scrapes (megabytes at 10,000 real servers) off the loop. The
     // destructor stops and joins it first: a render in progress uses the renderer below.
     boost::asio::thread_pool render_worker_{1};
+    static constexpr int worker_nice = 10;
     snapshot_renderer<status_snapshot> statuses_{
         io_.get_executor(), render_worker_, [this] { return status_now(); },
         [](const status_snapshot& snapshot) { return render_status(snapshot) + '\n'; }};
-    snapshot_renderer<metrics::scrape_inputs> scrapes_{
-        io_.get_executor(), render_worker_, [this] { return metrics_now(); },
-        [](const metrics::scrape_inputs& inputs) {
-            metrics::exposition out;
-            write_scrape(out, inputs);
-            return out.take();
-        }};
+    snapshot_renderer<metrics::scrape_inputs> scrapes_{io_.get_executor(), render_worker_,
+                                                       [this] { return metrics_now(); },
+                                                       [](const metrics::scrape_inputs& inputs) {
+                                                           metrics::exposition out;
+                                                           write_scrape(out, inputs);
+                                                           return out.take();
+                                                       }};
     int exit_status_ = 0;
 };
 

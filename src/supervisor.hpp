@@ -3,6 +3,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/object.hpp>
 #include <boost/system/result.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,12 +15,12 @@
 #include "checkers/health_monitor.hpp"
 #include "config/model.hpp"
 #include "drain_list.hpp"
-#include "status_document.hpp"
 #include "ipvs/backend.hpp"
 #include "ipvs/backend_worker.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/reconciler.hpp"
 #include "metrics/scrape.hpp"
+#include "status_document.hpp"
 #include "vrrp/address_effects.hpp"
 #include "vrrp/instance_set.hpp"
 
@@ -43,23 +44,39 @@ class supervisor {
     // The first config. IPVS first, so the table is programmed whichever VRRP state this node
     // ends up in, then VRRP, then the checks. False when an engine cannot start (logged).
     bool start(const config::configuration& config);
+    // What a config asks of each engine, derived from the config alone. At 10,000 real servers
+    // it takes long enough to delay adverts, so a reload derives it on its worker thread.
+    struct engine_specs {
+        std::vector<checkers::checked_server_spec> checks;
+        std::vector<ipvs::virtual_server_spec> virtual_servers;
+        std::vector<vrrp::instance_spec> instances;
+        std::vector<vrrp::sync_group_spec> sync_groups;
+    };
+    static engine_specs specs_of(const config::configuration& config);
     // A validated new config, made ready to apply: everything that can fail is done here (VRRP
     // sockets for new and restarted instances, a first IPVS backend or route netlink socket),
     // and nothing running is touched. Dropping it uncommitted releases what it opened.
     struct prepared_reload {
-        config::configuration config;
+        engine_specs specs;
         std::unique_ptr<ipvs::backend> ipvs_backend;  // opened for a first IPVS table
         // A first VRRP instance: the effects outlive the set that uses them.
         std::unique_ptr<vrrp::netlink_effects> address_effects;
         std::unique_ptr<vrrp::instance_set> vrrp;
         std::optional<vrrp::instance_set::prepared> vrrp_change;
     };
-    // Fails with one line per reason the config cannot apply.
+    // `specs` are specs_of(config). Fails with one line per reason the config cannot apply.
     boost::system::result<prepared_reload, std::vector<std::string>> prepare(
-        const config::configuration& config);
-    // Applies a prepared reload, which cannot fail: only what changed is touched (see the
-    // README's Reload).
-    void commit(prepared_reload change);
+        const config::configuration& config, engine_specs specs);
+    // Applies a reload prepared from `config`, which cannot fail: only what changed is touched
+    // (see the README's Reload).
+    void commit(prepared_reload change, const config::configuration& config);
+    // The same spread over three loop turns (checks, IPVS, VRRP), so that at 10,000 real servers
+    // no one turn holds up an advert for all of it; `committed` is called on the last. Nothing
+    // can fail on the way, so it is still all or nothing: a reload that was prepared is applied
+    // whole, only a status asked for in between sees the engines part-way (each one
+    // consistent). `config` must stay where it is until then (the daemon's config in force).
+    void commit_in_turns(prepared_reload change, const config::configuration& config,
+                         std::function<void()> committed);
     // prepare() then commit(); false (logged as vrrp.start_failed) when prepare() failed.
     bool reconfigure(const config::configuration& config);
     // Stops the checks, applies the IPVS shutdown policy, and masters resign.
@@ -89,9 +106,14 @@ class supervisor {
     boost::system::result<std::unique_ptr<ipvs::backend>, std::string> open_ipvs_backend(
         const config::configuration& config) const;
     bool apply_ipvs(const config::configuration& config,
+                    std::vector<ipvs::virtual_server_spec> specs,
                     std::unique_ptr<ipvs::backend> opened = nullptr);
     bool apply_vrrp(const config::configuration& config);
-    void apply_checks(const config::configuration& config);
+    void apply_checks(const config::configuration& config,
+                      std::vector<checkers::checked_server_spec> servers);
+    void commit_checks(prepared_reload& change, const config::configuration& config);
+    void commit_ipvs(prepared_reload& change, const config::configuration& config);
+    void commit_vrrp(prepared_reload& change);
     void on_health_change(const checkers::health_change& change);
     void on_vrrp_state(const std::string& instance, vrrp::state to);
     // Hands the reconciler one real server's health as IPVS should see it: drained is weight 0.
@@ -114,6 +136,7 @@ class supervisor {
     ipvs::health_map health_;
     std::optional<std::string> sync_daemon_instance_;
     std::unique_ptr<checkers::health_monitor> health_monitor_;
+    bool shut_down_ = false;  // a reload committing in turns stops
 };
 
 }  // namespace vigil
