@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <map>
 #include <tuple>
 #include <vector>
+
+#include "base/json_writer.hpp"
 
 namespace vigil::ipvs {
 
@@ -46,32 +49,39 @@ std::string v4_mask_text(unsigned prefix) {
     return boost::asio::ip::address_v4(mask).to_string();
 }
 
-boost::json::object counters_json(const counters& c) {
-    return {{"connections", c.connections}, {"in_packets", c.in_packets},
-            {"out_packets", c.out_packets}, {"in_bytes", c.in_bytes},
-            {"out_bytes", c.out_bytes},     {"cps", c.cps},
-            {"in_pps", c.in_pps},           {"out_pps", c.out_pps},
-            {"in_bps", c.in_bps},           {"out_bps", c.out_bps}};
+void write_counters(json_writer& w, const counters& c) {
+    w.begin_object();
+    w.member("connections", c.connections);
+    w.member("in_packets", c.in_packets);
+    w.member("out_packets", c.out_packets);
+    w.member("in_bytes", c.in_bytes);
+    w.member("out_bytes", c.out_bytes);
+    w.member("cps", c.cps);
+    w.member("in_pps", c.in_pps);
+    w.member("out_pps", c.out_pps);
+    w.member("in_bps", c.in_bps);
+    w.member("out_bps", c.out_bps);
+    w.end_object();
 }
 
-boost::json::array flag_names(const service& s) {
-    boost::json::array names;
+void write_flag_names(json_writer& w, const service& s) {
+    w.begin_array();
     if (s.flags & service_flags::persistent) {
-        names.emplace_back("persistent");
+        w.value("persistent");
     }
     if (s.flags & service_flags::one_packet) {
-        names.emplace_back("one_packet");
+        w.value("one_packet");
     }
     if (s.flags & service_flags::sched_flag_1) {
-        names.emplace_back("flag-1");
+        w.value("flag-1");
     }
     if (s.flags & service_flags::sched_flag_2) {
-        names.emplace_back("flag-2");
+        w.value("flag-2");
     }
     if (s.flags & service_flags::sched_flag_3) {
-        names.emplace_back("flag-3");
+        w.value("flag-3");
     }
-    return names;
+    w.end_array();
 }
 
 // ipvsadm names the scheduler flags after the schedulers that read them.
@@ -151,114 +161,146 @@ std::string format_ipvsadm(const table& kernel, bool thresholds) {
     return out;
 }
 
-boost::json::value status_json(const status_inputs& in) {
+namespace {
+
+void write_status_members(json_writer& w, const status_inputs& in) {
     // Which virtual server and real server each kernel entry belongs to.
     std::map<service_key, const virtual_server_spec*> by_key;
     for (const auto& vs : in.servers) {
         by_key[vs.settings.key] = &vs;
     }
-    boost::json::array services;
+    const auto* states = in.build ? &in.build->virtual_servers : in.virtual_servers;
+    w.key("services");
+    w.begin_array();
     for (const auto& [key, entry] : in.kernel) {
-        boost::json::object s;
-        const auto* vs = by_key.contains(key) ? by_key[key] : nullptr;
+        auto found = by_key.find(key);
+        const auto* vs = found == by_key.end() ? nullptr : found->second;
         auto wanted = in.desired.find(key);
         const service_entry* want = wanted == in.desired.end() ? nullptr : &wanted->second;
-        s["service"] = to_string(key);
-        s["owned"] = in.owned.contains(key) || want != nullptr;
-        s["virtual_server"] = vs ? boost::json::value(vs->name) : boost::json::value(nullptr);
-        s["scheduler"] = entry.settings.scheduler;
-        s["flags"] = flag_names(entry.settings);
-        s["persistence_timeout"] = entry.settings.timeout;
-        s["persistence_netmask"] = entry.settings.netmask;
-        boost::json::value quorum_up = nullptr;
-        boost::json::value healthy_weight = nullptr;
-        boost::json::value sorry = nullptr;
-        const auto* states = in.build ? &in.build->virtual_servers : in.virtual_servers;
+        w.begin_object();
+        w.member("service", to_string(key));
+        w.member("owned", in.owned.contains(key) || want != nullptr);
+        w.key("virtual_server");
+        vs ? w.value(vs->name) : w.null();
+        w.member("scheduler", entry.settings.scheduler);
+        w.key("flags");
+        write_flag_names(w, entry.settings);
+        w.member("persistence_timeout", entry.settings.timeout);
+        w.member("persistence_netmask", entry.settings.netmask);
+        const virtual_server_state* state = nullptr;
         if (vs && states) {
             if (auto it = states->find(vs->name); it != states->end()) {
-                quorum_up = it->second.quorum_up;
-                healthy_weight = it->second.healthy_weight;
-                sorry = it->second.sorry_server_active;
+                state = &it->second;
             }
         }
-        s["quorum_up"] = quorum_up;
-        s["healthy_weight"] = healthy_weight;
-        s["sorry_server_active"] = sorry;
+        w.key("quorum_up");
+        state ? w.value(state->quorum_up) : w.null();
+        w.key("healthy_weight");
+        state ? w.value(state->healthy_weight) : w.null();
+        w.key("sorry_server_active");
+        state ? w.value(state->sorry_server_active) : w.null();
+        w.key("stats");
+        write_counters(w, entry.settings.stats);
+        // in_sync comes before the destinations it is computed from.
         bool in_sync = want && want->settings.same_settings(entry.settings) &&
                        want->destinations.size() == entry.destinations.size();
-        s["stats"] = counters_json(entry.settings.stats);
-        boost::json::array dests;
+        if (want) {
+            for (const auto& [address, d] : entry.destinations) {
+                auto wd = want->destinations.find(address);
+                in_sync = in_sync && wd != want->destinations.end() && wd->second.same_settings(d);
+            }
+        }
+        w.key("in_sync");
+        want ? w.value(in_sync) : w.null();
+        w.key("destinations");
+        w.begin_array();
         for (const auto& [address, d] : entry.destinations) {
-            boost::json::object o;
-            o["address"] = to_string(address);
-            boost::json::value rs_name = nullptr;
-            boost::json::value health = nullptr;
+            w.begin_object();
+            w.member("address", to_string(address));
+            const std::string* rs_name = nullptr;
+            const char* health = nullptr;
             if (vs) {
                 for (const auto& rs : vs->real_servers) {
                     if (rs.address == address) {
-                        rs_name = rs.name;
+                        rs_name = &rs.name;
                         auto h = in.health.find(rs.name);
                         health =
                             h == in.health.end() ? "unchecked" : (h->second.up ? "up" : "down");
                     }
                 }
             }
-            o["real_server"] = rs_name;
-            o["sorry_server"] = vs && vs->sorry_server == address;
-            o["health"] = health;
-            o["forwarding"] = to_string(d.forward);
-            o["weight"] = d.weight;
-            boost::json::value desired_weight = nullptr;
+            w.key("real_server");
+            rs_name ? w.value(*rs_name) : w.null();
+            w.member("sorry_server", vs && vs->sorry_server == address);
+            w.key("health");
+            health ? w.value(health) : w.null();
+            w.member("forwarding", to_string(d.forward));
+            w.member("weight", d.weight);
+            w.key("desired_weight");
+            const destination* wd = nullptr;
             if (want) {
-                if (auto w = want->destinations.find(address); w != want->destinations.end()) {
-                    desired_weight = w->second.weight;
-                    in_sync = in_sync && w->second.same_settings(d);
-                } else {
-                    in_sync = false;
+                if (auto it = want->destinations.find(address); it != want->destinations.end()) {
+                    wd = &it->second;
                 }
             }
-            o["desired_weight"] = desired_weight;
-            o["upper_threshold"] = d.upper_threshold;
-            o["lower_threshold"] = d.lower_threshold;
-            o["active_connections"] = d.active_connections;
-            o["inactive_connections"] = d.inactive_connections;
-            o["persistent_connections"] = d.persistent_connections;
-            o["stats"] = counters_json(d.stats);
-            dests.push_back(std::move(o));
+            wd ? w.value(wd->weight) : w.null();
+            w.member("upper_threshold", d.upper_threshold);
+            w.member("lower_threshold", d.lower_threshold);
+            w.member("active_connections", d.active_connections);
+            w.member("inactive_connections", d.inactive_connections);
+            w.member("persistent_connections", d.persistent_connections);
+            w.key("stats");
+            write_counters(w, d.stats);
+            w.end_object();
         }
-        s["in_sync"] = want ? boost::json::value(in_sync) : boost::json::value(nullptr);
-        s["destinations"] = std::move(dests);
-        services.push_back(std::move(s));
+        w.end_array();
+        w.end_object();
     }
-    boost::json::array missing;
+    w.end_array();
+    w.key("missing");
+    w.begin_array();
     for (const auto& [key, want] : in.desired) {
         auto have = in.kernel.find(key);
         if (have == in.kernel.end()) {
-            missing.emplace_back(to_string(key));
+            w.value(to_string(key));
             continue;
         }
         for (const auto& [address, d] : want.destinations) {
             if (!have->second.destinations.contains(address)) {
-                missing.emplace_back(to_string(key) + " -> " + to_string(address));
+                w.value(to_string(key) + " -> " + to_string(address));
             }
         }
     }
-    return boost::json::object{{"services", std::move(services)}, {"missing", std::move(missing)}};
+    w.end_array();
+}
+
+}  // namespace
+
+boost::json::value status_json(const status_inputs& in) {
+    std::string text;
+    json_writer w(text);
+    w.begin_object();
+    write_status_members(w, in);
+    w.end_object();
+    return boost::json::parse(text);
+}
+
+void write_status_json(json_writer& w, const status_snapshot& snapshot) {
+    w.begin_object();
+    w.member("backend", snapshot.backend);
+    write_status_members(w, {snapshot.kernel, snapshot.desired, snapshot.owned, snapshot.servers,
+                             snapshot.health, nullptr, &snapshot.virtual_servers});
+    w.key("kernel_view_age_ms");
+    snapshot.kernel_view_age_ms ? w.value(*snapshot.kernel_view_age_ms) : w.null();
+    w.member("kernel_view_operations", snapshot.kernel_view_operations);
+    w.end_object();
 }
 
 boost::json::value status_json(const status_snapshot& snapshot) {
-    auto table_status =
-        status_json({snapshot.kernel, snapshot.desired, snapshot.owned, snapshot.servers,
-                     snapshot.health, nullptr, &snapshot.virtual_servers});
-    boost::json::object out;
-    out["backend"] = snapshot.backend;
-    out["services"] = std::move(table_status.as_object()["services"]);
-    out["missing"] = std::move(table_status.as_object()["missing"]);
-    out["kernel_view_age_ms"] = snapshot.kernel_view_age_ms
-                                    ? boost::json::value(*snapshot.kernel_view_age_ms)
-                                    : boost::json::value(nullptr);
-    out["kernel_view_operations"] = snapshot.kernel_view_operations;
-    return out;
+    std::string text;
+    json_writer w(text);
+    write_status_json(w, snapshot);
+    return boost::json::parse(text);
 }
 
 }  // namespace vigil::ipvs

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/json_writer.hpp"
 #include "ipvs/desired.hpp"
 #include "ipvs/model.hpp"
 
@@ -56,7 +57,9 @@ struct status_snapshot {
     std::optional<double> kernel_view_age_ms;  // none before the first dump
     std::uint64_t kernel_view_operations = 0;
 };
-// {backend, services, missing, kernel_view_age_ms, kernel_view_operations}: the "ipvs" section.
+// {backend, services, missing, kernel_view_age_ms, kernel_view_operations}: the "ipvs" section,
+// written as text (what `vigil status` sends) or parsed into a document.
+void write_status_json(json_writer& w, const status_snapshot& snapshot);
 boost::json::value status_json(const status_snapshot& snapshot);
 
 }  // namespace vigil::ipvs

@@ -1,6 +1,7 @@
 #include "status.hpp"
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <ctime>
 #include <map>
 #include <set>
@@ -50,77 +51,90 @@ std::string count_summary(std::uint64_t vrrp_instances, std::uint64_t virtual_se
            plural(real_servers, "real server", "real servers");
 }
 
-boost::json::object to_json(const daemon_status& status) {
-    boost::json::object daemon;
-    daemon["version"] = status.version;
-    daemon["node"] = status.node;
-    daemon["pid"] = status.pid;
-    daemon["started_at"] = format_utc(status.started_at);
-    daemon["uptime_seconds"] = std::chrono::duration<double>(status.uptime).count();
+void write_status_members(json_writer& w, const daemon_status& status) {
+    w.key("daemon");
+    w.begin_object();
+    w.member("version", status.version);
+    w.member("node", status.node);
+    w.member("pid", static_cast<std::int64_t>(status.pid));
+    w.member("started_at", format_utc(status.started_at));
+    w.member("uptime_seconds", std::chrono::duration<double>(status.uptime).count());
+    w.end_object();
 
-    boost::json::object config;
-    config["file"] = status.config_file;
-    config["loaded_at"] = format_utc(status.config_loaded_at);
-    config["vrrp_instances"] = status.vrrp_instances;
-    config["virtual_servers"] = status.virtual_servers;
-    config["real_servers"] = status.real_servers;
-    config["reloads_applied"] = status.reloads_applied;
-    config["reloads_rejected"] = status.reloads_rejected;
+    w.key("config");
+    w.begin_object();
+    w.member("file", status.config_file);
+    w.member("loaded_at", format_utc(status.config_loaded_at));
+    w.member("vrrp_instances", status.vrrp_instances);
+    w.member("virtual_servers", status.virtual_servers);
+    w.member("real_servers", status.real_servers);
+    w.member("reloads_applied", status.reloads_applied);
+    w.member("reloads_rejected", status.reloads_rejected);
     if (!status.last_rejection.empty()) {
-        config["last_rejection"] = status.last_rejection;
+        w.member("last_rejection", status.last_rejection);
     }
+    w.end_object();
 
-    boost::json::array instances;
+    w.key("vrrp_instances");
+    w.begin_array();
     for (const auto& r : status.vrrp) {
-        boost::json::object i;
-        i["name"] = r.name;
-        i["interface"] = r.interface;
-        i["virtual_router_id"] = r.virtual_router_id;
-        i["version"] = static_cast<int>(r.version);
-        i["state"] = vrrp::to_string(r.current);
-        i["since"] = format_utc(r.since);
-        i["priority"] = r.priority;
-        i["configured_priority"] = r.configured_priority;
-        i["master"] =
-            r.master ? boost::json::value(to_string(*r.master)) : boost::json::value(nullptr);
-        i["advert_interval_ms"] = r.advert_interval.count();
-        i["master_advert_interval_ms"] = r.master_advert_interval.count();
-        boost::json::array vips;
+        w.begin_object();
+        w.member("name", r.name);
+        w.member("interface", r.interface);
+        w.member("virtual_router_id", static_cast<std::int64_t>(r.virtual_router_id));
+        w.member("version", static_cast<int>(r.version));
+        w.member("state", vrrp::to_string(r.current));
+        w.member("since", format_utc(r.since));
+        w.member("priority", static_cast<std::int64_t>(r.priority));
+        w.member("configured_priority", static_cast<std::int64_t>(r.configured_priority));
+        w.key("master");
+        r.master ? w.value(to_string(*r.master)) : w.null();
+        w.member("advert_interval_ms", static_cast<std::int64_t>(r.advert_interval.count()));
+        w.member("master_advert_interval_ms",
+                 static_cast<std::int64_t>(r.master_advert_interval.count()));
+        w.key("vips");
+        w.begin_array();
         for (const auto& vip : r.vips) {
-            vips.emplace_back(to_string(vip));
+            w.value(to_string(vip));
         }
-        i["vips"] = std::move(vips);
-        i["adverts_sent"] = r.adverts_sent;
-        i["adverts_received"] = r.adverts_received;
-        i["transitions"] = r.transitions;
-        boost::json::object dropped;
+        w.end_array();
+        w.member("adverts_sent", r.adverts_sent);
+        w.member("adverts_received", r.adverts_received);
+        w.member("transitions", r.transitions);
+        w.key("dropped");
+        w.begin_object();
         for (const auto& [reason, count] : r.dropped) {
-            dropped[reason] = count;
+            w.member(reason, count);
         }
-        i["dropped"] = std::move(dropped);
-        boost::json::array trackers;
+        w.end_object();
+        w.key("trackers");
+        w.begin_array();
         for (const auto& t : r.trackers) {
-            boost::json::object tracker;
-            tracker["name"] = t.name;
-            tracker["kind"] = vrrp::to_string(t.kind);
-            tracker["weight"] = t.weight;
-            tracker["healthy"] = t.healthy;
+            w.begin_object();
+            w.member("name", t.name);
+            w.member("kind", vrrp::to_string(t.kind));
+            w.member("weight", static_cast<std::int64_t>(t.weight));
+            w.member("healthy", t.healthy);
             if (t.kind == vrrp::tracker_kind::file) {
-                tracker["value"] = t.value;
+                w.member("value", static_cast<std::int64_t>(t.value));
             }
-            trackers.push_back(std::move(tracker));
+            w.end_object();
         }
-        i["trackers"] = std::move(trackers);
-        i["sync_group"] =
-            r.sync_group ? boost::json::value(*r.sync_group) : boost::json::value(nullptr);
-        instances.push_back(std::move(i));
+        w.end_array();
+        w.key("sync_group");
+        r.sync_group ? w.value(*r.sync_group) : w.null();
+        w.end_object();
     }
+    w.end_array();
+}
 
-    boost::json::object out;
-    out["daemon"] = std::move(daemon);
-    out["config"] = std::move(config);
-    out["vrrp_instances"] = std::move(instances);
-    return out;
+boost::json::object to_json(const daemon_status& status) {
+    std::string text;
+    json_writer w(text);
+    w.begin_object();
+    write_status_members(w, status);
+    w.end_object();
+    return boost::json::parse(text).as_object();
 }
 
 namespace {

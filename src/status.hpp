@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "base/json_writer.hpp"
 #include "config/model.hpp"
 #include "vrrp/instance_set.hpp"
 
@@ -28,6 +29,9 @@ struct daemon_status {
     std::vector<vrrp::instance_status> vrrp;
 };
 
+// The daemon's members of the status document (daemon, config, vrrp_instances), written as
+// text into an open object, or as a document of their own.
+void write_status_members(json_writer& w, const daemon_status& status);
 boost::json::object to_json(const daemon_status& status);
 // The human-readable form `vigil status` prints, rendered from the JSON so both show the same.
 std::string render_status_text(const boost::json::object& status);

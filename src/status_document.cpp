@@ -1,60 +1,71 @@
 #include "status_document.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <boost/json/parse.hpp>
 
+#include "base/json_writer.hpp"
 #include "status.hpp"
 
 namespace vigil {
 
-boost::json::array real_servers_json(const std::vector<checkers::real_server_status>& servers,
-                                     time_point mono_now,
-                                     std::chrono::system_clock::time_point wall_now) {
+namespace {
+
+void write_real_servers(json_writer& w, const std::vector<checkers::real_server_status>& servers,
+                        time_point mono_now, std::chrono::system_clock::time_point wall_now) {
     auto wall = [&](time_point t) {
         return format_utc(
             wall_now -
             std::chrono::duration_cast<std::chrono::system_clock::duration>(mono_now - t));
     };
-    boost::json::array out;
-    out.reserve(servers.size());
+    w.begin_array();
     for (const auto& r : servers) {
-        boost::json::object o;
-        o["name"] = r.name;
-        o["virtual_server"] = r.virtual_server;
-        o["check"] = checkers::to_string(r.check);
-        o["state"] = r.state == checkers::health::up ? "up" : "down";
-        o["since"] = wall(r.since);
-        o["weight"] = r.weight;
-        o["checked"] = r.checked;
+        w.begin_object();
+        w.member("name", r.name);
+        w.member("virtual_server", r.virtual_server);
+        w.member("check", checkers::to_string(r.check));
+        w.member("state", r.state == checkers::health::up ? "up" : "down");
+        w.member("since", wall(r.since));
+        w.member("weight", r.weight);
+        w.member("checked", r.checked);
         if (r.checked) {
-            o["last_result"] = r.last.reason;
-            o["last_success"] = r.last.success;
-            o["latency_ms"] = r.last.latency.count();
-            o["last_checked"] = wall(r.last_checked);
+            w.member("last_result", r.last.reason);
+            w.member("last_success", r.last.success);
+            w.member("latency_ms", static_cast<std::int64_t>(r.last.latency.count()));
+            w.member("last_checked", wall(r.last_checked));
         }
-        o["consecutive"] = r.consecutive;
-        o["pending"] = r.pending;
-        out.push_back(std::move(o));
+        w.member("consecutive", r.consecutive);
+        w.member("pending", r.pending);
+        w.end_object();
     }
-    return out;
+    w.end_array();
+}
+
+}  // namespace
+
+std::string render_status(const status_snapshot& snapshot) {
+    std::string text;
+    // About 300 bytes per real server and 650 per IPVS destination: one allocation, not dozens.
+    text.reserve(4096 + snapshot.real_servers.size() * 1024);
+    json_writer w(text);
+    w.begin_object();
+    write_status_members(w, snapshot.daemon);
+    w.key("real_servers");
+    write_real_servers(w, snapshot.real_servers, snapshot.mono_now, snapshot.wall_now);
+    w.key("drained");
+    w.begin_array();
+    for (const auto& name : snapshot.drained) {
+        w.value(name);
+    }
+    w.end_array();
+    if (snapshot.ipvs) {
+        w.key("ipvs");
+        ipvs::write_status_json(w, *snapshot.ipvs);
+    }
+    w.end_object();
+    return text;
 }
 
 boost::json::object status_json(const status_snapshot& snapshot) {
-    auto document = to_json(snapshot.daemon);
-    document["real_servers"] =
-        real_servers_json(snapshot.real_servers, snapshot.mono_now, snapshot.wall_now);
-    boost::json::array drained;
-    for (const auto& name : snapshot.drained) {
-        drained.emplace_back(name);
-    }
-    document["drained"] = std::move(drained);
-    if (snapshot.ipvs) {
-        document["ipvs"] = ipvs::status_json(*snapshot.ipvs);
-    }
-    return document;
-}
-
-std::string render_status(const status_snapshot& snapshot) {
-    return boost::json::serialize(status_json(snapshot));
+    return boost::json::parse(render_status(snapshot)).as_object();
 }
 
 }  // namespace vigil

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -14,16 +14,11 @@
 
 namespace vigil {
 
-// The real_servers section of `vigil status` (src/status.schema.json): each checked real
-// server's health, last result and since when. The monitor keeps monotonic times; they are shown
-// as wall-clock times relative to the two `now`s.
-boost::json::array real_servers_json(const std::vector<checkers::real_server_status>& servers,
-                                     time_point mono_now,
-                                     std::chrono::system_clock::time_point wall_now);
-
 // Everything `vigil status` shows, copied out of the daemon and its engines in one loop turn.
-// The copy costs the loop a few ms at 10,000 real servers; rendering it costs ten times that
-// and runs on a worker thread, so a status request never holds up an advert.
+// The copy costs the loop a few ms at 10,000 real servers; rendering it costs several times that
+// and runs on a worker thread, so a status request never holds up an advert. The real_servers
+// section holds each checked real server's health, last result and since when: the monitor keeps
+// monotonic times, shown as wall-clock times relative to the two `now`s.
 struct status_snapshot {
     daemon_status daemon;
     std::vector<checkers::real_server_status> real_servers;
@@ -33,9 +28,9 @@ struct status_snapshot {
     std::optional<ipvs::status_snapshot> ipvs;  // none while IPVS is not programmed
 };
 
-// The status document (src/status.schema.json).
-boost::json::object status_json(const status_snapshot& snapshot);
-// The same as the one line the control socket answers with (no newline).
+// The status document (src/status.schema.json) as the one line the control socket answers with
+// (no newline), written straight as text; and the same parsed, for tests.
 std::string render_status(const status_snapshot& snapshot);
+boost::json::object status_json(const status_snapshot& snapshot);
 
 }  // namespace vigil

@@ -1,7 +1,10 @@
 #include "status.hpp"
 
+#include "status_document.hpp"
+
 #include <doctest/doctest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 using namespace vigil;
 using namespace std::chrono_literals;
@@ -29,7 +32,7 @@ TEST_CASE("the text status is rendered from the JSON document") {
     status.last_rejection = "x.toml:1:1: error: bad";
     auto json = to_json(status);
     CHECK(json.at("daemon").at("pid").as_int64() == 42);
-    CHECK(json.at("config").at("real_servers").as_uint64() == 5);
+    CHECK(json.at("config").at("real_servers").to_number<std::uint64_t>() == 5);
     auto text = render_status_text(json);
     CHECK(text.find("vigil 1.2.3 on lb1, pid 42, up 1m15s") != std::string::npos);
     CHECK(text.find("1 VRRP instance, 2 virtual servers, 5 real servers") != std::string::npos);
@@ -84,4 +87,46 @@ TEST_CASE("the text status shows each real server's configured and applied weigh
           "web/10.0.0.12:80 up, drained 3 0 http ok 2ms 2026-01-01T00:00:00Z");
     CHECK(line_of("web/10.0.0.13:80") ==
           "web/10.0.0.13:80 down 3 - http ok 2ms 2026-01-01T00:00:00Z");
+}
+
+TEST_CASE("the status document is written as text boost::json reads and writes back unchanged") {
+    status_snapshot snapshot;
+    snapshot.daemon.version = "1.2.3";
+    snapshot.daemon.node = "lb\t1";
+    snapshot.daemon.uptime = 1500ms;
+    vrrp::instance_status instance;
+    instance.name = "VI_1";
+    instance.interface = "eth0";
+    instance.virtual_router_id = 51;
+    instance.priority = 150;
+    instance.dropped = {{"bad_ttl", 4}};
+    snapshot.daemon.vrrp.push_back(instance);
+    checkers::real_server_status checked;
+    checked.name = "web/10.0.0.2:80";
+    checked.virtual_server = "web";
+    checked.checked = true;
+    checked.last = checkers::probe_result::ok();
+    checked.last.latency = 3ms;
+    checkers::real_server_status unchecked;
+    unchecked.name = "web/10.0.0.3:80";
+    unchecked.virtual_server = "web";
+    unchecked.state = checkers::health::down;
+    snapshot.real_servers = {checked, unchecked};
+    snapshot.drained = {"web/10.0.0.3:80"};
+    snapshot.ipvs.emplace();
+    snapshot.ipvs->backend = "memory";
+    auto text = render_status(snapshot);
+    CHECK(boost::json::serialize(boost::json::parse(text)) == text);
+    auto json = status_json(snapshot);
+    CHECK(json.at("daemon").at("node").as_string() == "lb\t1");
+    CHECK(json.at("daemon").at("uptime_seconds").as_double() == 1.5);
+    CHECK(json.at("vrrp_instances").at(0).at("dropped").at("bad_ttl").to_number<int>() == 4);
+    CHECK(json.at("vrrp_instances").at(0).at("master").is_null());
+    CHECK(json.at("real_servers").at(0).at("latency_ms").to_number<int>() == 3);
+    CHECK_FALSE(json.at("real_servers").at(1).as_object().contains("last_result"));
+    CHECK(json.at("real_servers").at(1).at("state").as_string() == "down");
+    CHECK(json.at("drained").at(0).as_string() == "web/10.0.0.3:80");
+    CHECK(json.at("ipvs").at("kernel_view_age_ms").is_null());
+    // render_status_text reads the same document.
+    CHECK(render_status_text(json).find("web/10.0.0.3:80") != std::string::npos);
 }

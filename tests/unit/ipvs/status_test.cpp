@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "test_support.hpp"
@@ -57,4 +58,36 @@ TEST_CASE("ipvsadm-style text shows persistence, masks, one-packet and fwmark se
     CHECK(
         format_ipvsadm(t) ==
         "TCP 192.0.2.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0\nFWM 9 IPv6 rr ops\n");
+}
+
+TEST_CASE("the status section is written as text boost::json reads and writes back unchanged") {
+    auto svc = tcp_service("192.0.2.1:80", "wrr");
+    status_snapshot snapshot;
+    snapshot.backend = "memory";
+    put(snapshot.kernel, svc, {dest("10.0.0.2:80", 3), dest("10.0.0.9:80", 1)});
+    put(snapshot.desired, svc, {dest("10.0.0.2:80", 3)});
+    virtual_server_spec vs;
+    vs.name = "web \"front\"";
+    vs.settings = svc;
+    vs.real_servers = {{"web/10.0.0.2:80", ep("10.0.0.2:80"), 3, 0, 0}};
+    snapshot.servers = {vs};
+    snapshot.health = {{"web/10.0.0.2:80", {false, {}}}};
+    snapshot.virtual_servers = {{vs.name, {false, 0, true}}};
+    snapshot.kernel_view_age_ms = 12.5;
+    snapshot.kernel_view_operations = 7;
+    std::string text;
+    json_writer w(text);
+    write_status_json(w, snapshot);
+    CHECK(boost::json::serialize(boost::json::parse(text)) == text);
+    CHECK(text.find(R"("backend":"memory","services":[{"service":"tcp 192.0.2.1:80")") !=
+          std::string::npos);
+    CHECK(text.find(R"("virtual_server":"web \"front\"")") != std::string::npos);
+    CHECK(text.find(R"("quorum_up":false,"healthy_weight":0,"sorry_server_active":true)") !=
+          std::string::npos);
+    CHECK(text.find(R"("in_sync":false,"destinations":[)") != std::string::npos);
+    CHECK(text.find(R"("real_server":null,"sorry_server":false,"health":null)") !=
+          std::string::npos);  // 10.0.0.9 is not in the config
+    CHECK(text.find(R"("health":"down")") != std::string::npos);
+    CHECK(text.find(R"("missing":[],"kernel_view_age_ms":1.25E1,"kernel_view_operations":7})") !=
+          std::string::npos);
 }
