@@ -1,7 +1,7 @@
 #include "daemon.hpp"
 
+#include <malloc.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,16 +43,23 @@ daemon::daemon(std::string config_file, config::configuration initial,
                    answer_control_request(request, *this, std::move(reply));
                }),
       engines_(io_.get_executor(), *log_, clock_, random_) {
-    // The workers' threads yield to the loop's: a render or a parse that waits for a CPU only
-    // answers later, a loop that waits for one sends a late advert. A daemon started at a
-    // real-time priority (chrt, systemd's CPUSchedulingPolicy) keeps it for the loop only. On
-    // Linux both settings are per thread.
-    for (auto* worker : {&reload_worker_, &render_worker_}) {
-        boost::asio::post(*worker, [] {
-            sched_param normal{};
-            ::sched_setscheduler(0, SCHED_OTHER, &normal);
-            ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), worker_nice);
-        });
+    loop_thread_ = ::gettid();  // the daemon is built on the thread that runs its loop
+}
+
+void daemon::follow_loop_priority() const {
+    // A worker shares the allocator's and the memory map's locks with the loop. Left waiting for
+    // a CPU while it holds one, it would hold up the loop in turn: so under a real-time loop
+    // (chrt, systemd's CPUSchedulingPolicy) it runs at the next lower real-time priority, never
+    // ahead of the loop yet never behind the rest of the machine; otherwise as the loop does.
+    sched_param loop{};
+    int policy = ::sched_getscheduler(loop_thread_);
+    ::sched_getparam(loop_thread_, &loop);
+    sched_param mine{};
+    if ((policy == SCHED_FIFO || policy == SCHED_RR) && loop.sched_priority > 1) {
+        mine.sched_priority = loop.sched_priority - 1;
+        ::sched_setscheduler(0, policy, &mine);
+    } else {
+        ::sched_setscheduler(0, SCHED_OTHER, &mine);
     }
 }
 
@@ -90,6 +97,12 @@ bool daemon::apply_log_settings(const config::configuration& config) {
 }
 
 int daemon::run() {
+    // A status or a scrape is megabytes, rendered on a worker and freed on the loop. glibc maps
+    // and unmaps blocks that large each time, and every mmap or munmap takes the process's
+    // memory-map lock, which the loop's own page faults then wait for, behind a worker thread
+    // that may itself be waiting for a CPU. Kept in the heap instead, the memory is reused.
+    ::mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    ::mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
     if (!apply_log_settings(config_)) {
         return 1;
     }
@@ -212,6 +225,7 @@ void daemon::start_next_reload() {
     // Parsing and validating 10,000 real servers takes long enough to delay adverts and checks:
     // it happens on the worker, which touches nothing but the file system.
     boost::asio::post(reload_worker_, [this] {
+        follow_loop_priority();
         auto loaded = config::load_configuration(config_file_);
         std::optional<supervisor::engine_specs> specs;
         if (loaded.config) {
@@ -296,7 +310,10 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded,
     }
     // The old config (10,000 real servers) is freed on the worker, not on the loop.
     boost::asio::post(reload_worker_,
-                      [old = std::exchange(config_, std::move(next))]() mutable { old = {}; });
+                      [this, old = std::exchange(config_, std::move(next))]() mutable {
+                          follow_loop_priority();
+                          old = {};
+                      });
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
     // Nothing can fail from here: the engines take the new config over a few loop turns, and
@@ -393,6 +410,7 @@ void daemon::plan(const std::string& file, plan_done done) {
     // reload worker (after any reload already queued there), like a reload's parse.
     auto path = file.empty() ? config_file_ : file;
     boost::asio::post(reload_worker_, [this, path, now = running(), done = std::move(done)] {
+        follow_loop_priority();
         auto loaded = config::load_configuration(path);
         boost::json::object reply;
         if (!loaded.config) {
