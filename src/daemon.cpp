@@ -43,23 +43,16 @@ daemon::daemon(std::string config_file, config::configuration initial,
                    answer_control_request(request, *this, std::move(reply));
                }),
       engines_(io_.get_executor(), *log_, clock_, random_) {
-    loop_thread_ = ::gettid();  // the daemon is built on the thread that runs its loop
-}
-
-void daemon::follow_loop_priority() const {
-    // A worker shares the allocator's and the memory map's locks with the loop. Left waiting for
-    // a CPU while it holds one, it would hold up the loop in turn: so under a real-time loop
-    // (chrt, systemd's CPUSchedulingPolicy) it runs at the next lower real-time priority, never
-    // ahead of the loop yet never behind the rest of the machine; otherwise as the loop does.
-    sched_param loop{};
-    int policy = ::sched_getscheduler(loop_thread_);
-    ::sched_getparam(loop_thread_, &loop);
-    sched_param mine{};
-    if ((policy == SCHED_FIFO || policy == SCHED_RR) && loop.sched_priority > 1) {
-        mine.sched_priority = loop.sched_priority - 1;
-        ::sched_setscheduler(0, policy, &mine);
-    } else {
-        ::sched_setscheduler(0, SCHED_OTHER, &mine);
+    // The workers run at normal priority even when the daemon is started at a real-time one
+    // (chrt, systemd's CPUSchedulingPolicy): only the loop keeps it. A real-time worker rendering
+    // a 10,000-server status holds a CPU for tens of ms, ahead of the kernel's own network work
+    // on a small machine; a niced one, waiting for a CPU while holding an allocator lock, holds
+    // up the loop behind it. (Both were measured: bench/vrrp_jitter.py.)
+    for (auto* worker : {&reload_worker_, &render_worker_}) {
+        boost::asio::post(*worker, [] {
+            sched_param normal{};
+            ::sched_setscheduler(0, SCHED_OTHER, &normal);
+        });
     }
 }
 
@@ -225,7 +218,6 @@ void daemon::start_next_reload() {
     // Parsing and validating 10,000 real servers takes long enough to delay adverts and checks:
     // it happens on the worker, which touches nothing but the file system.
     boost::asio::post(reload_worker_, [this] {
-        follow_loop_priority();
         auto loaded = config::load_configuration(config_file_);
         std::optional<supervisor::engine_specs> specs;
         if (loaded.config) {
@@ -309,11 +301,9 @@ std::vector<std::string> daemon::commit_reload(config::load_result loaded,
         return reject({*error});
     }
     // The old config (10,000 real servers) is freed on the worker, not on the loop.
-    boost::asio::post(reload_worker_,
-                      [this, old = std::exchange(config_, std::move(next))]() mutable {
-                          follow_loop_priority();
-                          old = {};
-                      });
+    boost::asio::post(
+        reload_worker_,
+        [this, old = std::exchange(config_, std::move(next))]() mutable { old = {}; });
     config_loaded_at_ = std::chrono::system_clock::now();
     ++reloads_applied_;
     // Nothing can fail from here: the engines take the new config over a few loop turns, and
@@ -410,7 +400,6 @@ void daemon::plan(const std::string& file, plan_done done) {
     // reload worker (after any reload already queued there), like a reload's parse.
     auto path = file.empty() ? config_file_ : file;
     boost::asio::post(reload_worker_, [this, path, now = running(), done = std::move(done)] {
-        follow_loop_priority();
         auto loaded = config::load_configuration(path);
         boost::json::object reply;
         if (!loaded.config) {

@@ -70,8 +70,6 @@ class daemon final : private control_target {
     // Counts, remembers and logs a refused reload; returns its diagnostics.
     std::vector<std::string> reject(std::vector<std::string> diagnostics);
     void finish_notifications(std::chrono::steady_clock::time_point give_up_at);
-    // On a worker thread: takes the loop's scheduling, one real-time step below it.
-    void follow_loop_priority() const;
     // What a status or a /metrics scrape shows, copied from the daemon and its engines.
     status_snapshot status_now() const;
     metrics::scrape_inputs metrics_now() const;
@@ -129,7 +127,6 @@ class daemon final : private control_target {
                                                            return out.take();
                                                        }};
     int exit_status_ = 0;
-    pid_t loop_thread_ = 0;
 };
 
 }  // namespace vigil
