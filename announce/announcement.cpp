@@ -48,6 +48,47 @@ std::string to_string(const community& c) {
     return text;
 }
 
+namespace {
+
+std::vector<unsigned char> bytes_of(const ip_address& address) {
+    if (address.is_v4()) {
+        auto b = address.to_v4().to_bytes();
+        return {b.begin(), b.end()};
+    }
+    auto b = address.to_v6().to_bytes();
+    return {b.begin(), b.end()};
+}
+
+bool equal_bits(const std::vector<unsigned char>& a, const std::vector<unsigned char>& b,
+                unsigned length) {
+    for (unsigned bit = 0; bit < length; ++bit) {
+        unsigned mask = 0x80u >> (bit % 8);
+        if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool prefix_contains(const ip_prefix& prefix, const ip_address& address) {
+    if (prefix.address.is_v4() != address.is_v4()) {
+        return false;
+    }
+    return equal_bits(bytes_of(prefix.address), bytes_of(address), prefix.length);
+}
+
+bool is_network(const ip_prefix& prefix) {
+    auto bytes = bytes_of(prefix.address);
+    for (unsigned bit = prefix.length; bit < bytes.size() * 8; ++bit) {
+        if (bytes[bit / 8] & (0x80u >> (bit % 8))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string protocol_name(const std::string& virtual_server) {
     std::string name = "vigil_";
     for (char c : virtual_server) {

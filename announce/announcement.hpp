@@ -37,6 +37,11 @@ struct announcement_spec {
     friend bool operator==(const announcement_spec&, const announcement_spec&) = default;
 };
 
+// Whether `address` lies inside `prefix` (same family, the first `length` bits equal).
+bool prefix_contains(const ip_prefix& prefix, const ip_address& address);
+// Whether the prefix has no bits set past its length, as BIRD requires of a route.
+bool is_network(const ip_prefix& prefix);
+
 // A BIRD symbol made of the virtual server's name: letters, digits and '_' only.
 std::string protocol_name(const std::string& virtual_server);
 

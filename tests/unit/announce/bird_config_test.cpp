@@ -73,3 +73,16 @@ TEST_CASE("communities parse as a:b (16-bit) or a:b:c (32-bit) and nothing else"
         CHECK_FALSE(parse_community(bad, c));
     }
 }
+
+TEST_CASE("prefix containment and network form") {
+    CHECK(prefix_contains(*parse_prefix("10.1.0.0/24"), *parse_address("10.1.0.77")));
+    CHECK_FALSE(prefix_contains(*parse_prefix("10.1.0.0/24"), *parse_address("10.1.1.1")));
+    CHECK(prefix_contains(*parse_prefix("10.1.0.1/32"), *parse_address("10.1.0.1")));
+    CHECK_FALSE(prefix_contains(*parse_prefix("2001:db8::/32"), *parse_address("10.1.0.1")));
+    CHECK(prefix_contains(*parse_prefix("2001:db8::/32"), *parse_address("2001:db8:5::1")));
+    CHECK(prefix_contains(*parse_prefix("0.0.0.0/0"), *parse_address("192.0.2.1")));
+    CHECK(is_network(*parse_prefix("10.1.0.0/23")));
+    CHECK_FALSE(is_network(*parse_prefix("10.1.1.0/23")));
+    CHECK(is_network(*parse_prefix("2001:db8::1/128")));
+    CHECK_FALSE(is_network(*parse_prefix("2001:db8::1/64")));
+}
