@@ -124,7 +124,7 @@ bool bgp_announcer::configure(const config::configuration& config,
             return e.spec.prefix == spec.prefix && e.spec.protocol == spec.protocol;
         });
         if (old != entries_.end()) {
-            entry kept = std::move(*old);
+            entry kept = *old;
             kept.spec = std::move(spec);
             kept.policy.set(settings_.hold_down, kept.spec.med, kept.spec.med_per_down_server);
             next.push_back(std::move(kept));
@@ -142,12 +142,12 @@ bool bgp_announcer::configure(const config::configuration& config,
     }
     for (const auto& old : entries_) {
         bool kept = std::any_of(next.begin(), next.end(), [&](const entry& e) {
-            return e.spec.protocol == old.spec.protocol;
+            return e.spec.protocol == old.spec.protocol && e.spec.prefix == old.spec.prefix;
         });
         if (!kept && old.logged_announced.value_or(false)) {
-            log_.info("bgp.withdrawn", {{"prefix", to_string(old.spec.prefix)},
-                                        {"protocol", old.spec.protocol},
-                                        {"reason", "reload"}});
+            log_.warning("bgp.withdrawn", {{"prefix", to_string(old.spec.prefix)},
+                                           {"protocol", old.spec.protocol},
+                                           {"reason", "reload"}});
         }
     }
     entries_ = std::move(next);
