@@ -54,8 +54,8 @@ struct metrics_settings {
 // BGP announcements through BIRD 2 (`[global.bgp]`), used when a virtual server has `announce`.
 struct bgp_settings {
     std::string bird_socket = "/run/bird/bird.ctl";
-    // The file vigil writes and BIRD includes (`include "/run/vigil/bird/*.conf";`).
-    std::string include_file = "/run/vigil/bird/vigil.conf";
+    // The file vigil writes and BIRD includes (`include "/run/vigil-bird/*.conf";`).
+    std::string include_file = "/run/vigil-bird/vigil.conf";
     // The TUN device the routes go via: it dies with vigil, and BIRD withdraws with it.
     std::string liveness_interface = "vigil-live";
     // Where announced VIPs are put so IPVS accepts their traffic (kept while withdrawn).
