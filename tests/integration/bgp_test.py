@@ -131,6 +131,8 @@ format = "json"
 level = "debug"
 [global.ipvs]
 backend = "memory"
+[global.metrics]
+listen = "127.0.0.1:9101"
 [global.bgp]
 bird_socket = "{self.bird.socket}"
 include_file = "{self.bird.dir}/include/vigil.conf"
@@ -184,6 +186,13 @@ address = "127.0.0.1:8081"
 
     def vigil(self, *args, check=True):
         return netlab.run(VIGIL, *args, "-s", self.socket, check=check)
+
+    def gauge(self):
+        out = self.host.exec("curl", "-sf", "http://127.0.0.1:9101/metrics").stdout
+        for line in out.splitlines():
+            if line.startswith("vigil_bgp_announced{"):
+                return int(line.split()[-1])
+        return None
 
     def status(self):
         document = json.loads(self.vigil("status", "--json").stdout)
@@ -319,9 +328,11 @@ class bgp_test(unittest.TestCase):
         net.wait_hops(2, 1.0, "drain-node withdrawn")
         drained_after = time.monotonic() - start
         self.assertEqual(d2.status()["bgp"]["node_mode"], "draining")
+        self.assertEqual(d2.gauge(), 0)
         self.assertEqual(d2.records("bgp.withdrawn")[-1]["reason"], "node_draining")
         d2.vigil("undrain-node")
         net.wait_hops(3, 2.0, "undrain-node announced again at once (a drain is no quorum loss)")
+        self.assertEqual(d2.gauge(), 1)
         # SIGTERM: withdrawn at once, the daemon lives on for drain_wait, then exits cleanly.
         start = time.monotonic()
         d2.process.send_signal(signal.SIGTERM)
