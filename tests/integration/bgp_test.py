@@ -302,7 +302,25 @@ class bgp_test(unittest.TestCase):
             d3.events.close()
             d3.start()
             net.wait_hops(3, 10, "d3 back after its restart")
-        self.figures.append(f"vigil SIGKILL -> router FIB: {median_max(times)} (3 trials)")
+        # A device left persistent (by `ip tuntap add`, say) is taken over and made mortal: it
+        # still dies with vigil.
+        os.kill(d3.process.pid, signal.SIGKILL)
+        d3.process.wait(timeout=5)
+        d3.events.close()
+        netlab.wait_for(lambda: d3.host.exec(netlab.IP, "link", "show", "vigil-live",
+                                             check=False).returncode != 0, 3, "the device gone")
+        d3.host.exec(netlab.IP, "tuntap", "add", "mode", "tun", "name", "vigil-live")
+        d3.start()
+        net.wait_hops(3, 10, "d3 back on the once-persistent device")
+        times.append(net.timed(lambda: os.kill(d3.process.pid, signal.SIGKILL), 2, 3.0))
+        d3.process.wait(timeout=5)
+        d3.events.close()
+        netlab.wait_for(lambda: d3.host.exec(netlab.IP, "link", "show", "vigil-live",
+                                             check=False).returncode != 0, 3,
+                        "the once-persistent device gone with vigil")
+        d3.start()
+        self.figures.append(f"vigil SIGKILL -> router FIB: {median_max(times)} "
+                            f"({len(times)} trials)")
 
     def test_3_bfd_routes_around_a_frozen_director_within_1s(self):
         net = self.net
