@@ -144,6 +144,8 @@ TEST_CASE_FIXTURE(fixture, "a peer that accepts and never speaks costs a bounded
 TEST_CASE_FIXTURE(fixture, "a slow peer dribbling a reply byte by byte is still understood") {
     scripted_peer peer(io, socket_path("slow"));
     auto timer = std::make_shared<asio::steady_timer>(io);
+    // The step function lives here; the timer's handler holds it weakly (no cycle to leak).
+    std::shared_ptr<std::function<void()>> keep;
     peer.on_client = [&](auto socket) {
         send(socket, "0001 BIRD 2.0.12 ready.\n");
         peer.read_command(socket, [&, socket](std::string) {
@@ -151,13 +153,19 @@ TEST_CASE_FIXTURE(fixture, "a slow peer dribbling a reply byte by byte is still 
                 std::make_shared<std::string>("1002-a Static master4 up 01:00:00.000\n0000 \n");
             auto i = std::make_shared<std::size_t>(0);
             auto step = std::make_shared<std::function<void()>>();
+            keep = step;
+            std::weak_ptr<std::function<void()>> weak = step;
             *step = [=] {
                 if (*i == text->size()) {
                     return;
                 }
                 send(socket, text->substr((*i)++, 1));
                 timer->expires_after(2ms);
-                timer->async_wait([step](auto) { (*step)(); });
+                timer->async_wait([weak](auto) {
+                    if (auto again = weak.lock()) {
+                        (*again)();
+                    }
+                });
             };
             (*step)();
         });
