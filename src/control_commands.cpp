@@ -77,10 +77,22 @@ void answer_control_request(const boost::json::object& request, control_target& 
             [reply](std::vector<std::string> errors) { reply(json_line(reload_reply(errors))); });
     } else if (name == "drain" || name == "undrain") {
         answer(answer_drain(request, target, name == "drain"));
+    } else if (name == "drain_node" || name == "undrain_node") {
+        auto outcome = target.drain_node(name == "drain_node");
+        if (!outcome.error.empty()) {
+            answer(error_reply(std::move(outcome.error)));
+            return;
+        }
+        boost::json::object drained;
+        drained["node_draining"] = name == "drain_node";
+        drained["drain_wait_ms"] = outcome.drain_wait.count();
+        answer(drained);
     } else if (name == "plan") {
         answer_plan(request, target, reply);
     } else {
-        answer(error_reply("unknown command; known: status, reload, drain, undrain, plan"));
+        answer(
+            error_reply("unknown command; known: status, reload, drain, undrain, plan, drain_node, "
+                        "undrain_node"));
     }
 }
 

@@ -48,6 +48,7 @@ class daemon final : private control_target {
     void status(status_done done) override;
     void reload(bool allow_empty, reload_done done) override;
     drain_outcome drain(const std::string& real_server, bool drained) override;
+    node_drain_outcome drain_node(bool draining) override;
     void plan(const std::string& file, plan_done done) override;
     running_state running() const;
 
@@ -61,6 +62,8 @@ class daemon final : private control_target {
                                            bool allow_empty, std::function<void()> committed);
     void wait_for_signal();
     void stop(int signal_number);
+    // The rest of a stop, once the BGP announcements were withdrawn and drain_wait has passed.
+    void finish_stop();
     // systemd: READY once the first IPVS reconcile ran (at once without IPVS); watchdog pings
     // come from a timer on the loop, so a stuck loop misses them.
     void announce_ready_when_synced();

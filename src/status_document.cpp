@@ -60,6 +60,10 @@ std::string render_status(const status_snapshot& snapshot) {
         w.key("ipvs");
         ipvs::write_status_json(w, *snapshot.ipvs);
     }
+    if (snapshot.bgp) {
+        w.key("bgp");
+        write_bgp_status(w, *snapshot.bgp);
+    }
     w.end_object();
     return text;
 }

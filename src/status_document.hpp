@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "bgp_status.hpp"
 #include "checkers/health_monitor.hpp"
 #include "ipvs/status.hpp"
 #include "status.hpp"
@@ -26,6 +27,7 @@ struct status_snapshot {
     std::chrono::system_clock::time_point wall_now{};
     std::set<std::string, std::less<>> drained;
     std::optional<ipvs::status_snapshot> ipvs;  // none while IPVS is not programmed
+    std::optional<bgp_status> bgp;              // none without BGP announcements
 };
 
 // The status document (src/status.schema.json) as the one line the control socket answers with

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "announce/liveness_link.hpp"
 #include "base/clock.hpp"
 #include "base/event_log.hpp"
 #include "base/random_source.hpp"
+#include "bgp_announcer.hpp"
 #include "checkers/health_monitor.hpp"
 #include "config/model.hpp"
 #include "drain_list.hpp"
@@ -63,6 +65,8 @@ class supervisor {
         std::unique_ptr<vrrp::netlink_effects> address_effects;
         std::unique_ptr<vrrp::instance_set> vrrp;
         std::optional<vrrp::instance_set::prepared> vrrp_change;
+        // BGP: the liveness device a first announcement (or a renamed one) needs.
+        std::optional<announce::liveness_link> bgp_link;
     };
     // `specs` are specs_of(config). Fails with one line per reason the config cannot apply.
     boost::system::result<prepared_reload, std::vector<std::string>> prepare(
@@ -70,7 +74,8 @@ class supervisor {
     // Applies a reload prepared from `config`, which cannot fail: only what changed is touched
     // (see the README's Reload).
     void commit(prepared_reload change, const config::configuration& config);
-    // The same spread over three loop turns (checks, IPVS, VRRP), so that at 10,000 real servers
+    // The same spread over three loop turns (checks; IPVS; VRRP then BGP, which reads the quorum
+    // the new IPVS specs give), so that at 10,000 real servers
     // no one turn holds up an advert for all of it; `committed` is called on the last. Nothing
     // can fail on the way, so it is still all or nothing: a reload that was prepared is applied
     // whole, only a status asked for in between sees the engines part-way (each one
@@ -87,10 +92,19 @@ class supervisor {
     // The first IPVS reconcile has run (at once without IPVS): systemd's READY.
     bool synced() const;
 
-    // Drains or undrains a real server of the config in force; the error says why not.
+    // Drains or undrains a real server of the config in force, or (a name without '/') a whole
+    // announced virtual server: its prefix is withdrawn. The error says why not.
     boost::system::result<bool> set_drained(const std::string& real_server, bool drained);
+    // BGP: whether the virtual server is announced; drain-node / undrain-node; and the start of
+    // a graceful stop (every prefix withdrawn at once). Each returns how long to wait for the
+    // routers (drain_wait), zero without announcements.
+    bool announces(const std::string& virtual_server) const {
+        return bgp_ && bgp_->announces(virtual_server);
+    }
+    std::chrono::milliseconds set_node_draining(bool draining);
+    std::chrono::milliseconds withdraw_announcements();
 
-    // The engines' sections of `vigil status` (real_servers, drained, ipvs), copied into the
+    // The engines' sections of `vigil status` (real_servers, drained, ipvs, bgp), copied into the
     // snapshot that is rendered off the loop.
     void add_status(status_snapshot& snapshot) const;
     std::vector<vrrp::instance_status> vrrp_status() const;
@@ -114,10 +128,14 @@ class supervisor {
     void commit_checks(prepared_reload& change, const config::configuration& config);
     void commit_ipvs(prepared_reload& change, const config::configuration& config);
     void commit_vrrp(prepared_reload& change);
+    void commit_bgp(prepared_reload& change, const config::configuration& config);
     void on_health_change(const checkers::health_change& change);
     void on_vrrp_state(const std::string& instance, vrrp::state to);
     // Hands the reconciler one real server's health as IPVS should see it: drained is weight 0.
     void push_health(const std::string& real_server);
+    bool apply_bgp(const config::configuration& config,
+                   std::optional<announce::liveness_link> opened = std::nullopt);
+    bgp_announcer::virtual_server_health announcement_health(const std::string& vs) const;
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
@@ -136,6 +154,10 @@ class supervisor {
     ipvs::health_map health_;
     std::optional<std::string> sync_daemon_instance_;
     std::unique_ptr<checkers::health_monitor> health_monitor_;
+    // BGP announcements (only when a virtual server has `announce`), and each announced virtual
+    // server's real servers (for the MED per server down).
+    std::unique_ptr<bgp_announcer> bgp_;
+    std::map<std::string, std::vector<std::string>, std::less<>> announced_real_servers_;
     bool shut_down_ = false;  // a reload committing in turns stops
 };
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "checkers/health_monitor.hpp"
@@ -48,6 +49,9 @@ struct scrape_inputs {
     std::optional<checkers::health_monitor::counters> checker;
     std::set<std::string, std::less<>> drained;
     std::optional<ipvs_facts> ipvs;  // none while IPVS is not programmed
+    // BGP: each announced prefix and whether it is announced now (empty without announcements).
+    std::vector<std::pair<std::string, bool>> bgp_prefixes;
+    bool bgp = false;
 };
 
 // Appends every vigil_* family to `out` (names, labels and meaning in the README's Metrics).

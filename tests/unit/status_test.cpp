@@ -130,3 +130,76 @@ TEST_CASE("the status document is written as text boost::json reads and writes b
     // render_status_text reads the same document.
     CHECK(render_status_text(json).find("web/10.0.0.3:80") != std::string::npos);
 }
+
+TEST_CASE("the bgp section is written as the document boost::json would serialize") {
+    bgp_status bgp;
+    bgp.bird_socket = "/run/bird/bird.ctl";
+    bgp.include_file = "/run/vigil-bird/vigil.conf";
+    bgp.liveness_interface = "vigil-live";
+    bgp.liveness_up = true;
+    bgp.bird_reachable = true;
+    bgp.last_error = "say \"no\"";
+    bgp.node_mode = "draining";
+    bgp.hold_down_ms = 30000;
+    bgp_status::announcement held;
+    held.prefix = "192.0.2.0/24";
+    held.protocol = "vigil_web";
+    held.virtual_servers = {"web", "web-tls"};
+    held.state = "hold_down";
+    held.reason = "hold_down";
+    held.med = 4294967295u;
+    held.since = std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));
+    held.hold_down_left_ms = -5;
+    held.bird_state = "up";
+    bgp_status::announcement plain = held;
+    plain.state = "announced";
+    plain.hold_down_left_ms.reset();
+    plain.bird_state.reset();
+    bgp.announcements = {held, plain};
+    bgp.bird_protocols = {{"vigil_web", "Static", "master4", "up", "2026-01-01", "é"}};
+    bgp.bird_protocols_at = held.since;
+
+    boost::json::object a;
+    a["prefix"] = "192.0.2.0/24";
+    a["protocol"] = "vigil_web";
+    a["virtual_servers"] = boost::json::array{"web", "web-tls"};
+    a["state"] = "hold_down";
+    a["reason"] = "hold_down";
+    a["med"] = std::uint32_t{4294967295u};
+    a["since"] = "2026-01-01T00:00:00Z";
+    a["hold_down_left_ms"] = std::int64_t{-5};
+    a["bird_state"] = "up";
+    boost::json::object b = a;
+    b["state"] = "announced";
+    b.erase("hold_down_left_ms");
+    b.erase("bird_state");
+    boost::json::object expected;
+    expected["bird_socket"] = "/run/bird/bird.ctl";
+    expected["include_file"] = "/run/vigil-bird/vigil.conf";
+    expected["liveness_interface"] = "vigil-live";
+    expected["liveness_up"] = true;
+    expected["bird_reachable"] = true;
+    expected["bird_accepted"] = false;
+    expected["last_error"] = "say \"no\"";
+    expected["node_mode"] = "draining";
+    expected["hold_down_ms"] = std::int64_t{30000};
+    expected["announcements"] = boost::json::array{a, b};
+    expected["bird_protocols"] = boost::json::array{boost::json::object{{"name", "vigil_web"},
+                                                                        {"protocol", "Static"},
+                                                                        {"table", "master4"},
+                                                                        {"state", "up"},
+                                                                        {"since", "2026-01-01"},
+                                                                        {"info", "é"}}};
+    expected["bird_protocols_at"] = "2026-01-01T00:00:00Z";
+
+    std::string text;
+    json_writer w(text);
+    write_bgp_status(w, bgp);
+    CHECK(text == boost::json::serialize(expected));
+
+    status_snapshot snapshot;
+    snapshot.daemon.version = "1.2.3";
+    CHECK_FALSE(status_json(snapshot).contains("bgp"));
+    snapshot.bgp = bgp;
+    CHECK(status_json(snapshot).at("bgp") == expected);
+}

@@ -180,3 +180,21 @@ TEST_CASE("weights, quorum and kernel counters come from the reconciler's view")
     CHECK(has_line(text, "vigil_ipvs_operations_total 2"));
     CHECK(has_line(text, "vigil_ipvs_operations_failed_total 0"));
 }
+
+TEST_CASE("each BGP prefix has a vigil_bgp_announced gauge from the copied announcements") {
+    scrape_inputs in;
+    in.daemon.version = "1.2.3";
+    {
+        exposition out;
+        write_scrape(out, in);
+        CHECK(out.text().find("vigil_bgp_announced") == std::string::npos);
+    }
+    in.bgp = true;
+    in.bgp_prefixes = {{"192.0.2.0/24", true}, {"2001:db8::/48", false}};
+    exposition out;
+    write_scrape(out, in);
+    const auto& text = out.text();
+    CHECK(has_line(text, "# TYPE vigil_bgp_announced gauge"));
+    CHECK(has_line(text, "vigil_bgp_announced{prefix=\"192.0.2.0/24\"} 1"));
+    CHECK(has_line(text, "vigil_bgp_announced{prefix=\"2001:db8::/48\"} 0"));
+}
