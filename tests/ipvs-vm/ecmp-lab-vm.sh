@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# ctest entry: the ECMP lab (ecmp_lab.sh) inside a qemu guest booting Debian's kernel (real IPVS),
+# with BIRD 2 from the host (Debian bird2) and its libraries copied into the guest.
+#   ecmp-lab-vm.sh VIGIL FLOW_ECHO
+# Env: TRIALS, FLOWS (passed to the lab). Exit status: the lab's; 77 (skipped) when not root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+vigil=$(realpath "$1")
+flow_echo=$(realpath "$2")
+if ((EUID != 0)); then
+  echo "ecmp lab: needs root (network namespaces, IPVS); skipping" >&2
+  exit 77
+fi
+for tool in qemu-system-x86_64 busybox cpio ipvsadm bird birdcl; do
+  command -v "$tool" >/dev/null || { echo "ecmp lab: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$here/vm.sh" run --stream --timeout 420 --mem 768 --modules "veth bridge tun" \
+  --log "$work/console.log" \
+  --add "$vigil:/usr/local/bin/vigil" \
+  --add "$flow_echo:/usr/local/bin/flow_echo" \
+  --add "$(command -v ip):/usr/sbin/ip2" \
+  --add "$(command -v bird):/usr/sbin/bird" \
+  --add "$(command -v birdcl):/usr/sbin/birdcl" \
+  --add "$here/ecmp_lab.sh:/usr/local/bin/ecmp_lab.sh" \
+  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird TRIALS=${TRIALS:-3} FLOWS=${FLOWS:-30} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
