@@ -2,7 +2,7 @@
 # ctest entry: the ECMP lab (ecmp_lab.sh) inside a qemu guest booting Debian's kernel (real IPVS),
 # with BIRD 2 from the host (Debian bird2) and its libraries copied into the guest.
 #   ecmp-lab-vm.sh VIGIL FLOW_ECHO
-# Env: TRIALS, FLOWS (passed to the lab). Exit status: the lab's; 77 (skipped) when not root.
+# Env: ANNOUNCE, TRIALS, FLOWS, BFD_MULTIPLIER (passed to the lab). Exit status: the lab's; 77 (skipped) when not root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vigil=$(realpath "$1")
@@ -24,4 +24,4 @@ trap 'rm -rf "$work"' EXIT
   --add "$(command -v bird):/usr/sbin/bird" \
   --add "$(command -v birdcl):/usr/sbin/birdcl" \
   --add "$here/ecmp_lab.sh:/usr/local/bin/ecmp_lab.sh" \
-  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird TRIALS=${TRIALS:-3} FLOWS=${FLOWS:-30} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
+  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=${TRIALS:-3} FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-5} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"

@@ -15,8 +15,13 @@
 # Prints the spread of the flows over the directors, per-trial figures and their median/max, and
 # exits 1 unless every flow survived every trial.
 #
+# With ANNOUNCE=vigil the directors' routes are vigil's announcements, and each trial first kills
+# only vigil on the director (its route must leave the router's FIB within 3 s, the flows must
+# survive), then the whole director.
+#
 # POSIX sh: it runs inside the busybox guest. Env: IP (iproute2's ip, default ip), BIRD (default
-# bird), TRIALS (default 3), FLOWS (default 30), LAB_PREFIX (namespace prefix, default el<pid>).
+# bird), ANNOUNCE (bird or vigil, default bird), TRIALS (default 3), FLOWS (default 30),
+# BFD_MULTIPLIER (default 5), LAB_PREFIX (namespace prefix, default el<pid>).
 #
 #   client 10.78.1.10 --- 10.78.1.1 router 10.78.0.1 (BIRD: AS 65000, ECMP into its FIB, BFD)
 #                                      |
@@ -40,6 +45,10 @@ directors="d1 d2 d3"
 # intervals without its packets. Under TCG on a loaded host the guest can stall for longer than
 # that, so a session may flap now and then; the flows must survive that too.
 bfd_multiplier=${BFD_MULTIPLIER:-5}
+# Who announces the VIP on the directors: "vigil" (its announce, a BIRD static route via vigil's
+# liveness device, withdrawn when vigil dies) or "bird" (a static route of BIRD's own, with vigil
+# programming IPVS only).
+ANNOUNCE=${ANNOUNCE:-bird}
 pids=""
 
 say() { printf '%s\n' "$*"; }
@@ -85,16 +94,17 @@ hops_of() { # director names -> their addresses, as fib_hops prints them
   for d in "$@"; do address_of "$d"; done | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-# fib_change_ms MARKER: from the router's route monitor, the time from the marker route's
-# appearance to the next change of the VIP's route (microsecond timestamps from the kernel's
-# messages as `ip -ts monitor` received them; polling would measure the guest's slowness).
-fib_change_ms() {
-  awk -v marker="blackhole $1 " -v vip="$vip " '
-    function seconds(line) { split(substr(line, 13, 15), t, ":"); return t[1] * 3600 + t[2] * 60 + t[3] }
-    index($0, marker) { t0 = seconds($0); next }
-    t0 != "" && /^\[/ && index($0, "] " vip) { d = seconds($0) - t0; if (d < 0) d += 86400; printf "%d", d * 1000; exit }
-  ' "$work/router/monitor.log"
+# Route and link monitors (`ip -ts monitor`, one per namespace watched) stamp each kernel event
+# as they receive it, with microseconds: the time between two events is measured from those
+# stamps, not from this script's polling, which would measure the guest's slowness.
+# event_time FILE AFTER_LINE PATTERN: seconds of the day of the first event after line AFTER_LINE
+# of FILE whose first line contains PATTERN (awk regex), or nothing.
+event_time() {
+  tail -n +$(($2 + 1)) "$1" | awk -v pattern="$3" '/^\[/ && $0 ~ pattern {
+      split(substr($0, 13, 15), t, ":"); printf "%.6f", t[1] * 3600 + t[2] * 60 + t[3]; exit }'
 }
+# between_ms T0 T1: milliseconds from T0 to T1 (seconds of the day; across midnight too).
+between_ms() { awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d < 0) d += 86400; printf "%d", d * 1000 }'; }
 
 # The director's IPVS destinations of the VIP, in the kernel's order, with weights.
 ipvs_table() { in_ns "$1" ipvsadm -Ln -t "$vip:$port" | awk '/->/ && $2 != "RemoteAddress:Port" {print $2, $3, $4}'; }
@@ -165,17 +175,28 @@ EOF
   done
 }
 
-write_bird_director() { # dN: announces the VIP while its BIRD runs
+write_bird_director() { # dN
+  if [ "$ANNOUNCE" = vigil ]; then
+    # vigil writes its static protocols (one per announced prefix) into this folder.
+    mkdir -p "$work/$1/bird"
+    announce='include "'"$work/$1"'/bird/*.conf";
+filter vigil_export { if proto ~ "vigil_*" then accept; reject; }'
+    export_filter='filter vigil_export'
+  else
+    # Announced while BIRD runs, whatever vigil does.
+    announce="protocol static vip { ipv4; route $vip/32 blackhole; }"
+    export_filter='where proto = "vip"'
+  fi
   cat > "$work/$1/bird.conf" <<EOF
 log "$work/$1/bird.log" { info, remote, warning, error, auth, fatal, bug };
 router id $(address_of "$1");
 protocol device { scan time 10; }
-protocol static vip { ipv4; route $vip/32 blackhole; }
+$announce
 protocol bfd { interface "eth0" { min rx interval 100 ms; min tx interval 100 ms; multiplier $bfd_multiplier; }; }
 protocol bgp uplink {
   local $(address_of "$1") as 65001;
   neighbor 10.78.0.1 as 65000;
-  ipv4 { import none; export where proto = "vip"; };
+  ipv4 { import none; export $export_filter; };
   bfd on;
   hold time 3; keepalive time 1;
   connect delay time 1; connect retry time 1; error wait time 1, 2;
@@ -199,6 +220,21 @@ backend = "netlink"
 target = "$work/$1/events.log"
 format = "text"
 EOF
+  announce=""
+  if [ "$ANNOUNCE" = vigil ]; then
+    # The VIP goes on lo (vigil adds it) and is announced while the quorum holds and vigil lives.
+    cat >> "$work/$1/vigil.toml" <<EOF
+
+[global.bgp]
+bird_socket = "$work/$1/bird.ctl"
+include_file = "$work/$1/bird/vigil.conf"
+liveness_interface = "vigil-live"
+vip_interface = "lo"
+hold_down = "1s"
+drain_wait = "0s"
+EOF
+    announce="announce = {}"
+  fi
   # The same real servers in the same order with the same weights on every director: the same
   # Maglev table, so a flow reaches the same real server whichever director ECMP picks.
   cat > "$work/$1/conf.d/echo.toml" <<EOF
@@ -210,6 +246,7 @@ scheduler = "mh"
 scheduler_flags = ["mh-port"]
 forwarding = "dr"
 check = { type = "tcp", interval = "1s", timeout = "1s", rise = 1, fall = 2 }
+$announce
 
 [[virtual_server.real_server]]
 address = "10.78.0.21:$port"
@@ -266,7 +303,10 @@ for ns in d1 d2 d3 rs1 rs2 rs3; do
   # The VIP on lo, never answered or announced by ARP on eth0.
   in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 ||
     fail "$ns: ARP sysctls"
-  "$IP" -n "$P-$ns" addr add "$vip/32" dev lo
+  case "$ANNOUNCE $ns" in
+    "vigil d"*) ;;  # vigil puts it there
+    *) "$IP" -n "$P-$ns" addr add "$vip/32" dev lo ;;
+  esac
   "$IP" -n "$P-$ns" route add default via 10.78.0.1
 done
 for d in $directors; do
@@ -280,11 +320,12 @@ for rs in rs1 rs2 rs3; do
   pids="$pids $!"
 done
 
-bold "starting vigil and BIRD on three directors, BIRD on the router"
+bold "starting vigil and BIRD on three directors, BIRD on the router (announced by $ANNOUNCE)"
 write_bird_router
 for d in $directors; do
   write_vigil "$d"
   write_bird_director "$d"
+  [ "$ANNOUNCE" = vigil ] && start_bird "$d"
   start_vigil "$d"
 done
 for d in $directors; do
@@ -297,10 +338,14 @@ done
 say "   the same destinations in the same order on every director (mh):"
 echo "$reference" | sed 's/^/     /'
 start_bird router
-for d in $directors; do start_bird "$d"; done
+[ "$ANNOUNCE" = vigil ] || for d in $directors; do start_bird "$d"; done
 all=$(hops_of $directors)
-"$IP" netns exec "$P-router" "$IP" -ts monitor route > "$work/router/monitor.log" &
+"$IP" netns exec "$P-router" "$IP" -ts monitor route > "$work/router/routes.log" &
 pids="$pids $!"
+for d in $directors; do
+  "$IP" netns exec "$P-$d" "$IP" -ts monitor link > "$work/$d/links.log" &
+  pids="$pids $!"
+done
 wait_until 60 "the router's FIB has the three directors" fib_is "$all"
 say "   router: $("$IP" -n "$P-router" route show "$vip/32" | tr '\n\t' '  ' | tr -s ' ')"
 
@@ -313,13 +358,14 @@ settle 20 || fail "the flows did not all start"
 [ "$ok" -eq "$FLOWS" ] || fail "only $ok of $FLOWS flows work before any director died"
 say "   $ok of $FLOWS flows echo; real servers: $(awk '$1 == "flow" {print $6}' "$work/flows.report" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')"
 
-fib_times=""; down_rates=""; back_rates=""; gaps=""
-failures=0
-trial=1
-while [ "$trial" -le "$TRIALS" ]; do
-  victim=$(echo $directors | awk -v t="$trial" '{ print $((t - 1) % NF + 1) }')
+# One death of VICTIM and its return. KIND "host": its link goes down, then BIRD and vigil get
+# SIGKILL (the host is gone; the router learns it from BFD). KIND "vigil": only vigil gets SIGKILL
+# (its liveness device goes with it, and BIRD withdraws the route it held up). Appends to the
+# figures of that kind and counts steps that lost flows in $failures.
+death() { # KIND VICTIM
+  kind=$1; victim=$2; step=$((step + 1))
   others=$(for d in $directors; do [ "$d" = "$victim" ] || echo "$d"; done)
-  sleep 2.5  # the connection entries of flows that moved in the previous trial have aged
+  sleep 2.5  # the connection entries of flows that moved in the previous step have aged
   spread=""
   for d in $directors; do
     active_ports "$d" > "$work/$d.ports"
@@ -327,45 +373,85 @@ while [ "$trial" -le "$TRIALS" ]; do
   done
   victims=$(cat "$work/$victim.ports")
   nvictims=$(echo $victims | wc -w)
-  bold "trial $trial/$TRIALS: $victim dies (link down, then SIGKILL of BIRD and vigil); flows:$spread"
+  case $kind in
+    host) what="$victim dies (link down, then SIGKILL of BIRD and vigil)" ;;
+    vigil) what="vigil on $victim dies (SIGKILL; BIRD and IPVS stay)" ;;
+  esac
+  bold "trial $trial/$TRIALS: $what; flows:$spread"
   trial_gap=0
   ask_report
-  marker=10.78.250.$trial
   log_mark=$(wc -l < "$work/router/bird.log")
-  "$IP" -n "$P-router" route add blackhole "$marker/32"
-  t0=$(now_ms)
-  "$IP" -n "$P-$victim" link set eth0 down
-  kill -9 "$(cat "$work/$victim/bird.pid")" "$(cat "$work/$victim/vigil.pid")"
+  route_mark=$(wc -l < "$work/router/routes.log")
+  link_mark=$(wc -l < "$work/$victim/links.log")
+  if [ "$kind" = host ]; then
+    "$IP" -n "$P-$victim" link set eth0 down
+    kill -9 "$(cat "$work/$victim/bird.pid")" "$(cat "$work/$victim/vigil.pid")"
+  else
+    kill -9 "$(cat "$work/$victim/vigil.pid")"
+  fi
   wait_until 10 "the router's FIB drops $victim" fib_is "$(hops_of $others)"
-  fib_ms=$(fib_change_ms "$marker")
-  [ -n "$fib_ms" ] || fail "the router's route monitor did not see the VIP's route change"
+  # From the kernel's event of the death (eth0 down; vigil's liveness device gone) to the VIP's
+  # route changing in the router's kernel.
+  case $kind in
+    host) died=$(event_time "$work/$victim/links.log" "$link_mark" '] [0-9]+: eth0@.* state DOWN') ;;
+    vigil) died=$(event_time "$work/$victim/links.log" "$link_mark" '] Deleted [0-9]+: vigil-live') ;;
+  esac
+  routed=$(event_time "$work/router/routes.log" "$route_mark" "] $vip ")
+  [ -n "$died" ] || fail "$victim's link monitor did not see its death"
+  [ -n "$routed" ] || fail "the router's route monitor did not see the VIP's route change"
+  fib_ms=$(between_ms "$died" "$routed")
   settle 30 || say "   flows still stalled after 30 s"
   alive=$ok
   victims_alive=$(survivors $victims)
-  say "   router FIB without $victim after $fib_ms ms (BFD $bfd_multiplier x 100 ms); flows stood still up to $trial_gap ms"
-  # What the router's BIRD saw since the marker (BFD session and BGP state changes).
+  case $kind in
+    host) say "   router FIB without $victim after $fib_ms ms (BFD $bfd_multiplier x 100 ms); flows stood still up to $trial_gap ms" ;;
+    vigil) say "   router FIB without $victim after $fib_ms ms; flows stood still up to $trial_gap ms" ;;
+  esac
+  # What the router's BIRD saw since the marker (BGP session changes).
   tail -n +$((log_mark + 1)) "$work/router/bird.log" | grep -E " d[0-9]+: State changed to (stop|up)" |
     head -4 | sed 's/^/     router BIRD: /'
   say "   survivors: $alive of $FLOWS flows, $victims_alive of the $nvictims that went through $victim"
-  fib_times="$fib_times $fib_ms"; gaps="$gaps $trial_gap"
-  down_rates="$down_rates $((alive * 1000 / FLOWS))"
+  eval "${kind}_fib=\"\$${kind}_fib $fib_ms\"; ${kind}_gaps=\"\$${kind}_gaps $trial_gap\""
+  eval "${kind}_down=\"\$${kind}_down $((alive * 1000 / FLOWS))\""
   [ "$alive" -eq "$FLOWS" ] || failures=$((failures + 1))
   [ "$broken" -gt 0 ] && grep broken "$work/flows.report" | head -5 | sed 's/^/     /'
+  if [ "$kind" = vigil ] && [ "$fib_ms" -gt 3000 ]; then
+    say "   the withdrawal took longer than 3 s"
+    failures=$((failures + 1))
+  fi
 
-  # The director returns: vigil programs its IPVS (the kernel kept the table), BIRD announces
-  # once the table is complete.
-  "$IP" -n "$P-$victim" link set eth0 up
-  start_vigil "$victim"
-  wait_until 30 "$victim's IPVS table is complete again" table_complete "$victim"
-  [ "$(ipvs_table "$victim")" = "$reference" ] || fail "$victim's IPVS destinations changed"
-  start_bird "$victim"
+  # The director returns. The kernel kept its IPVS table; vigil reconciles it, and the route is
+  # announced again only once the table is complete (by BIRD started after it, or by vigil's
+  # announcement after its hold-down).
+  if [ "$kind" = host ]; then
+    "$IP" -n "$P-$victim" link set eth0 up
+  fi
+  if [ "$ANNOUNCE" = vigil ]; then
+    [ "$kind" = host ] && start_bird "$victim"
+    start_vigil "$victim"
+  else
+    start_vigil "$victim"
+    wait_until 30 "$victim's IPVS table is complete again" table_complete "$victim"
+    start_bird "$victim"
+  fi
   wait_until 60 "the router's FIB has $victim again" fib_is "$all"
   back_ms=$waited
+  [ "$(ipvs_table "$victim")" = "$reference" ] || fail "$victim's IPVS destinations changed"
   settle 30 || say "   flows still stalled after 30 s"
   say "   $victim back in the router's FIB after $back_ms ms; survivors: $ok of $FLOWS flows"
-  back_rates="$back_rates $((ok * 1000 / FLOWS))"
+  eval "${kind}_back=\"\$${kind}_back $((ok * 1000 / FLOWS))\""
   [ "$ok" -eq "$FLOWS" ] || failures=$((failures + 1))
-  # Broken flows stay broken: later trials count against what is left.
+  # Broken flows stay broken: later steps count against what is left.
+}
+
+host_fib=""; host_gaps=""; host_down=""; host_back=""
+vigil_fib=""; vigil_gaps=""; vigil_down=""; vigil_back=""
+kinds=host
+[ "$ANNOUNCE" = vigil ] && kinds="vigil host"
+failures=0; step=0; trial=1
+while [ "$trial" -le "$TRIALS" ]; do
+  victim=$(echo $directors | awk -v t="$trial" '{ print $((t - 1) % NF + 1) }')
+  for kind in $kinds; do death "$kind" "$victim"; done
   trial=$((trial + 1))
 done
 
@@ -373,13 +459,19 @@ done
 stats() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { printf "median %d max %d (n=%d)", v[int((NR + 1) / 2)], v[NR], NR }'; }
 minstats() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { printf "median %d.%d%% min %d.%d%% (n=%d)", v[int((NR + 1) / 2)] / 10, v[int((NR + 1) / 2)] % 10, v[1] / 10, v[1] % 10, NR }'; }
 bold "results over $TRIALS trials, $FLOWS flows"
-say "RESULT director down (BFD) -> router FIB updated, ms: $(stats $fib_times)"
-say "RESULT longest pause of a flow per trial, ms: $(stats $gaps)"
-say "RESULT flows surviving a director's death: $(minstats $down_rates)"
-say "RESULT flows surviving its return: $(minstats $back_rates)"
+if [ "$ANNOUNCE" = vigil ]; then
+  say "RESULT vigil SIGKILL -> router FIB updated, ms: $(stats $vigil_fib)"
+  say "RESULT longest pause of a flow after vigil's death, ms: $(stats $vigil_gaps)"
+  say "RESULT flows surviving vigil's death: $(minstats $vigil_down)"
+  say "RESULT flows surviving vigil's return: $(minstats $vigil_back)"
+fi
+say "RESULT director down (BFD) -> router FIB updated, ms: $(stats $host_fib)"
+say "RESULT longest pause of a flow after a director's death, ms: $(stats $host_gaps)"
+say "RESULT flows surviving a director's death: $(minstats $host_down)"
+say "RESULT flows surviving its return: $(minstats $host_back)"
 # Sessions lost beyond the killed directors' are BFD false alarms (a stalled guest).
 lost=$(grep -cE ' d[0-9]+: State changed to stop' "$work/router/bird.log")
-say "RESULT BGP sessions the router lost: $lost (the trials killed $TRIALS directors)"
+say "RESULT BGP sessions the router lost: $lost (the trials took $TRIALS director hosts down)"
 kill -TERM "$client_pid"
-[ "$failures" -eq 0 ] || fail "$failures of $((TRIALS * 2)) steps lost flows"
+[ "$failures" -eq 0 ] || fail "$failures of $((step * 2)) steps lost flows or withdrew late"
 bold "done: every flow survived every director's death and return"
