@@ -14,9 +14,13 @@ fi
 for tool in qemu-system-x86_64 busybox cpio ipvsadm bird birdcl; do
   command -v "$tool" >/dev/null || { echo "ecmp lab: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
+trials=${TRIALS:-3}
+# A trial takes 15-40 s under TCG, depending on the host's load; twice that with ANNOUNCE=vigil.
+per_trial=60
+[[ ${ANNOUNCE:-bird} == vigil ]] && per_trial=120
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$here/vm.sh" run --stream --timeout 420 --mem 768 --modules "veth bridge tun" \
+"$here/vm.sh" run --stream --timeout $((180 + trials * per_trial)) --mem 768 --modules "veth bridge tun" \
   --log "$work/console.log" \
   --add "$vigil:/usr/local/bin/vigil" \
   --add "$flow_echo:/usr/local/bin/flow_echo" \
@@ -24,4 +28,4 @@ trap 'rm -rf "$work"' EXIT
   --add "$(command -v bird):/usr/sbin/bird" \
   --add "$(command -v birdcl):/usr/sbin/birdcl" \
   --add "$here/ecmp_lab.sh:/usr/local/bin/ecmp_lab.sh" \
-  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=${TRIALS:-3} FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-5} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
+  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=$trials FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-5} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
