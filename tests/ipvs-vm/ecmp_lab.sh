@@ -123,7 +123,7 @@ ask_report() {
   kill -USR1 "$client_pid" 2>/dev/null || fail "the flows' client died"
   i=0
   while [ ! -f "$work/flows.report" ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "the flows' client wrote no report"
+    i=$((i + 1)); [ $i -lt 600 ] || fail "the flows' client wrote no report within 30 s"
     sleep 0.05
   done
   set -- $(head -1 "$work/flows.report")
