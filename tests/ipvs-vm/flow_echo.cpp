@@ -149,10 +149,10 @@ struct flow {
     int fd = -1;
     int local_port = 0;
     bool connected = false;
-    std::string real_server;  // from the greeting
-    std::string greeting;     // the greeting as it arrives
-    std::string broken;       // why it failed; empty while it works
-    std::string expected;     // bytes written and not yet echoed
+    std::string real_server;                    // from the greeting
+    std::string greeting;                       // the greeting as it arrives
+    std::string broken;                         // why it failed; empty while it works
+    std::string expected;                       // bytes written and not yet echoed
     std::deque<steady::time_point> unanswered;  // when each unechoed line was written
     std::string unsent;
     long sent = 0;
@@ -326,7 +326,8 @@ int run_flows(const std::string& address, int port, int count, int interval_ms,
                 owners.push_back(&f);
             }
         }
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_line - steady::now());
+        auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_line - steady::now());
         int timeout = static_cast<int>(std::clamp<long>(wait.count(), 0, interval_ms));
         if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
             die("poll");
