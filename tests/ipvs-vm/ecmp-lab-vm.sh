@@ -28,4 +28,4 @@ trap 'rm -rf "$work"' EXIT
   --add "$(command -v bird):/usr/sbin/bird" \
   --add "$(command -v birdcl):/usr/sbin/birdcl" \
   --add "$here/ecmp_lab.sh:/usr/local/bin/ecmp_lab.sh" \
-  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=$trials FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-5} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
+  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=$trials FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-10} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
