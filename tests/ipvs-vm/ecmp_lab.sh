@@ -351,7 +351,7 @@ if [ "$ANNOUNCE" = vigil ]; then
   grep -q sloppy "$work/doctor.out" && fail "vigil doctor still finds sloppy_tcp off: $(cat "$work/doctor.out")"
   mkdir -p "$work/wlc/conf.d"
   cp "$work/d1/vigil.toml" "$work/wlc/"
-  sed 's/scheduler = "mh"/scheduler = "wlc"/' "$work/d1/conf.d/echo.toml" > "$work/wlc/conf.d/echo.toml"
+  sed -e 's/scheduler = "mh"/scheduler = "wlc"/' -e '/scheduler_flags/d' "$work/d1/conf.d/echo.toml" > "$work/wlc/conf.d/echo.toml"
   doctor "$work/wlc/vigil.toml"
   grep -q 'virtual server echo is announced over BGP but uses scheduler wlc' "$work/doctor.out" ||
     fail "vigil doctor missed the wlc scheduler: $(cat "$work/doctor.out")"
