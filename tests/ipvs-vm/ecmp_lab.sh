@@ -246,6 +246,9 @@ scheduler = "mh"
 scheduler_flags = ["mh-port"]
 forwarding = "dr"
 check = { type = "tcp", interval = "1s", timeout = "1s", rise = 1, fall = 2 }
+# A failed server keeps its place in the list at weight 0: the kernel builds the Maglev table in
+# list order, and a removed server would come back at the end on one director only.
+on_failure = "inhibit"
 $announce
 
 [[virtual_server.real_server]]
