@@ -58,6 +58,10 @@ fail() {
   for ns in router d1 d2 d3; do
     [ -f "$work/$ns/bird.log" ] && { say "-- last of $ns's bird.log:"; tail -5 "$work/$ns/bird.log"; }
   done
+  for ns in d1 d2 d3; do
+    [ -f "$work/$ns/events.log" ] && { say "-- last of $ns's vigil events:"; tail -5 "$work/$ns/events.log"; }
+    [ -s "$work/$ns/vigil.stderr" ] && { say "-- $ns's vigil stderr:"; tail -5 "$work/$ns/vigil.stderr"; }
+  done
   exit 1
 }
 in_ns() { ns=$1; shift; "$IP" netns exec "$P-$ns" "$@"; }
