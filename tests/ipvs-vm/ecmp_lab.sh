@@ -108,7 +108,7 @@ event_time() {
       split(substr($0, 13, 15), t, ":"); printf "%.6f", t[1] * 3600 + t[2] * 60 + t[3]; exit }'
 }
 # between_ms T0 T1: milliseconds from T0 to T1 (seconds of the day; across midnight too).
-between_ms() { awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d < 0) d += 86400; printf "%d", d * 1000 }'; }
+between_ms() { awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d < -43200) d += 86400; printf "%d", d * 1000 }'; }
 
 # The director's IPVS destinations of the VIP, in the kernel's order, with weights.
 ipvs_table() { in_ns "$1" ipvsadm -Ln -t "$vip:$port" | awk '/->/ && $2 != "RemoteAddress:Port" {print $2, $3, $4}'; }
@@ -423,7 +423,8 @@ death() { # KIND VICTIM
   # route changing in the router's kernel.
   case $kind in
     host) died=$(event_time "$work/$victim/links.log" "$link_mark" '] [0-9]+: eth0@.* state DOWN') ;;
-    vigil) died=$(event_time "$work/$victim/links.log" "$link_mark" '] Deleted [0-9]+: vigil-live') ;;
+    # The device goes down (what BIRD reacts to) before it is deleted.
+    vigil) died=$(event_time "$work/$victim/links.log" "$link_mark" '] (Deleted )?[0-9]+: vigil-live') ;;
   esac
   routed=$(event_time "$work/router/routes.log" "$route_mark" "] $vip ")
   [ -n "$died" ] || fail "$victim's link monitor did not see its death"
