@@ -383,6 +383,9 @@ running_state daemon::running() const {
     now.vrrp_status = engines_.vrrp_status();
     now.checks = checked_real_servers(config_);
     now.virtual_servers = config_.virtual_servers.size();
+    now.global = config_.global;
+    now.sync_groups = config_.vrrp_sync_groups;
+    now.alerts = config_.alerts;
     return now;
 }
 
