@@ -56,6 +56,13 @@ std::error_code liveness_link::open(const std::string& name) {
         ::close(fd);
         return error;
     }
+    // A device someone made persistent (`ip tuntap add`) would outlive vigil and keep the routes:
+    // whatever it was, it dies with this descriptor from now on.
+    if (::ioctl(fd, TUNSETPERSIST, 0) < 0) {
+        auto error = last_error();
+        ::close(fd);
+        return error;
+    }
     fd_ = fd;
     name_ = name;
     up_ = false;

@@ -348,7 +348,9 @@ control_target::drain_outcome daemon::drain(const std::string& real_server, bool
                            real_server + " ADDRESS:PORT)"};
     }
     if (!known && !whole) {
-        return {false, "no real server or announced virtual server " + real_server};
+        return {false, (real_server.find('/') == std::string::npos ? "no virtual server "
+                                                                   : "no real server ") +
+                           real_server};
     }
     auto changed = engines_.set_drained(real_server, drained);
     if (!changed) {

@@ -386,6 +386,10 @@ void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
     }
     inputs.drained = drained_ ? &*drained_ : nullptr;
     inputs.reconciler = reconciler_.get();
+    if (bgp_) {
+        inputs.bgp = true;
+        inputs.bgp_prefixes = bgp_->announced();
+    }
 }
 
 }  // namespace vigil

@@ -131,6 +131,8 @@ format = "json"
 level = "debug"
 [global.ipvs]
 backend = "memory"
+[global.metrics]
+listen = "127.0.0.1:9101"
 [global.bgp]
 bird_socket = "{self.bird.socket}"
 include_file = "{self.bird.dir}/include/vigil.conf"
@@ -184,6 +186,13 @@ address = "127.0.0.1:8081"
 
     def vigil(self, *args, check=True):
         return netlab.run(VIGIL, *args, "-s", self.socket, check=check)
+
+    def gauge(self):
+        out = self.host.exec("curl", "-sf", "http://127.0.0.1:9101/metrics").stdout
+        for line in out.splitlines():
+            if line.startswith("vigil_bgp_announced{"):
+                return int(line.split()[-1])
+        return None
 
     def status(self):
         document = json.loads(self.vigil("status", "--json").stdout)
@@ -293,7 +302,25 @@ class bgp_test(unittest.TestCase):
             d3.events.close()
             d3.start()
             net.wait_hops(3, 10, "d3 back after its restart")
-        self.figures.append(f"vigil SIGKILL -> router FIB: {median_max(times)} (3 trials)")
+        # A device left persistent (by `ip tuntap add`, say) is taken over and made mortal: it
+        # still dies with vigil.
+        os.kill(d3.process.pid, signal.SIGKILL)
+        d3.process.wait(timeout=5)
+        d3.events.close()
+        netlab.wait_for(lambda: d3.host.exec(netlab.IP, "link", "show", "vigil-live",
+                                             check=False).returncode != 0, 3, "the device gone")
+        d3.host.exec(netlab.IP, "tuntap", "add", "mode", "tun", "name", "vigil-live")
+        d3.start()
+        net.wait_hops(3, 10, "d3 back on the once-persistent device")
+        times.append(net.timed(lambda: os.kill(d3.process.pid, signal.SIGKILL), 2, 3.0))
+        d3.process.wait(timeout=5)
+        d3.events.close()
+        netlab.wait_for(lambda: d3.host.exec(netlab.IP, "link", "show", "vigil-live",
+                                             check=False).returncode != 0, 3,
+                        "the once-persistent device gone with vigil")
+        d3.start()
+        self.figures.append(f"vigil SIGKILL -> router FIB: {median_max(times)} "
+                            f"({len(times)} trials)")
 
     def test_3_bfd_routes_around_a_frozen_director_within_1s(self):
         net = self.net
@@ -319,9 +346,11 @@ class bgp_test(unittest.TestCase):
         net.wait_hops(2, 1.0, "drain-node withdrawn")
         drained_after = time.monotonic() - start
         self.assertEqual(d2.status()["bgp"]["node_mode"], "draining")
+        self.assertEqual(d2.gauge(), 0)
         self.assertEqual(d2.records("bgp.withdrawn")[-1]["reason"], "node_draining")
         d2.vigil("undrain-node")
         net.wait_hops(3, 2.0, "undrain-node announced again at once (a drain is no quorum loss)")
+        self.assertEqual(d2.gauge(), 1)
         # SIGTERM: withdrawn at once, the daemon lives on for drain_wait, then exits cleanly.
         start = time.monotonic()
         d2.process.send_signal(signal.SIGTERM)
