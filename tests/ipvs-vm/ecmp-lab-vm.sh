@@ -17,7 +17,7 @@ done
 trials=${TRIALS:-3}
 # A trial takes 15-40 s under TCG, depending on the host's load; twice that with ANNOUNCE=vigil.
 per_trial=60
-[[ ${ANNOUNCE:-bird} == vigil ]] && per_trial=120
+[[ ${ANNOUNCE:-vigil} == vigil ]] && per_trial=120
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$here/vm.sh" run --stream --timeout $((180 + trials * per_trial)) --mem 768 --modules "veth bridge tun" \
@@ -28,4 +28,4 @@ trap 'rm -rf "$work"' EXIT
   --add "$(command -v bird):/usr/sbin/bird" \
   --add "$(command -v birdcl):/usr/sbin/birdcl" \
   --add "$here/ecmp_lab.sh:/usr/local/bin/ecmp_lab.sh" \
-  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-bird} TRIALS=$trials FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-10} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"
+  -- "IP=/usr/sbin/ip2 BIRD=/usr/sbin/bird ANNOUNCE=${ANNOUNCE:-vigil} TRIALS=$trials FLOWS=${FLOWS:-30} BFD_MULTIPLIER=${BFD_MULTIPLIER:-10} ecmp_lab.sh /usr/local/bin/vigil /usr/local/bin/flow_echo"

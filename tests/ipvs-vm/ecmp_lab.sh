@@ -20,7 +20,7 @@
 # survive), then the whole director.
 #
 # POSIX sh: it runs inside the busybox guest. Env: IP (iproute2's ip, default ip), BIRD (default
-# bird), ANNOUNCE (bird or vigil, default bird), TRIALS (default 3), FLOWS (default 30),
+# bird), ANNOUNCE (bird or vigil, default vigil), TRIALS (default 3), FLOWS (default 30),
 # BFD_MULTIPLIER (default 10), LAB_PREFIX (namespace prefix, default el<pid>).
 #
 #   client 10.78.1.10 --- 10.78.1.1 router 10.78.0.1 (BIRD: AS 65000, ECMP into its FIB, BFD)
@@ -48,7 +48,7 @@ bfd_multiplier=${BFD_MULTIPLIER:-10}
 # Who announces the VIP on the directors: "vigil" (its announce, a BIRD static route via vigil's
 # liveness device, withdrawn when vigil dies) or "bird" (a static route of BIRD's own, with vigil
 # programming IPVS only).
-ANNOUNCE=${ANNOUNCE:-bird}
+ANNOUNCE=${ANNOUNCE:-vigil}
 pids=""
 
 say() { printf '%s\n' "$*"; }
