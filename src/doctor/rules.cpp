@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "ipvs/names.hpp"
 
@@ -168,6 +169,75 @@ void check_expiry(const config::configuration& config, const host_facts& host,
     }
 }
 
+// A virtual server announced over BGP is reached through whichever director the routers' ECMP
+// picks, and a flow moves to another director when one joins or leaves. Only the same Maglev
+// table on every director sends it on to the same real server there.
+void check_announced_scheduling(const config::configuration& config, std::vector<finding>& out) {
+    for (const auto& vs : config.virtual_servers) {
+        if (!vs.announce) {
+            continue;
+        }
+        if (vs.scheduler == ipvs::scheduler::mh) {
+            // The kernel fills the Maglev table walking the destinations in list order, so
+            // the order matters as much as the set: a real server removed and added back joins
+            // the end of the list on that director alone. Weight 0 keeps its place.
+            if (vs.on_failure == config::failure_action::remove) {
+                out.push_back(
+                    {"virtual server " + vs.name +
+                         " is announced over BGP with on_failure = \"remove\": a real server "
+                         "that fails and returns rejoins the end of this director's IPVS list, "
+                         "so its mh table no longer matches the other directors' and flows "
+                         "ECMP moves here may reach another real server",
+                     "on_failure = \"inhibit\" in " + vs.where.file});
+            }
+            continue;
+        }
+        std::string scheduler(ipvs::to_string(vs.scheduler));
+        std::string why =
+            vs.scheduler == ipvs::scheduler::sh
+                ? "sh agrees between directors only while their tables are the same, and "
+                  "reschedules most flows when a real server comes or goes"
+                : "when ECMP moves a flow to another director, that director schedules it "
+                  "anew and may pick another real server, which resets the connection";
+        out.push_back({"virtual server " + vs.name + " is announced over BGP but uses scheduler " +
+                           scheduler + ": " + why,
+                       "scheduler = \"mh\" in " + vs.where.file +
+                           ", with the same real servers, order and weights on every director"});
+    }
+}
+
+// Without sloppy TCP (SCTP) IPVS creates a connection only from a SYN (INIT): a director that
+// ECMP hands an established flow drops it.
+void check_announced_sloppy(const config::configuration& config, const host_facts& host,
+                            std::vector<finding>& out) {
+    const config::virtual_server* tcp = nullptr;
+    const config::virtual_server* sctp = nullptr;
+    for (const auto& vs : config.virtual_servers) {
+        if (!vs.announce) {
+            continue;
+        }
+        if (vs.protocol == ipvs::protocol::udp && !vs.fwmark) {
+            continue;  // every UDP datagram may create a connection
+        }
+        // A fwmark service carries whatever its mark selects: TCP unless it says SCTP.
+        auto& first = vs.protocol == ipvs::protocol::sctp ? sctp : tcp;
+        if (!first) {
+            first = &vs;
+        }
+    }
+    for (auto [vs, name, start] :
+         {std::tuple{tcp, "sloppy_tcp", "SYN"}, std::tuple{sctp, "sloppy_sctp", "INIT"}}) {
+        auto key = std::string("net/ipv4/vs/") + name;
+        if (vs && sysctl(host, key) == 0) {
+            out.push_back({sysctl_name(key) + " is 0 while virtual server " + vs->name +
+                               " is announced over BGP: a director that ECMP hands an "
+                               "established flow drops it, having not seen its " +
+                               start,
+                           set_sysctl(key, 1)});
+        }
+    }
+}
+
 void check_interfaces(const config::configuration& config, const host_facts& host,
                       std::vector<finding>& out) {
     for (const auto& [name, who] : configured_interfaces(config)) {
@@ -316,8 +386,13 @@ fact_needs facts_needed(const config::configuration& config) {
     for (const auto& vs : config.virtual_servers) {
         needs.modules.insert("ip_vs_" + std::string(ipvs::to_string(vs.scheduler)));
     }
-    needs.sysctls = {"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv4/vs/conntrack",
-                     "net/ipv4/vs/expire_nodest_conn", "net/ipv4/vs/expire_quiescent_template"};
+    needs.sysctls = {"net/ipv4/ip_forward",
+                     "net/ipv6/conf/all/forwarding",
+                     "net/ipv4/vs/conntrack",
+                     "net/ipv4/vs/expire_nodest_conn",
+                     "net/ipv4/vs/expire_quiescent_template",
+                     "net/ipv4/vs/sloppy_tcp",
+                     "net/ipv4/vs/sloppy_sctp"};
     std::set<std::string> interfaces{"all"};
     for (const auto& i : config.vrrp_instances) {
         interfaces.insert(i.interface);
@@ -339,6 +414,8 @@ std::vector<finding> diagnose(const config::configuration& config, const host_fa
     check_ipvs(config, host, out);
     check_forwarding(config, host, out);
     check_expiry(config, host, out);
+    check_announced_scheduling(config, out);
+    check_announced_sloppy(config, host, out);
     check_interfaces(config, host, out);
     check_vmac(config, host, out);
     check_vips(config, host, out);

@@ -24,7 +24,8 @@ fact_needs facts_needed(const config::configuration& config);
 
 // The host checked against the config: IPVS and its schedulers, forwarding for NAT, ARP and
 // reverse-path filtering for DR and the virtual MAC, IPVS's expiry and conntrack sysctls, the
-// interfaces, VIPs someone else configured, and the control and state folders. Pure.
+// interfaces, VIPs someone else configured, the control and state folders, and for virtual
+// servers announced over BGP the Maglev scheduler and sloppy TCP/SCTP that ECMP needs. Pure.
 std::vector<finding> diagnose(const config::configuration& config, const host_facts& host);
 
 }  // namespace vigil::doctor

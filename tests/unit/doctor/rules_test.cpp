@@ -201,3 +201,86 @@ TEST_CASE("doctor: folders writable by others, or owned by someone else, are fin
     host.paths["/var/lib/vigil"] = {};  // vigil creates it
     CHECK(diagnose(load(vi1), host).empty());
 }
+
+namespace {
+
+// A virtual server announced over BGP (`announce = {}`: its address as a /32).
+std::string announced(const std::string& scheduler, const std::string& protocol = "tcp",
+                      bool announce = true) {
+    return "[virtual_server]\naddress = \"192.0.2.200:80\"\nprotocol = \"" + protocol +
+           "\"\nscheduler = \"" + scheduler + "\"\nforwarding = \"dr\"\n" +
+           (announce ? "announce = {}\non_failure = \"inhibit\"\n" : "") +
+           "[[virtual_server.real_server]]\naddress = \"192.0.2.11:80\"\n";
+}
+
+host_facts announcing_host() {
+    auto host = healthy_host();
+    for (const char* scheduler : {"ip_vs_mh", "ip_vs_sh", "ip_vs_rr"}) {
+        host.modules[scheduler] = {true, true};
+    }
+    host.sysctls["net/ipv4/vs/sloppy_tcp"] = 1;
+    host.sysctls["net/ipv4/vs/sloppy_sctp"] = 1;
+    return host;
+}
+
+}  // namespace
+
+TEST_CASE("doctor: an announced virtual server set up for ECMP has no findings") {
+    auto findings = diagnose(load("", announced("mh")), announcing_host());
+    for (const auto& f : findings) {
+        INFO(to_string(f));
+    }
+    CHECK(findings.empty());
+}
+
+TEST_CASE("doctor: an announced virtual server must schedule with mh") {
+    auto host = announcing_host();
+    auto findings = diagnose(load("", announced("rr")), host);
+    REQUIRE(findings.size() == 1);
+    CHECK(mentions(findings, "virtual server web is announced over BGP but uses scheduler rr"));
+    CHECK(mentions(findings, "another real server, which resets the connection"));
+    CHECK(mentions(findings, "fix: scheduler = \"mh\" in "));
+    CHECK(mentions(findings, "same real servers, order and weights on every director"));
+    // sh agrees between directors too, but not across a change of the real servers.
+    CHECK(mentions(diagnose(load("", announced("sh")), host), "reschedules most flows"));
+    // Held by VRRP, one director sees the whole flow: any scheduler does.
+    CHECK(diagnose(load(vi1, announced("rr", "tcp", false)), host).empty());
+}
+
+TEST_CASE("doctor: an announced mh virtual server keeps its real servers' places (inhibit)") {
+    auto config = load("", announced("mh"));
+    config.virtual_servers.front().on_failure = config::failure_action::remove;
+    auto findings = diagnose(config, announcing_host());
+    REQUIRE(findings.size() == 1);
+    CHECK(mentions(findings, "announced over BGP with on_failure = \"remove\""));
+    CHECK(mentions(findings, "its mh table no longer matches the other directors'"));
+    CHECK(mentions(findings, "fix: on_failure = \"inhibit\" in "));
+}
+
+TEST_CASE("doctor: announced TCP needs sloppy_tcp, SCTP sloppy_sctp, UDP neither") {
+    auto host = announcing_host();
+    host.sysctls["net/ipv4/vs/sloppy_tcp"] = 0;
+    host.sysctls["net/ipv4/vs/sloppy_sctp"] = 0;
+    auto tcp = diagnose(load("", announced("mh")), host);
+    REQUIRE(tcp.size() == 1);
+    CHECK(mentions(tcp, "net.ipv4.vs.sloppy_tcp is 0 while virtual server web is announced"));
+    CHECK(mentions(tcp, "having not seen its SYN"));
+    CHECK(mentions(tcp, "sysctl -w net.ipv4.vs.sloppy_tcp=1"));
+    auto sctp = diagnose(load("", announced("mh", "sctp")), host);
+    REQUIRE(sctp.size() == 1);
+    CHECK(mentions(sctp, "net.ipv4.vs.sloppy_sctp is 0"));
+    CHECK(mentions(sctp, "its INIT"));
+    CHECK(diagnose(load("", announced("mh", "udp")), host).empty());
+    // Not announced: a VRRP pair's MASTER sees every flow start.
+    CHECK(diagnose(load(vi1, announced("mh", "tcp", false)), host).empty());
+    // ip_vs not loaded: no sysctl to read, and the missing IPVS is the finding.
+    host.sysctls.erase("net/ipv4/vs/sloppy_tcp");
+    CHECK_FALSE(mentions(diagnose(load("", announced("mh")), host), "sloppy"));
+}
+
+TEST_CASE("doctor: the sloppy sysctls are among the facts gathered") {
+    auto needs = facts_needed(load("", announced("mh")));
+    CHECK(needs.sysctls.count("net/ipv4/vs/sloppy_tcp") == 1);
+    CHECK(needs.sysctls.count("net/ipv4/vs/sloppy_sctp") == 1);
+    CHECK(needs.modules.count("ip_vs_mh") == 1);
+}
