@@ -7,10 +7,12 @@
 
 #include "checkers/dns_probe.hpp"
 #include "checkers/file_probe.hpp"
+#include "checkers/grpc_probe.hpp"
 #include "checkers/http_client_probe.hpp"
 #include "checkers/http_probe.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
+#include "checkers/smtp_probe.hpp"
 #include "checkers/tcp_probe.hpp"
 #include "checkers/udp_probe.hpp"
 
@@ -147,6 +149,11 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id
             return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
         case check_type::file:
             return std::make_unique<file_probe>(executor_, key.file);
+        case check_type::smtp:
+            return std::make_unique<smtp_probe>(executor_, key.target, key.smtp);
+        case check_type::grpc:
+            return std::make_unique<grpc_probe>(*multis_[id % multis_.size()], key.target, key.grpc,
+                                                key.timeout);
         case check_type::icmp:
             return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
                                                 key.target.address);
