@@ -115,7 +115,8 @@ struct null_sink final : log_sink {
 
 constexpr const char* usage =
     "usage: checkers_bench [--servers N] [--seconds S] [--soak S] [--interval-ms MS]\n"
-    "                      [--only http|https|tcp|saturate|soak] [--reuse] [--port PORT]\n"
+    "                      [--only http|https|tcp|saturate|soak] [--reuse] [--no-tls-resume]\n"
+    "                      [--port PORT]\n"
     "  --servers N       real servers, on 127.1.x.y (default 10000)\n"
     "  --seconds S       measured seconds per run, after one interval of warm-up (default 20)\n"
     "  --soak S          seconds of the soak run (default 60)\n"
@@ -123,11 +124,12 @@ constexpr const char* usage =
     "  --only RUN        one run only; without it: http, tcp, soak, saturate\n"
     "  --reuse           http: reuse_connection = true (the server keeps connections alive only\n"
     "                    when it runs with --keep-alive, i.e. with --port)\n"
+    "  --no-tls-resume   https: a full TLS handshake on every check (tls_session_reuse = false)\n"
     "  --port PORT       check a checkers_bench_server already listening on PORT instead of\n"
     "                    starting one\n";
 
 std::vector<checked_server_spec> make_servers(int count, check_type type, std::uint16_t port,
-                                              duration interval, bool reuse) {
+                                              duration interval, bool reuse, bool tls_resume) {
     std::vector<checked_server_spec> out;
     for (int i = 0; i < count; ++i) {
         checked_server_spec s;
@@ -142,6 +144,7 @@ std::vector<checked_server_spec> make_servers(int count, check_type type, std::u
         s.check.http.path = "/health";
         s.check.http.reuse_connection = reuse;
         s.check.http.tls_verify = false;
+        s.check.http.tls_session_reuse = tls_resume;
         out.push_back(std::move(s));
     }
     return out;
@@ -157,7 +160,8 @@ struct run_result {
 
 // Runs `count` real servers for warmup + seconds and measures the measured part.
 run_result measure(const char* label, check_type type, int count, duration interval,
-                   std::uint16_t port, double seconds, bool soak, bool reuse = false) {
+                   std::uint16_t port, double seconds, bool soak, bool reuse = false,
+                   bool tls_resume = true) {
     boost::asio::io_context io(1);
     event_log log(std::make_unique<null_sink>());
     random_source random(1);
@@ -165,7 +169,7 @@ run_result measure(const char* label, check_type type, int count, duration inter
     std::uint64_t downs = 0;
     health_monitor monitor(io.get_executor(), log, random, clock,
                            [&](const health_change& c) { downs += c.state == health::down; });
-    monitor.update(make_servers(count, type, port, interval, reuse));
+    monitor.update(make_servers(count, type, port, interval, reuse, tls_resume));
     io.run_for(interval + 500ms);  // every probe has started once: the jitter spread is over
     auto before = monitor.stats();
     double cpu0 = cpu_seconds();
@@ -239,6 +243,7 @@ int main(int argc, char** argv) {
     long interval_ms = 1000;
     long external_port = 0;
     bool reuse = false;
+    bool tls_resume = true;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         bool has_value = i + 1 < argc;
@@ -247,6 +252,8 @@ int main(int argc, char** argv) {
             return 0;
         } else if (a == "--reuse") {
             reuse = true;
+        } else if (a == "--no-tls-resume") {
+            tls_resume = false;
         } else if (a == "--servers" && has_value) {
             servers = std::atoi(argv[++i]);
         } else if (a == "--seconds" && has_value) {
@@ -287,7 +294,7 @@ int main(int argc, char** argv) {
     }
     if (only == "https") {
         measure("https", check_type::https, servers, duration{interval_ms}, server.port, seconds,
-                false, reuse);
+                false, reuse, tls_resume);
     }
     if (only.empty() || only == "tcp") {
         measure("tcp", check_type::tcp, servers, duration{interval_ms}, server.port, seconds,

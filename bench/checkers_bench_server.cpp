@@ -8,11 +8,13 @@
 // a check (gap - interval) is measured at the server, not taken from the checker's word.
 //
 // Usage: checkers_bench_server [--keep-alive] [--interval-ms MS] [--per accept|request]
-//                              [--threads T]
+//                              [--threads T] [--tls CERT KEY]
+// With --tls every connection is TLS (the server issues session tickets, so a checker may resume).
 // More threads keep the server from being what limits a benchmark on a busy machine.
 // Prints the port, then serves until stdin closes. Each line "stats" on stdin prints
 //   connections=N requests=N gaps=N late_p50_ms=X late_p99_ms=X late_max_ms=X
-// for the window since the previous "stats" (counters are totals, the lateness is per window).
+// for the window since the previous "stats" (counters are totals, the lateness is per window),
+// and with --tls "handshakes=N resumed=N" (totals).
 
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -30,9 +33,11 @@
 #include <istream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +58,8 @@ struct check_counter {
     std::chrono::milliseconds interval{1000};
     std::uint64_t connections = 0;
     std::uint64_t requests = 0;
+    std::uint64_t handshakes = 0;
+    std::uint64_t resumed = 0;
     std::unordered_map<std::uint32_t, clock_type::time_point> last_by_address;
     std::vector<double> lateness_ms;
 
@@ -63,6 +70,11 @@ struct check_counter {
     void count_request() {
         std::lock_guard lock(mutex);
         ++requests;
+    }
+    void count_handshake(bool was_resumed) {
+        std::lock_guard lock(mutex);
+        ++handshakes;
+        resumed += was_resumed ? 1 : 0;
     }
 
     void checked(const tcp::endpoint& local) {
@@ -95,9 +107,10 @@ struct check_counter {
             lateness_ms.empty() ? 0.0 : *std::max_element(lateness_ms.begin(), lateness_ms.end());
         std::printf(
             "connections=%llu requests=%llu gaps=%zu late_p50_ms=%.1f late_p99_ms=%.1f "
-            "late_max_ms=%.1f\n",
+            "late_max_ms=%.1f handshakes=%llu resumed=%llu\n",
             static_cast<unsigned long long>(connections), static_cast<unsigned long long>(requests),
-            lateness_ms.size(), p50, p99, max);
+            lateness_ms.size(), p50, p99, max, static_cast<unsigned long long>(handshakes),
+            static_cast<unsigned long long>(resumed));
         std::fflush(stdout);
         lateness_ms.clear();
     }
@@ -106,22 +119,51 @@ struct check_counter {
 struct server_options {
     bool keep_alive = false;
     bool per_accept = false;
+    asio::ssl::context* tls = nullptr;
 };
 
-struct connection : std::enable_shared_from_this<connection> {
-    connection(tcp::socket s, check_counter& c, const server_options& o)
-        : socket(std::move(s)), counter(c), options(o) {
+// `Stream` is a tcp::socket, or an ssl::stream over one.
+template <class Stream>
+struct connection : std::enable_shared_from_this<connection<Stream>> {
+    template <class... Layer>
+    connection(tcp::socket s, check_counter& c, const server_options& o, Layer&... layer)
+        : socket(std::move(s), layer...), counter(c), options(o) {
         boost::system::error_code ec;
-        local = socket.local_endpoint(ec);
+        local = lowest().local_endpoint(ec);
     }
-    tcp::socket socket;
+    Stream socket;
     check_counter& counter;
     const server_options& options;
     tcp::endpoint local;
     asio::streambuf request{8192};
 
+    tcp::socket& lowest() {
+        if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            return socket;
+        } else {
+            return socket.next_layer();
+        }
+    }
+
+    void begin() {
+        if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            start();
+        } else {
+            auto self = this->shared_from_this();
+            socket.async_handshake(asio::ssl::stream_base::server,
+                                   [self](const boost::system::error_code& ec) {
+                                       if (ec) {
+                                           return;  // a TCP check, or a failed handshake
+                                       }
+                                       self->counter.count_handshake(
+                                           SSL_session_reused(self->socket.native_handle()) == 1);
+                                       self->start();
+                                   });
+        }
+    }
+
     void start() {
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         asio::async_read_until(
             socket, request, "\r\n\r\n",
             [self](const boost::system::error_code& ec, std::size_t n) {
@@ -144,7 +186,7 @@ struct connection : std::enable_shared_from_this<connection> {
                                           return;
                                       }
                                       boost::system::error_code ignored;
-                                      self->socket.shutdown(tcp::socket::shutdown_send, ignored);
+                                      self->lowest().shutdown(tcp::socket::shutdown_send, ignored);
                                   });
             });
     }
@@ -159,11 +201,21 @@ void accept(tcp::acceptor& acceptor, asio::io_context& io, check_counter& counte
         [&acceptor, &io, &counter, &options](const boost::system::error_code& ec, tcp::socket s) {
             if (!ec) {
                 counter.count_connection();
-                auto c = std::make_shared<connection>(std::move(s), counter, options);
-                if (options.per_accept) {
-                    counter.checked(c->local);
+                if (options.tls != nullptr) {
+                    auto c = std::make_shared<connection<asio::ssl::stream<tcp::socket>>>(
+                        std::move(s), counter, options, *options.tls);
+                    if (options.per_accept) {
+                        counter.checked(c->local);
+                    }
+                    c->begin();
+                } else {
+                    auto c =
+                        std::make_shared<connection<tcp::socket>>(std::move(s), counter, options);
+                    if (options.per_accept) {
+                        counter.checked(c->local);
+                    }
+                    c->begin();
                 }
-                c->start();
             }
             accept(acceptor, io, counter, options);
         });
@@ -192,6 +244,7 @@ int main(int argc, char** argv) {
     server_options options;
     check_counter counter;
     int threads = 1;
+    std::optional<asio::ssl::context> tls;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--keep-alive") {
@@ -200,12 +253,17 @@ int main(int argc, char** argv) {
             counter.interval = std::chrono::milliseconds(std::atol(argv[++i]));
         } else if (a == "--threads" && i + 1 < argc) {
             threads = std::max(1, std::atoi(argv[++i]));
+        } else if (a == "--tls" && i + 2 < argc) {
+            tls.emplace(asio::ssl::context::tls_server);
+            tls->use_certificate_chain_file(argv[++i]);
+            tls->use_private_key_file(argv[++i], asio::ssl::context::pem);
+            options.tls = &*tls;
         } else if (a == "--per" && i + 1 < argc) {
             options.per_accept = std::string_view(argv[++i]) == "accept";
         } else {
             std::fprintf(stderr,
                          "usage: checkers_bench_server [--keep-alive] [--interval-ms MS] "
-                         "[--per accept|request] [--threads T]\n");
+                         "[--per accept|request] [--threads T] [--tls CERT KEY]\n");
             return a == "--help" ? 0 : 2;
         }
     }

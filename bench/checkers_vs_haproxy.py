@@ -18,6 +18,10 @@ Usage: bench/checkers_vs_haproxy.py [--build build] [--servers 1000,10000] [--se
   on the host's loopback is counted and the nftables counter touches no one else.
   reuse: vigil with reuse_connection = true against a keep-alive server (HAProxy's checks have no
   connection reuse, so it runs fresh connections there) and the share of checks that reused one.
+  https: HTTPS checks with a full TLS handshake each (vigil tls_session_reuse = false, HAProxy
+  `check-ssl no-ssl-reuse`); https-resume: both resume the previous check's TLS session (their
+  defaults), with the share of handshakes the server saw resumed. The server's certificate is a
+  fresh ECDSA P-256 one, verification off on both sides.
 """
 
 import argparse
@@ -51,10 +55,22 @@ def address(i):
     return f"127.1.{i // 250}.{1 + i % 250}"
 
 
+def make_certificate(directory):
+    cert, key = os.path.join(directory, "server.pem"), os.path.join(directory, "server.key")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                        "/CN=bench.test", "-keyout", key, "-out", cert], check=True,
+                       capture_output=True)
+    return cert, key
+
+
 class bench_server:
-    def __init__(self, build, keep_alive, per_accept):
+    def __init__(self, build, keep_alive, per_accept, tls=None):
         args = [os.path.join(build, "bench/checkers_bench_server"), "--interval-ms", "1000",
                 "--threads", "2"]
+        if tls:
+            args += ["--tls", *tls]
         if keep_alive:
             args.append("--keep-alive")
         if per_accept:
@@ -98,7 +114,9 @@ def haproxy_config(n, port, kind, directory):
     ]
     if kind != "tcp":
         lines.append("    option httpchk GET /health")
-    lines.append("    default-server check inter 1s")
+    ssl = {"https": " check-ssl verify none no-ssl-reuse",
+           "https-resume": " check-ssl verify none"}.get(kind, "")
+    lines.append("    default-server check inter 1s" + ssl)
     lines += [f"    server s{i} {address(i)}:{port}" for i in range(n)]
     path = os.path.join(directory, f"haproxy-{kind}-{n}.cfg")
     with open(path, "w") as f:
@@ -111,11 +129,13 @@ def start_tool(tool, n, port, kind, build, directory, seconds):
         cfg = haproxy_config(n, port, kind, directory)
         return subprocess.Popen(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-    only = "tcp" if kind == "tcp" else "http"
+    only = {"tcp": "tcp", "https": "https", "https-resume": "https"}.get(kind, "http")
     args = [os.path.join(build, "bench/checkers_bench"), "--servers", str(n), "--port", str(port),
             "--only", only, "--seconds", str(seconds + 60)]
     if kind == "reuse":
         args.append("--reuse")
+    if kind == "https":
+        args.append("--no-tls-resume")
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -141,7 +161,8 @@ class syn_counter:
 
 
 def measure(tool, n, kind, build, directory, seconds):
-    server = bench_server(build, keep_alive=(kind == "reuse"), per_accept=(kind == "tcp"))
+    tls = make_certificate(directory) if kind.startswith("https") else None
+    server = bench_server(build, keep_alive=(kind == "reuse"), per_accept=(kind == "tcp"), tls=tls)
     syns = syn_counter(server.port) if kind == "tcp" else None
     proc = start_tool(tool, n, server.port, kind, build, directory, seconds)
     try:
@@ -189,6 +210,10 @@ def measure(tool, n, kind, build, directory, seconds):
         "reuse": (1 - connections / requests) * 100 if kind == "reuse" and requests else None,
     }
     extra = f", reused {r['reuse']:.1f}% of connections" if r["reuse"] is not None else ""
+    handshakes = s1.get("handshakes", 0) - s0.get("handshakes", 0)
+    if tls and handshakes:
+        r["resumed"] = (s1["resumed"] - s0["resumed"]) / handshakes * 100
+        extra += f", {r['resumed']:.1f}% of TLS handshakes resumed"
     print(f"{tool:8} {kind:5} N={n:<6} {r['checks_s']:8.0f} checks/s ({r['achieved']:5.1f}% of "
           f"scheduled), late p99 {r['late_p99']:6.1f} ms, CPU-s/1000 checks {r['cpu_k']:.4f} "
           f"(user {r['user_k']:.4f} sys {r['sys_k']:.4f}), RSS {r['rss']:.1f} MB{extra}",

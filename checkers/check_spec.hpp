@@ -44,6 +44,9 @@ struct http_spec {
     bool tls_verify = true;
     std::optional<std::string> ca_file;  // empty: the system's CAs
     std::optional<std::string> sni;      // empty: the Host, else the address
+    // Resume the TLS session of the previous check (as HAProxy does), with a full handshake at
+    // least every tls_session_max_age; off: a full handshake on every check.
+    bool tls_session_reuse = true;
     friend bool operator==(const http_spec&, const http_spec&) = default;
 };
 

@@ -9,7 +9,6 @@
 #include "checkers/file_probe.hpp"
 #include "checkers/grpc_probe.hpp"
 #include "checkers/http_client_probe.hpp"
-#include "checkers/http_probe.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
 #include "checkers/smtp_probe.hpp"
@@ -25,12 +24,6 @@ namespace {
 // Wake-ups are rounded up to this grid, so 10,000 probes a second cost 100 timer wake-ups, not
 // 10,000; starting a probe up to 10 ms late does not matter to a health check.
 constexpr auto wakeup_grid = std::chrono::milliseconds(10);
-
-// libcurl 7.88 walks its connection cache (hashed by host, 97 buckets) when a transfer ends, so a
-// transfer costs more the more run at once in the same multi handle: with thousands in flight
-// (a slow network, a stalled loop) that cost grows until it is the bottleneck. Probes are spread
-// over several multi handles to keep each one's cache short; they all share the loop.
-constexpr std::size_t curl_shards = 64;
 
 // Probes that may run at once without exhausting file descriptors.
 std::size_t descriptor_budget() {
@@ -109,13 +102,6 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
       clock_(clock),
       on_change_(std::move(on_change)),
       scheduler_(random),
-      multis_([&] {
-          std::vector<std::unique_ptr<curl_multi>> v;
-          for (std::size_t i = 0; i < curl_shards; ++i) {
-              v.push_back(std::make_unique<curl_multi>(executor));
-          }
-          return v;
-      }()),
       http_client_(std::make_unique<http_client_context>(executor)),
       runner_(executor),
       icmp4_(executor, icmp_version::v4, static_cast<std::uint16_t>(random.uniform(0xffff))),
@@ -125,20 +111,19 @@ health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
 
 health_monitor::~health_monitor() {
     *alive_ = false;
-    // Probes first: they cancel their transfers and children while multis_ and runner_ still exist.
+    // Probes first: they cancel their connections and children while http_client_ and runner_
+    // still exist.
     probes_.clear();
 }
 
-std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key, probe_id id) {
+std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
     switch (key.type) {
         case check_type::http:
-            // Plain HTTP/1.1 is a small protocol: the in-house client does all of http_spec at a
-            // fraction of libcurl's syscalls and allocations. HTTPS stays on libcurl.
-            return std::make_unique<http_client_probe>(*http_client_, key.target, key.http);
         case check_type::https:
-            return std::make_unique<http_probe>(*multis_[id % multis_.size()],
-                                                key.type == check_type::https, key.target, key.http,
-                                                key.timeout);
+            // HTTP/1.1 is a small protocol: the in-house client does all of http_spec, over TLS
+            // too, at a fraction of libcurl's syscalls and allocations.
+            return std::make_unique<http_client_probe>(*http_client_, key.target, key.http,
+                                                       key.type == check_type::https);
         case check_type::tcp:
             return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
         case check_type::script:
@@ -172,7 +157,7 @@ void health_monitor::attach(server& s, probe_key key) {
     auto slot = std::make_unique<probe_slot>();
     auto inserted = probe_by_key_.emplace(std::move(key), id).first;
     slot->key = &inserted->first;  // element addresses survive rehashing
-    slot->impl = make_probe(*slot->key, id);
+    slot->impl = make_probe(*slot->key);
     slot->servers.push_back(&s);
     const auto& k = *slot->key;
     scheduler_.add(id, probe_timing{k.interval, k.recheck_interval, k.timeout}, clock_.now());

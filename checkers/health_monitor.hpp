@@ -20,7 +20,6 @@
 #include "base/event_log.hpp"
 #include "base/random_source.hpp"
 #include "checkers/check_spec.hpp"
-#include "checkers/curl_multi.hpp"
 #include "checkers/flap_detector.hpp"
 #include "checkers/icmp_socket.hpp"
 #include "checkers/probe.hpp"
@@ -148,7 +147,7 @@ class health_monitor {
     struct server;
     struct probe_slot;
 
-    std::unique_ptr<probe> make_probe(const probe_key& key, probe_id id);
+    std::unique_ptr<probe> make_probe(const probe_key& key);
     void attach(server& s, probe_key key);
     void detach(server& s);
     void on_timer();
@@ -166,7 +165,6 @@ class health_monitor {
     scheduler scheduler_;
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
-    std::vector<std::unique_ptr<curl_multi>> multis_;
     std::unique_ptr<http_client_context> http_client_;
     child_process_runner runner_;
     // One socket per family for every icmp check.

@@ -1,5 +1,7 @@
 #include "checkers/http_client_probe.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #pragma GCC diagnostic pop
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -53,19 +56,29 @@ http_client_context::http_client_context(asio::any_io_executor executor)
 
 struct http_client_probe::connection final : http_body_sink,
                                              std::enable_shared_from_this<connection> {
-    connection(http_client_context& c, const ip_endpoint& target, const http_spec& o)
+    connection(http_client_context& c, const ip_endpoint& target, const http_spec& o, bool use_tls)
         : context(c),
           options(o),
+          https(use_tls),
+          tls_peer(use_tls ? tls_name_for(target, o) : tls_peer_name{}),
           peer(target.address, target.port),
-          request(build_http_request(target, o, o.reuse_connection)),
+          request(build_http_request(target, o, o.reuse_connection, use_tls)),
           socket(c.executor()),
           judge(o) {}
 
     http_client_context& context;
     const http_spec& options;
+    const bool https;
+    const tls_peer_name tls_peer;
     tcp::endpoint peer;
     const std::string request;
     tcp::socket socket;
+    // The TLS connection over `socket` while it is open (HTTPS only).
+    ssl_ptr tls;
+    // The session to resume on the next connection, and when the last full handshake verified
+    // the server's certificate.
+    ssl_session_ptr tls_session;
+    std::chrono::steady_clock::time_point full_handshake_at{};
     response_check judge;
     http_response_parser parser;
     probe::completion done;
@@ -110,6 +123,20 @@ struct http_client_probe::connection final : http_body_sink,
 
     void close() {
         idle_open = false;
+        if (tls) {
+            if (options.tls_session_reuse && SSL_is_init_finished(tls.get()) == 1) {
+                // Taken at the end, not after the handshake: TLS 1.3 tickets arrive after it.
+                ssl_session_ptr session(SSL_get1_session(tls.get()));
+                if (session && SSL_SESSION_is_resumable(session.get()) == 1) {
+                    tls_session = std::move(session);
+                }
+            }
+            // Quiet: nothing is sent (the socket is reset next), and OpenSSL does not count the
+            // unannounced end against the session.
+            SSL_set_quiet_shutdown(tls.get(), 1);
+            SSL_shutdown(tls.get());
+            tls.reset();
+        }
         boost::system::error_code ignored;
         socket.close(ignored);
     }
@@ -164,12 +191,105 @@ struct http_client_probe::connection final : http_body_sink,
                 self->complete(probe_result::fail(describe_connect(error)));
                 return;
             }
+            if (self->https) {
+                self->start_tls();
+                return;
+            }
             self->send_request();
         });
     }
 
+    // Runs `step` again once the socket is ready for what OpenSSL asked for.
+    template <class Step>
+    void wait_for_tls(int ssl_error, Step step) {
+        auto direction =
+            ssl_error == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read;
+        socket.async_wait(direction, [self = shared_from_this(), r = run,
+                                      step](const boost::system::error_code& ec) {
+            if (r != self->run) {
+                return;
+            }
+            if (ec) {
+                self->complete(probe_result::fail(describe_transfer(ec.value())));
+                return;
+            }
+            step(*self);
+        });
+    }
+
+    void start_tls() {
+        std::string error;
+        SSL_CTX* tls_context = context.tls_contexts().get(options, error);
+        if (tls_context == nullptr) {
+            complete(probe_result::fail(error));
+            return;
+        }
+        tls.reset(SSL_new(tls_context));
+        if (!tls || SSL_set_fd(tls.get(), socket.native_handle()) != 1) {
+            ERR_clear_error();
+            complete(probe_result::fail("TLS handshake failed: out of memory"));
+            return;
+        }
+        bool resume = options.tls_session_reuse && tls_session &&
+                      std::chrono::steady_clock::now() - full_handshake_at < tls_session_max_age;
+        if (!prepare_tls_connection(tls.get(), tls_peer, options,
+                                    resume ? tls_session.get() : nullptr, error)) {
+            complete(probe_result::fail(error));
+            return;
+        }
+        handshake();
+    }
+
+    void handshake() {
+        ERR_clear_error();
+        int r = SSL_connect(tls.get());
+        if (r == 1) {
+            ++context.tls_handshakes;
+            if (SSL_session_reused(tls.get()) == 1) {
+                ++context.tls_resumed;
+            } else {
+                full_handshake_at = std::chrono::steady_clock::now();
+            }
+            send_request();
+            return;
+        }
+        int error = SSL_get_error(tls.get(), r);
+        int os_error = errno;
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+            wait_for_tls(error, [](connection& c) { c.handshake(); });
+            return;
+        }
+        complete(probe_result::fail(describe_tls_failure(tls.get(), error, os_error)));
+    }
+
+    // SSL_write without partial writes sends the whole request or nothing, and is retried with
+    // the same bytes when OpenSSL waits for the socket.
+    void send_tls_request() {
+        ERR_clear_error();
+        int n = SSL_write(tls.get(), request.data(), static_cast<int>(request.size()));
+        if (n > 0) {
+            wait_for_response();
+            return;
+        }
+        int error = SSL_get_error(tls.get(), n);
+        int os_error = errno;
+        ERR_clear_error();
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+            wait_for_tls(error, [](connection& c) { c.send_tls_request(); });
+            return;
+        }
+        if (retry_on_fresh_connection()) {
+            return;
+        }
+        complete(probe_result::fail(describe_transfer(os_error != 0 ? os_error : ECONNRESET)));
+    }
+
     void send_request() {
         ++context.requests_sent;
+        if (tls) {
+            send_tls_request();
+            return;
+        }
         // One send straight away: a request of a few hundred bytes always fits a fresh socket's
         // buffer, so the write needs no readiness wait and no handler.
         auto n = ::send(socket.native_handle(), request.data(), request.size(), MSG_NOSIGNAL);
@@ -227,11 +347,47 @@ struct http_client_probe::connection final : http_body_sink,
         });
     }
 
+    // recv() or SSL_read(), answered as recv() does: bytes, 0 at the end, or -1 with errno
+    // (EAGAIN while the socket has nothing; EINPROGRESS when TLS must write before it can read).
+    ssize_t receive(std::span<char> buffer) {
+        if (!tls) {
+            return ::recv(socket.native_handle(), buffer.data(), buffer.size(), 0);
+        }
+        ERR_clear_error();
+        int n = SSL_read(tls.get(), buffer.data(),
+                         static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
+        if (n > 0) {
+            return n;
+        }
+        int error = SSL_get_error(tls.get(), n);
+        int os_error = errno;
+        ERR_clear_error();
+        switch (error) {
+            case SSL_ERROR_WANT_READ:
+                errno = EAGAIN;
+                return -1;
+            case SSL_ERROR_WANT_WRITE:
+                errno = EINPROGRESS;
+                return -1;
+            case SSL_ERROR_ZERO_RETURN:
+                return 0;
+            case SSL_ERROR_SYSCALL:
+                if (os_error == 0) {
+                    return 0;
+                }
+                errno = os_error;
+                return -1;
+            default:
+                errno = EPROTO;
+                return -1;
+        }
+    }
+
     void read_available() {
         auto buffer = context.receive_buffer();
         std::size_t budget = read_budget_per_turn;
         while (true) {
-            auto n = ::recv(socket.native_handle(), buffer.data(), buffer.size(), 0);
+            auto n = receive(buffer);
             if (n > 0) {
                 auto got = parser.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
                                        *this);
@@ -267,6 +423,10 @@ struct http_client_probe::connection final : http_body_sink,
                 wait_for_response();
                 return;
             }
+            if (error == EINPROGRESS) {
+                wait_for_tls(SSL_ERROR_WANT_WRITE, [](connection& c) { c.read_available(); });
+                return;
+            }
             if (retry_on_fresh_connection()) {
                 return;
             }
@@ -291,6 +451,10 @@ struct http_client_probe::connection final : http_body_sink,
         } else {
             close();
         }
+        if (!result.success) {
+            // The next check verifies the certificate afresh.
+            tls_session.reset();
+        }
         ++run;  // nothing of this run may report again
         result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
@@ -303,8 +467,8 @@ struct http_client_probe::connection final : http_body_sink,
 };
 
 http_client_probe::http_client_probe(http_client_context& context, const ip_endpoint& target,
-                                     const http_spec& options)
-    : connection_(std::make_shared<connection>(context, target, options)) {}
+                                     const http_spec& options, bool https)
+    : connection_(std::make_shared<connection>(context, target, options, https)) {}
 
 http_client_probe::~http_client_probe() {
     connection_->abandon();

@@ -14,7 +14,8 @@
 
 namespace vigil::checkers {
 
-// How one HTTP(S) request is built, shared by the probe on the loop and `vigil probe`.
+// How `vigil probe` builds one HTTP(S) request with libcurl (the checks on the loop use
+// http_client_probe).
 struct http_request_plan {
     std::string url;          // scheme://name:port/path
     std::string connect_to;   // CURLOPT_CONNECT_TO entry, empty when the URL names the address
@@ -42,34 +43,5 @@ void build_lists(const http_request_plan& plan, curl_lists& lists);
 
 // Words for a failed transfer: "timeout", "connection refused", "TLS verification failed: ...".
 std::string describe_curl_failure(CURLcode code, long os_errno, const char* error_buffer);
-
-// An HTTP or HTTPS check on the shared curl_multi. `options` must outlive the probe (the engine
-// keeps one copy per probe key, so 10,000 probes do not hold three copies each).
-class http_probe final : public probe {
-  public:
-    http_probe(curl_multi& multi, bool https, const ip_endpoint& target, const http_spec& options,
-               std::chrono::milliseconds timeout);
-    ~http_probe() override;
-
-    void start(completion done) override;
-    void cancel() override;
-
-  private:
-    static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
-    void finished(CURL* easy, CURLcode code);
-
-    curl_multi& multi_;
-    bool https_;
-    const http_spec& options_;
-    std::chrono::milliseconds timeout_;
-    http_request_plan plan_;
-    curl_lists lists_;
-    response_check judge_;
-    CURL* easy_ = nullptr;  // while a run is going
-    completion done_;
-    std::chrono::steady_clock::time_point started_{};
-    // Curl's error text, only while a run is going (CURL_ERROR_SIZE bytes).
-    std::unique_ptr<char[]> error_;
-};
 
 }  // namespace vigil::checkers

@@ -2,15 +2,19 @@
 
 namespace vigil::checkers {
 
-std::string build_http_request(const ip_endpoint& target, const http_spec& options,
-                               bool keep_alive) {
+std::string build_http_request(const ip_endpoint& target, const http_spec& options, bool keep_alive,
+                               bool https) {
     std::string host;
     if (options.host && !options.host->empty()) {
         host = *options.host;
     } else {
-        host = target.address.is_v6() ? "[" + target.address.to_string() + "]"
-                                      : target.address.to_string();
-        if (target.port != 80) {
+        if (https && options.sni && !options.sni->empty()) {
+            host = *options.sni;
+        } else {
+            host = target.address.is_v6() ? "[" + target.address.to_string() + "]"
+                                          : target.address.to_string();
+        }
+        if (target.port != (https ? 443 : 80)) {
             host += ":" + std::to_string(target.port);
         }
     }

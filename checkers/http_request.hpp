@@ -8,9 +8,10 @@
 namespace vigil::checkers {
 
 // The bytes of one HTTP/1.1 health-check request, built once per probe and sent as they are on
-// every run. The Host header is the configured one, else the address probed (with the port unless
-// it is 80), as curl writes it; `keep_alive` false asks the server to close after answering.
-std::string build_http_request(const ip_endpoint& target, const http_spec& options,
-                               bool keep_alive);
+// every run. The Host header is the configured one, else (HTTPS) the SNI name, else the address
+// probed, with the port unless it is the scheme's default, as curl writes it; `keep_alive` false
+// asks the server to close after answering.
+std::string build_http_request(const ip_endpoint& target, const http_spec& options, bool keep_alive,
+                               bool https = false);
 
 }  // namespace vigil::checkers

@@ -10,8 +10,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #pragma GCC diagnostic pop
-#include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <vector>
 
 namespace vigil::checkers {
 
@@ -32,6 +34,19 @@ expect_state match_expect(std::string_view received, std::string_view expect, bo
 namespace {
 
 constexpr std::size_t expect_read_limit = 16 * 1024;
+
+std::string describe_connect(int error) {
+    if (error == ECONNREFUSED) {
+        return "connection refused";
+    }
+    if (error == ECONNRESET) {
+        return "connection reset";
+    }
+    if (error == EHOSTUNREACH || error == ENETUNREACH) {
+        return "unreachable";
+    }
+    return std::strerror(error);
+}
 
 std::string describe(const boost::system::error_code& ec) {
     if (ec == asio::error::connection_refused) {
@@ -55,7 +70,8 @@ struct tcp_probe::run {
     probe::completion done;
     const tcp_spec* options = nullptr;
     std::string received;
-    std::array<char, 2048> buffer{};
+    // Only a check that expects an answer reads; a connect-only one allocates no buffer.
+    std::vector<char> buffer;
     std::chrono::steady_clock::time_point started;
     bool cancelled = false;
 
@@ -75,6 +91,7 @@ struct tcp_probe::run {
 
     static void read_more(std::shared_ptr<run> self) {
         auto& s = *self;
+        s.buffer.resize(2048);
         s.socket.async_read_some(asio::buffer(s.buffer), [self](const boost::system::error_code& ec,
                                                                 std::size_t n) {
             if (self->cancelled) {
@@ -141,40 +158,72 @@ void tcp_probe::start(completion done) {
         ::setsockopt(r->socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &quick_ack,
                      sizeof quick_ack);
     }
-    r->socket.async_connect(peer, [this, r](const boost::system::error_code& ec) {
-        if (r->cancelled) {
-            return;
-        }
-        if (ec) {
-            current_.reset();
-            r->complete(probe_result::fail(describe(ec)));
-            return;
-        }
-        if (options_.send.empty()) {
-            if (options_.expect.empty()) {
+    if (!open_error) {
+        r->socket.non_blocking(true, open_error);
+    }
+    auto fail_later = [this, r](int error) {
+        asio::post(executor_, [this, r, error] {
+            if (!r->cancelled) {
                 current_.reset();
-                r->complete(probe_result::ok());
-            } else {
-                run::read_more(r);
+                r->complete(probe_result::fail(describe_connect(error)));
             }
-            return;
-        }
-        asio::async_write(r->socket, asio::buffer(options_.send),
-                          [this, r](const boost::system::error_code& wec, std::size_t) {
-                              if (r->cancelled) {
-                                  return;
-                              }
-                              if (wec) {
-                                  current_.reset();
-                                  r->complete(probe_result::fail(describe(wec)));
-                              } else if (options_.expect.empty()) {
-                                  current_.reset();
-                                  r->complete(probe_result::ok());
-                              } else {
-                                  run::read_more(r);
-                              }
-                          });
-    });
+        });
+    };
+    if (open_error) {
+        fail_later(open_error.value());
+        return;
+    }
+    // Connected with a plain system call and confirmed with SO_ERROR once the socket is
+    // writable: Asio's own async_connect polls the socket once more per check to learn the same.
+    if (::connect(r->socket.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) !=
+            0 &&
+        errno != EINPROGRESS) {
+        fail_later(errno);
+        return;
+    }
+    r->socket.async_wait(
+        tcp::socket::wait_write, [this, r](const boost::system::error_code& ready) {
+            if (r->cancelled) {
+                return;
+            }
+            int error = ready ? ready.value() : 0;
+            if (!ready) {
+                socklen_t length = sizeof error;
+                if (::getsockopt(r->socket.native_handle(), SOL_SOCKET, SO_ERROR, &error,
+                                 &length) != 0) {
+                    error = errno;
+                }
+            }
+            if (error != 0) {
+                current_.reset();
+                r->complete(probe_result::fail(describe_connect(error)));
+                return;
+            }
+            if (options_.send.empty()) {
+                if (options_.expect.empty()) {
+                    current_.reset();
+                    r->complete(probe_result::ok());
+                } else {
+                    run::read_more(r);
+                }
+                return;
+            }
+            asio::async_write(r->socket, asio::buffer(options_.send),
+                              [this, r](const boost::system::error_code& wec, std::size_t) {
+                                  if (r->cancelled) {
+                                      return;
+                                  }
+                                  if (wec) {
+                                      current_.reset();
+                                      r->complete(probe_result::fail(describe(wec)));
+                                  } else if (options_.expect.empty()) {
+                                      current_.reset();
+                                      r->complete(probe_result::ok());
+                                  } else {
+                                      run::read_more(r);
+                                  }
+                              });
+        });
 }
 
 }  // namespace vigil::checkers

@@ -24,6 +24,7 @@ checkers::check_spec to_spec(const config::check& c) {
     spec.http.body_limit = c.body_limit;
     spec.http.reuse_connection = c.reuse_connection;
     spec.http.tls_verify = c.tls_verify;
+    spec.http.tls_session_reuse = c.tls_session_reuse;
     spec.http.ca_file = c.ca_file;
     spec.http.sni = c.sni;
     spec.tcp.send = c.send.value_or("");

@@ -373,6 +373,10 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         }
     }
     only_for("sni", https, tls_types);
+    if (auto reuse = reader.boolean("tls_session_reuse")) {
+        c.tls_session_reuse = *reuse;
+    }
+    only_for("tls_session_reuse", c.type == check_type::https, "https");
 
     if (auto argv = read_argv(reader, "command")) {
         c.command = *argv;

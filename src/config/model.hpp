@@ -149,6 +149,7 @@ struct check {
     bool reuse_connection = false;
     // https
     bool tls_verify = true;
+    bool tls_session_reuse = true;
     std::optional<std::string> ca_file;
     std::optional<std::string> sni;
     // tcp and udp: optional payload to send, and bytes the answer must contain (udp may write

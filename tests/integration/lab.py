@@ -135,12 +135,12 @@ class lab:
     def __getitem__(self, name):
         return self.hosts[name]
 
-    def sniff(self, host_name, bpf):
+    def sniff(self, host_name, bpf, flags=("-e", "-vv")):
         """Starts tcpdump on a host's eth0; returns a function that stops it and gives the text."""
         path = os.path.join(self.dir, f"sniff-{len(self.sniffers)}.txt")
         out = open(path, "w")
         process = self.hosts[host_name].popen(
-            ["tcpdump", "-i", "eth0", "-n", "-e", "-l", "-vv", bpf], stdout=out,
+            ["tcpdump", "-i", "eth0", "-n", "-l", *flags, bpf], stdout=out,
             stderr=subprocess.DEVNULL)
         self.sniffers.append(process)
         time.sleep(0.5)  # tcpdump needs a moment before it captures
@@ -334,6 +334,7 @@ class keepalived_node:
         self.process.wait(timeout=10)
         for pid in self.pids():
             wait_for(lambda: not process_alive(pid), 10, "keepalived to exit")
+        self.log.close()
 
     def kill(self):
         # The VRRP child first: killed after its parent, it would get the parent-death SIGTERM
@@ -344,3 +345,4 @@ class keepalived_node:
             except OSError:
                 pass
         self.process.wait(timeout=10)
+        self.log.close()

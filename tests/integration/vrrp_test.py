@@ -7,6 +7,7 @@ whole case, not by sampling.
 """
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -28,8 +29,8 @@ def instance(priority, version=3, interval="100ms", vip=f"{VIP}/24", extra=""):
             f'virtual_ipaddress = ["{vip}"]\n{extra}')
 
 
-def keepalived_instance(priority, interval, vip=f"{VIP}/24", extra=""):
-    return (f"vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n"
+def keepalived_instance(priority, interval, vip=f"{VIP}/24", extra="", state="BACKUP"):
+    return (f"vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n"
             f"    virtual_router_id 51\n    priority {priority}\n    advert_int {interval}\n"
             f"    virtual_ipaddress {{\n        {vip} dev eth0\n    }}\n{extra}\n}}\n")
 
@@ -186,6 +187,57 @@ class vigil_master_keepalived_backup_ipv6(vrrp_case):
         self.assertFalse(n1.has(VIP6))
         self.assert_never_shared(VIP6, ["n1", "n2"])
         k.stop()
+
+
+class v2_skew_time_against_keepalived(vrrp_case):
+    """VRRPv2 at 3 s adverts: a backup of priority 100 takes over 3 x 3 s + (256 - 100)/256 s
+    after the master's last advert (RFC 3768: Skew_Time is in seconds, not scaled by the
+    interval). vigil and keepalived are each measured as that backup, on the wire, from a third
+    host's capture, and must agree with the RFC and with each other."""
+
+    EXPECTED = 3 * 3 + (256 - 100) / 256
+
+    def takeover_gap(self, start_master, start_backup, backup_has_vip):
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        stop_sniffer = self.lab.sniff("n3", "ip proto 112", flags=("-tt",))
+        master = start_master(n1)
+        wait_for(lambda: n1.has(VIP), 15, "the master to take the VIP")
+        backup = start_backup(n2)
+        time.sleep(7)  # two adverts at least reach the backup
+        self.assertFalse(n2.has(VIP), "the backup must follow the master")
+        master.kill()
+        wait_for(backup_has_vip, 15, "the backup to take over")
+        time.sleep(0.5)
+        adverts = []
+        for line in stop_sniffer().splitlines():
+            found = re.match(r"(\d+\.\d+) IP (\S+) > 224\.0\.0\.18: VRRPv2, Advertisement, "
+                             r"vrid 51, prio (\d+)", line)
+            if found:
+                adverts.append((float(found[1]), found[2], int(found[3])))
+        last_of_master = max(t for t, source, _ in adverts if source == n1.ipv4)
+        first_of_backup = min(t for t, source, priority in adverts
+                              if source == n2.ipv4 and t > last_of_master)
+        backup.stop()
+        return first_of_backup - last_of_master
+
+    def test_backup_takes_over_after_rfc3768_master_down_interval(self):
+        n2 = self.lab["n2"]
+        vigil_gap = self.takeover_gap(
+            lambda h: keepalived_node(h, keepalived_instance(150, 3, state="MASTER"),
+                                      version=2).start(),
+            lambda h: vigil_node(VIGIL, h, instance(100, version=2, interval="3s")).start(),
+            lambda: n2.has(VIP))
+        self.tearDown()
+        self.setUp()
+        n2 = self.lab["n2"]
+        keepalived_gap = self.takeover_gap(
+            lambda h: vigil_node(VIGIL, h, instance(150, version=2, interval="3s")).start(),
+            lambda h: keepalived_node(h, keepalived_instance(100, 3), version=2).start(),
+            lambda: n2.has(VIP))
+        print(f"v2 takeover at 3 s adverts, priority 100: vigil {vigil_gap:.3f} s, keepalived "
+              f"{keepalived_gap:.3f} s, RFC 3768 {self.EXPECTED:.3f} s", file=sys.stderr)
+        self.assertLess(abs(vigil_gap - self.EXPECTED), 0.25)
+        self.assertLess(abs(vigil_gap - keepalived_gap), 0.3)
 
 
 class unicast_with_keepalived(vrrp_case):

@@ -475,6 +475,43 @@ TEST_CASE("HTTPS with the test CA verifies the certificate and SNI name") {
     CHECK(by_ip.success);
 }
 
+TEST_CASE("HTTPS checks resume the previous check's TLS session unless told not to") {
+    auto full_and_resumed = [](const std::string& tag, bool reuse) {
+        harness h;
+        auto s =
+            http_server("web", loopback(servers().ports["good"]), "/tls/" + tag, check_type::https);
+        s.check.http.ca_file = servers().ca();
+        s.check.http.sni = "www.example.test";
+        s.check.http.tls_session_reuse = reuse;
+        s.check.interval = 100ms;
+        h.monitor.update({s});
+        REQUIRE(h.run_until([&] { return h.monitor.stats().runs_completed >= 6; }, 10s));
+        CHECK(h.state(s.name).last.success);
+        auto count = [&](const std::string& kind) {
+            probe_once_options o;
+            auto stats = probe_once("http://127.0.0.1:" + std::to_string(servers().ports["http"]) +
+                                        "/stats/" + tag + "-" + kind,
+                                    o);
+            REQUIRE(stats.ok);
+            for (int n = 0; n < 100; ++n) {
+                if (stats.md5 ==
+                    to_string(digest_of(body_digest::algorithm::md5, std::to_string(n)))) {
+                    return n;
+                }
+            }
+            return -1;
+        };
+        return std::make_pair(count("full"), count("resumed"));
+    };
+    // The first check shakes hands in full; every later one resumes.
+    auto [full, resumed] = full_and_resumed("resume", true);
+    CHECK(full == 1);
+    CHECK(resumed >= 5);
+    auto [fresh_full, fresh_resumed] = full_and_resumed("noresume", false);
+    CHECK(fresh_full >= 6);
+    CHECK(fresh_resumed == 0);
+}
+
 TEST_CASE("HTTPS fails verification without the CA unless verification is off") {
     auto r = probe_path(
         "/ok", servers().ports["good"],

@@ -14,6 +14,7 @@ serves until stdin closes. Behaviour is chosen by the request path:
   /keepalive/TAG 200s on one kept-alive connection, closed after 3 (counts "TAG-connections" and
                  "TAG-requests")
   /big           a 200 with a 10 MB chunked body (bytes sent are counted under "big-bytes")
+  /tls/TAG       200, counted under "TAG-resumed" when the TLS session was resumed, else "TAG-full"
   /method/TAG    counts requests per TAG and method (under "TAG-GET", "TAG-HEAD"); a HEAD gets a
                  200 whose headers announce a 1 MiB body that is never sent (as HEAD must), any
                  other method a 503: only a client that asked HEAD and expects no body passes
@@ -74,6 +75,11 @@ async def handle(reader, writer):
         elif path.startswith("/count/"):
             counts[path[7:]] += 1
             writer.write(response(200, b"counted\n"))
+        elif path.startswith("/tls/"):
+            tls = writer.get_extra_info("ssl_object")
+            resumed = tls is not None and tls.session_reused
+            counts["%s-%s" % (path[5:], "resumed" if resumed else "full")] += 1
+            writer.write(response(200, b"tls\n"))
         elif path.startswith("/method/"):
             counts["%s-%s" % (path[8:], method)] += 1
             if method == "HEAD":

@@ -1,4 +1,5 @@
 #include "checkers/http_request.hpp"
+#include "checkers/tls_client.hpp"
 
 #include <doctest/doctest.h>
 
@@ -36,4 +37,35 @@ TEST_CASE("a configured Host and HEAD are sent; reuse asks for no close") {
     auto r = build_http_request(endpoint("10.0.0.1", 8080), o, true);
     CHECK(r.starts_with("HEAD / HTTP/1.1\r\nHost: www.example.com\r\n"));
     CHECK(r.find("Connection: close") == std::string::npos);
+}
+
+TEST_CASE("HTTPS leaves out port 443 and names the SNI host when no Host is configured") {
+    http_spec o;
+    CHECK(build_http_request(endpoint("10.0.0.1", 443), o, false, true)
+              .starts_with("GET / HTTP/1.1\r\nHost: 10.0.0.1\r\n"));
+    CHECK(build_http_request(endpoint("10.0.0.1", 80), o, false, true)
+              .starts_with("GET / HTTP/1.1\r\nHost: 10.0.0.1:80\r\n"));
+    o.sni = "www.example.test";
+    CHECK(build_http_request(endpoint("10.0.0.1", 8443), o, false, true)
+              .starts_with("GET / HTTP/1.1\r\nHost: www.example.test:8443\r\n"));
+    o.host = "other.example";
+    CHECK(build_http_request(endpoint("10.0.0.1", 8443), o, false, true)
+              .starts_with("GET / HTTP/1.1\r\nHost: other.example\r\n"));
+}
+
+TEST_CASE("TLS names the SNI, else the Host's name, else verifies the address") {
+    http_spec o;
+    auto by_address = tls_name_for(endpoint("2001:db8::1", 443), o);
+    CHECK(by_address.name == "2001:db8::1");
+    CHECK(by_address.is_address);
+    o.host = "[2001:db8::2]:8443";
+    auto bracketed = tls_name_for(endpoint("2001:db8::1", 443), o);
+    CHECK(bracketed.name == "2001:db8::2");
+    CHECK(bracketed.is_address);
+    o.host = "www.example.com:8443";
+    auto named = tls_name_for(endpoint("10.0.0.1", 443), o);
+    CHECK(named.name == "www.example.com");
+    CHECK_FALSE(named.is_address);
+    o.sni = "sni.example.com";
+    CHECK(tls_name_for(endpoint("10.0.0.1", 443), o).name == "sni.example.com");
 }
