@@ -137,8 +137,10 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
         case check_type::smtp:
             return std::make_unique<smtp_probe>(executor_, key.target, key.smtp);
         case check_type::grpc:
-            return std::make_unique<grpc_probe>(*multis_[id % multis_.size()], key.target, key.grpc,
-                                                key.timeout);
+            if (!grpc_multi_) {
+                grpc_multi_ = std::make_unique<curl_multi>(executor_);
+            }
+            return std::make_unique<grpc_probe>(*grpc_multi_, key.target, key.grpc, key.timeout);
         case check_type::icmp:
             return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
                                                 key.target.address);
