@@ -22,6 +22,9 @@ packages=(
   file xz-utils
   # the manual pages' test (man/check_manpages.sh): man --warnings, groff, lexgrog
   man-db groff-base
+  # the Debian package and its test (tests/integration/deb_package_test.sh): dpkg-buildpackage,
+  # debhelper 13 and lintian
+  dpkg-dev debhelper lintian
 )
 
 missing=()

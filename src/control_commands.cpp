@@ -73,10 +73,22 @@ void answer_control_request(const boost::json::object& request, control_target& 
                       [reply](std::vector<std::string> errors) { reply(reload_reply(errors)); });
     } else if (name == "drain" || name == "undrain") {
         reply(answer_drain(request, target, name == "drain"));
+    } else if (name == "drain_node" || name == "undrain_node") {
+        auto outcome = target.drain_node(name == "drain_node");
+        if (!outcome.error.empty()) {
+            reply(error_reply(std::move(outcome.error)));
+            return;
+        }
+        boost::json::object answer;
+        answer["node_draining"] = name == "drain_node";
+        answer["drain_wait_ms"] = outcome.drain_wait.count();
+        reply(std::move(answer));
     } else if (name == "plan") {
         answer_plan(request, target, reply);
     } else {
-        reply(error_reply("unknown command; known: status, reload, drain, undrain, plan"));
+        reply(
+            error_reply("unknown command; known: status, reload, drain, undrain, plan, drain_node, "
+                        "undrain_node"));
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ class control_target {
         std::string error;
     };
     virtual drain_outcome drain(const std::string& real_server, bool drained) = 0;
+    // drain-node / undrain-node: every BGP announcement withdrawn (or back); the wait the
+    // routers need after a withdrawal (global.bgp.drain_wait), or an error.
+    struct node_drain_outcome {
+        std::chrono::milliseconds drain_wait{0};
+        std::string error;
+    };
+    virtual node_drain_outcome drain_node(bool draining) = 0;
     // What reloading `file` (absolute; empty: the daemon's own config file) would do, without
     // doing it: `done` gets the plan (see plan.hpp) or {"valid": false, "errors": [...]}, on a
     // later loop turn.
@@ -31,8 +39,8 @@ class control_target {
     virtual void plan(const std::string& file, plan_done done) = 0;
 };
 
-// Answers one control request ({"command": "status" | "reload" | "drain" | "undrain" | "plan",
-// ...}) with
+// Answers one control request ({"command": "status" | "reload" | "drain" | "undrain" | "plan" |
+// "drain_node" | "undrain_node", ...}) with
 // one JSON object passed to `reply` (at once, or later for a reload); a refused or malformed
 // request gets {"error": ...}.
 void answer_control_request(const boost::json::object& request, control_target& target,

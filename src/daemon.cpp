@@ -156,6 +156,22 @@ void daemon::stop(int signal_number) {
     notifier_.notify("STOPPING=1");
     control_.close();
     metrics_.close();
+    // BGP first: every prefix is withdrawn at once, and the routers get drain_wait to converge
+    // while this node still serves what they send meanwhile (VRRP, IPVS and checks run on).
+    auto wait = engines_.withdraw_announcements();
+    if (wait.count() > 0) {
+        shutdown_timer_.expires_after(wait);
+        shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                finish_stop();
+            }
+        });
+        return;
+    }
+    finish_stop();
+}
+
+void daemon::finish_stop() {
     engines_.shutdown();
     if (engines_.notifying()) {
         finish_notifications(std::chrono::steady_clock::now() + notify_grace);
@@ -323,8 +339,18 @@ control_target::drain_outcome daemon::drain(const std::string& real_server, bool
             return std::any_of(vs.real_servers.begin(), vs.real_servers.end(),
                                [&](const auto& rs) { return rs.name == real_server; });
         });
-    if (!known) {
-        return {false, "no real server " + real_server};
+    bool whole = std::any_of(config_.virtual_servers.begin(), config_.virtual_servers.end(),
+                             [&](const auto& vs) { return vs.name == real_server; });
+    if (whole && !engines_.announces(real_server)) {
+        return {false, "virtual server " + real_server +
+                           " is not announced over BGP (announce = {...}); drain its real "
+                           "servers (vigil drain " +
+                           real_server + " ADDRESS:PORT)"};
+    }
+    if (!known && !whole) {
+        return {false, (real_server.find('/') == std::string::npos ? "no virtual server "
+                                                                   : "no real server ") +
+                           real_server};
     }
     auto changed = engines_.set_drained(real_server, drained);
     if (!changed) {
@@ -333,6 +359,17 @@ control_target::drain_outcome daemon::drain(const std::string& real_server, bool
                            "/drained: " + changed.error().message()};
     }
     return {*changed, {}};
+}
+
+control_target::node_drain_outcome daemon::drain_node(bool draining) {
+    if (!std::any_of(config_.virtual_servers.begin(), config_.virtual_servers.end(),
+                     [](const auto& vs) { return vs.announce.has_value(); })) {
+        return {std::chrono::milliseconds(0), "no virtual server is announced over BGP"};
+    }
+    auto wait = engines_.set_node_draining(draining);
+    log_->info(draining ? "node.draining" : "node.undrained",
+               {{"drain_wait_ms", static_cast<std::int64_t>(wait.count())}});
+    return {wait, {}};
 }
 
 running_state daemon::running() const {
@@ -348,6 +385,9 @@ running_state daemon::running() const {
     now.vrrp_status = engines_.vrrp_status();
     now.checks = checked_real_servers(config_);
     now.virtual_servers = config_.virtual_servers.size();
+    now.global = config_.global;
+    now.sync_groups = config_.vrrp_sync_groups;
+    now.alerts = config_.alerts;
     return now;
 }
 

@@ -44,6 +44,7 @@ class daemon final : private control_target {
     boost::json::object status() const override;
     void reload(bool allow_empty, reload_done done) override;
     drain_outcome drain(const std::string& real_server, bool drained) override;
+    node_drain_outcome drain_node(bool draining) override;
     void plan(const std::string& file, plan_done done) override;
     running_state running() const;
 
@@ -53,6 +54,8 @@ class daemon final : private control_target {
     std::vector<std::string> commit_reload(config::load_result loaded, bool allow_empty);
     void wait_for_signal();
     void stop(int signal_number);
+    // The rest of a stop, once the BGP announcements were withdrawn and drain_wait has passed.
+    void finish_stop();
     // systemd: READY once the first IPVS reconcile ran (at once without IPVS); watchdog pings
     // come from a timer on the loop, so a stuck loop misses them.
     void announce_ready_when_synced();

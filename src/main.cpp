@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "base/address.hpp"
 #include "base/duration.hpp"
@@ -322,20 +323,23 @@ int run_drain(const std::vector<std::string>& args, bool drain) {
         return exit_usage;
     }
     if (values.count("help")) {
-        std::cout << "Usage: vigil " << name << " VIRTUAL_SERVER REAL_SERVER [-s SOCKET]\n"
-                  << "  e.g. vigil " << name << " web 192.168.1.101:80\n\n"
+        std::cout << "Usage: vigil " << name << " VIRTUAL_SERVER [REAL_SERVER] [-s SOCKET]\n"
+                  << "  e.g. vigil " << name << " web 192.168.1.101:80\n"
+                  << "  vigil " << name << " web: the virtual server's BGP announcement\n\n"
                   << options;
         return 0;
     }
-    if (positional.size() != 2) {
+    // One operand: a whole virtual server announced over BGP (its prefix is withdrawn).
+    if (positional.size() != 2 && positional.size() != 1) {
         std::cerr << "vigil " << name
                   << ": give the virtual server and the real server's "
-                     "address:port\n";
+                     "address:port (or an announced virtual server alone)\n";
         return exit_usage;
     }
     boost::json::object request;
     request["command"] = name;
-    request["real_server"] = positional[0] + "/" + positional[1];
+    request["real_server"] =
+        positional.size() == 1 ? positional[0] : positional[0] + "/" + positional[1];
     auto reply = ask_daemon(name, values, request);
     if (!reply) {
         return exit_failure;
@@ -343,6 +347,45 @@ int run_drain(const std::vector<std::string>& args, bool drain) {
     std::cout << std::string(reply->at("real_server").as_string())
               << (drain ? " drained" : " undrained")
               << (reply->at("changed").as_bool() ? "" : " (already)") << "\n";
+    return 0;
+}
+
+// drain-node / undrain-node: every BGP announcement of this director withdrawn (or back).
+// drain-node returns once drain_wait has passed, so `vigil drain-node && systemctl stop vigil`
+// stops a node the routers already route around.
+int run_drain_node(const std::vector<std::string>& args, bool drain) {
+    const char* name = drain ? "drain-node" : "undrain-node";
+    po::options_description options(
+        drain ? "Withdraws every BGP announcement of this director, then waits global.bgp."
+                "drain_wait for the routers to converge (not kept across restarts)"
+              : "Announces this director's prefixes again (each as its health allows)");
+    add_socket_options(options);
+    options.add_options()("no-wait", "return at once, without waiting drain_wait");
+    options.add_options()("help,h", "show this help");
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(args).options(options).run(), values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        std::cerr << "vigil " << name << ": " << e.what() << "\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << "Usage: vigil " << name << " [-s SOCKET | -c FILE]\n\n" << options;
+        return 0;
+    }
+    boost::json::object request;
+    request["command"] = drain ? "drain_node" : "undrain_node";
+    auto reply = ask_daemon(name, values, request);
+    if (!reply) {
+        return exit_failure;
+    }
+    auto wait = std::chrono::milliseconds(reply->at("drain_wait_ms").to_number<std::int64_t>());
+    if (drain && !values.count("no-wait") && wait.count() > 0) {
+        std::cout << "withdrawn; waiting " << wait.count() << " ms for the routers\n" << std::flush;
+        std::this_thread::sleep_for(wait);
+    }
+    std::cout << (drain ? "node drained" : "node undrained") << "\n";
     return 0;
 }
 
@@ -546,6 +589,12 @@ const std::map<std::string, command>& commands() {
         {"undrain",
          {"put a drained real server back",
           [](const std::vector<std::string>& a) { return run_drain(a, false); }}},
+        {"drain-node",
+         {"withdraw every BGP announcement, then wait drain_wait",
+          [](const std::vector<std::string>& a) { return run_drain_node(a, true); }}},
+        {"undrain-node",
+         {"announce this director's prefixes again",
+          [](const std::vector<std::string>& a) { return run_drain_node(a, false); }}},
         {"version", {"print the version", run_version}},
         {"doctor", {"check this host against a configuration", run_doctor}},
         {"plan", {"show what a reload of a configuration would do", run_plan}},

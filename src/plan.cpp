@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/duration.hpp"
 #include "checker_specs.hpp"
 #include "ipvs/diff.hpp"
 #include "ipvs/operation.hpp"
@@ -129,6 +130,94 @@ void plan_checks(const running_state& now, const config::configuration& next, re
     }
 }
 
+std::string log_format_name(config::log_format_choice format) {
+    switch (format) {
+        case config::log_format_choice::json:
+            return "json";
+        case config::log_format_choice::text:
+            return "text";
+        case config::log_format_choice::automatic:
+            break;
+    }
+    return "auto";
+}
+
+std::string endpoint_or_off(const std::optional<ip_endpoint>& endpoint) {
+    return endpoint ? to_string(*endpoint) : std::string("off");
+}
+
+std::string joined(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& item : list) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return "[" + out + "]";
+}
+
+// One line per global setting that differs: every one of them is applied by a reload.
+void plan_settings(const running_state& now, const config::configuration& next, reload_plan& plan) {
+    auto compare = [&](const char* key, const std::string& from, const std::string& to) {
+        if (from != to) {
+            plan.settings.push_back(std::string(key) + ": " + from + " -> " + to);
+        }
+    };
+    const auto& a = now.global;
+    const auto& b = next.global;
+    compare("node", a.node, b.node);
+    compare("log.target", a.log.target, b.log.target);
+    compare("log.format", log_format_name(a.log.format), log_format_name(b.log.format));
+    compare("log.level", std::string(to_string(a.log.level)), std::string(to_string(b.log.level)));
+    compare("control_socket", a.control_socket, b.control_socket);
+    compare("state_dir", a.state_dir, b.state_dir);
+    compare("ipvs.backend",
+            a.ipvs.backend == config::ipvs_backend_choice::memory ? "memory" : "netlink",
+            b.ipvs.backend == config::ipvs_backend_choice::memory ? "memory" : "netlink");
+    compare("ipvs.resync_interval", format_duration(a.ipvs.resync_interval),
+            format_duration(b.ipvs.resync_interval));
+    compare("ipvs.on_shutdown",
+            a.ipvs.on_shutdown == config::shutdown_action::remove ? "remove" : "keep",
+            b.ipvs.on_shutdown == config::shutdown_action::remove ? "remove" : "keep");
+    compare("flap_threshold", std::to_string(a.flap_threshold), std::to_string(b.flap_threshold));
+    compare("flap_window", format_duration(a.flap_window), format_duration(b.flap_window));
+    compare("metrics.listen", endpoint_or_off(a.metrics.listen), endpoint_or_off(b.metrics.listen));
+
+    std::map<std::string, const config::vrrp_sync_group*> groups;
+    for (const auto& g : now.sync_groups) {
+        groups[g.name] = &g;
+    }
+    for (const auto& g : next.vrrp_sync_groups) {
+        auto found = groups.find(g.name);
+        if (found == groups.end()) {
+            plan.settings.push_back("sync group " + g.name + ": added " + joined(g.instances));
+            continue;
+        }
+        compare(("sync group " + g.name).c_str(), joined(found->second->instances),
+                joined(g.instances));
+        groups.erase(found);
+    }
+    for (const auto& [name, group] : groups) {
+        plan.settings.push_back("sync group " + name + ": removed");
+    }
+
+    auto describe_alert = [](const config::alert& hook) {
+        std::string target =
+            hook.url.empty() ? "command " + joined(hook.command) : "url " + hook.url;
+        return joined(hook.events) + " to " + target + " (timeout " +
+               format_duration(hook.timeout) + ", retries " + std::to_string(hook.retries) + ")";
+    };
+    auto count = std::max(now.alerts.size(), next.alerts.size());
+    for (std::size_t i = 0; i < count; ++i) {
+        auto label = "alert " + std::to_string(i + 1);
+        if (i >= now.alerts.size()) {
+            plan.settings.push_back(label + ": added " + describe_alert(next.alerts[i]));
+        } else if (i >= next.alerts.size()) {
+            plan.settings.push_back(label + ": removed " + describe_alert(now.alerts[i]));
+        } else {
+            compare(label.c_str(), describe_alert(now.alerts[i]), describe_alert(next.alerts[i]));
+        }
+    }
+}
+
 boost::json::array strings(const std::vector<std::string>& list) {
     boost::json::array out;
     for (const auto& s : list) {
@@ -147,6 +236,7 @@ reload_plan plan_reload(const running_state& now, const config::configuration& n
     }
     plan_vrrp(now, next, plan);
     plan_checks(now, next, plan);
+    plan_settings(now, next, plan);
     // The same guard as the reload's: a truncated file can be valid TOML.
     if (!now.vrrp.empty() && next.vrrp_instances.empty()) {
         plan.refusals.push_back("the new configuration removes every VRRP instance");
@@ -194,6 +284,7 @@ boost::json::object to_json(const reload_plan& plan) {
     checks["removed"] = strings(plan.checks_removed);
     checks["changed"] = strings(plan.checks_changed);
     reply["checks"] = std::move(checks);
+    reply["settings"] = strings(plan.settings);
     reply["refusals"] = strings(plan.refusals);
     bool resigns = std::any_of(plan.vrrp.begin(), plan.vrrp.end(),
                                [](const auto& c) { return c.master_resigns; });
@@ -242,6 +333,13 @@ std::string render_plan_text(const boost::json::object& reply) {
                 out << " " << std::string(name.as_string());
             }
             out << "\n";
+        }
+    }
+    if (const auto* settings = reply.if_contains("settings");
+        settings != nullptr && !settings->as_array().empty()) {
+        out << "settings:\n";
+        for (const auto& line : settings->as_array()) {
+            out << "  " << std::string(line.as_string()) << "\n";
         }
     }
     if (auto pending = reply.at("ipvs").at("pending").to_number<std::uint64_t>(); pending > 0) {

@@ -28,6 +28,10 @@ struct running_state {
     std::vector<vrrp::instance_status> vrrp_status;
     std::vector<checkers::checked_server_spec> checks;
     std::size_t virtual_servers = 0;
+    // The small parts of the config in force that a plan compares as they are.
+    config::global_settings global;
+    std::vector<config::vrrp_sync_group> sync_groups;
+    std::vector<config::alert> alerts;
 };
 
 struct instance_change {
@@ -49,12 +53,15 @@ struct reload_plan {
     std::vector<std::string> checks_added;
     std::vector<std::string> checks_removed;
     std::vector<std::string> checks_changed;
+    // Global settings, sync groups and alert hooks that change, one line each:
+    // "log.level: info -> debug", "sync group G: added".
+    std::vector<std::string> settings;
     // Why `vigil reload` would refuse it without --allow-empty.
     std::vector<std::string> refusals;
 
     bool changes_something() const {
         return !ipvs_operations.empty() || !vrrp.empty() || !checks_added.empty() ||
-               !checks_removed.empty() || !checks_changed.empty();
+               !checks_removed.empty() || !checks_changed.empty() || !settings.empty();
     }
 };
 
@@ -63,7 +70,7 @@ struct reload_plan {
 reload_plan plan_reload(const running_state& now, const config::configuration& next);
 
 // The control reply: {"valid": true, "changes": bool, "ipvs": {...}, "vrrp": [...],
-// "checks": {...}, "refusals": [...]}.
+// "checks": {...}, "settings": [...], "refusals": [...]}.
 boost::json::object to_json(const reload_plan& plan);
 
 // The reply as text for `vigil plan` without --json.

@@ -16,6 +16,7 @@ supervisor::supervisor(boost::asio::any_io_executor executor, event_log& log, cl
     : executor_(std::move(executor)), log_(log), clock_(clock), random_(random) {}
 
 supervisor::~supervisor() {
+    bgp_.reset();
     // What logs goes first, checks before the routers and the reconciler they feed.
     health_monitor_.reset();
     vrrp_.reset();
@@ -39,7 +40,7 @@ bool supervisor::start(const config::configuration& config) {
         return false;
     }
     apply_checks(config);
-    return true;
+    return apply_bgp(config);
 }
 
 boost::system::result<supervisor::prepared_reload, std::vector<std::string>> supervisor::prepare(
@@ -74,6 +75,15 @@ boost::system::result<supervisor::prepared_reload, std::vector<std::string>> sup
             errors.insert(errors.end(), why.begin(), why.end());
         }
     }
+    if (bgp_announcer::wanted(config) && (!bgp_ || bgp_->link_needed(config))) {
+        announce::liveness_link link;
+        if (auto error = link.open(config.global.bgp.liveness_interface)) {
+            errors.push_back("bgp: the liveness interface " + config.global.bgp.liveness_interface +
+                             " cannot be created: " + error.message());
+        } else {
+            change.bgp_link.emplace(std::move(link));
+        }
+    }
     if (!errors.empty()) {
         return {boost::system::in_place_error, std::move(errors)};
     }
@@ -94,6 +104,66 @@ void supervisor::commit(prepared_reload change) {
     if (vrrp_ && change.vrrp_change) {
         vrrp_->commit(std::move(*change.vrrp_change));
     }
+    apply_bgp(config, std::move(change.bgp_link));
+}
+
+bool supervisor::apply_bgp(const config::configuration& config,
+                           std::optional<announce::liveness_link> opened) {
+    announced_real_servers_.clear();
+    for (const auto& vs : config.virtual_servers) {
+        if (vs.announce) {
+            auto& names = announced_real_servers_[vs.name];
+            for (const auto& rs : vs.real_servers) {
+                names.push_back(rs.name);
+            }
+        }
+    }
+    if (!bgp_) {
+        if (!bgp_announcer::wanted(config)) {
+            return true;
+        }
+        bgp_ = std::make_unique<bgp_announcer>(
+            executor_, log_, clock_,
+            [this](const std::string& vs) { return announcement_health(vs); });
+    }
+    return bgp_->configure(config, std::move(opened));
+}
+
+bgp_announcer::virtual_server_health supervisor::announcement_health(const std::string& vs) const {
+    bgp_announcer::virtual_server_health out;
+    if (reconciler_) {
+        auto states = reconciler_->virtual_servers();
+        if (auto it = states.find(vs); it != states.end()) {
+            out.quorum_up = it->second.quorum_up;
+        }
+    }
+    out.drained = drained_ && drained_->contains(vs);
+    if (auto it = announced_real_servers_.find(vs); it != announced_real_servers_.end()) {
+        for (const auto& rs : it->second) {
+            auto health = health_.find(rs);
+            bool down = health != health_.end() && !health->second.up;
+            if (down || (drained_ && drained_->contains(rs))) {
+                ++out.servers_down;
+            }
+        }
+    }
+    return out;
+}
+
+std::chrono::milliseconds supervisor::set_node_draining(bool draining) {
+    if (!bgp_) {
+        return std::chrono::milliseconds(0);
+    }
+    bgp_->set_node_mode(draining ? announce::node_mode::draining : announce::node_mode::serving);
+    return draining ? bgp_->drain_wait() : std::chrono::milliseconds(0);
+}
+
+std::chrono::milliseconds supervisor::withdraw_announcements() {
+    if (!bgp_) {
+        return std::chrono::milliseconds(0);
+    }
+    bgp_->set_node_mode(announce::node_mode::stopping);
+    return bgp_->drain_wait();
 }
 
 bool supervisor::reconfigure(const config::configuration& config) {
@@ -158,7 +228,9 @@ bool supervisor::apply_ipvs(const config::configuration& config,
         reconciler_ = std::make_unique<ipvs::reconciler>(clock_, *ipvs_worker_, log_, settings);
         reconciler_->set_specs(std::move(specs));
         for (const auto& name : drained_->names()) {
-            push_health(name);
+            if (name.find('/') != std::string::npos) {
+                push_health(name);
+            }
         }
         reconciler_->start();
         return true;
@@ -167,7 +239,9 @@ bool supervisor::apply_ipvs(const config::configuration& config,
     reconciler_->set_spec(settings);
     reconciler_->set_specs(std::move(specs));
     for (const auto& name : drained_->names()) {
-        push_health(name);
+        if (name.find('/') != std::string::npos) {
+            push_health(name);
+        }
     }
     return true;
 }
@@ -240,6 +314,9 @@ void supervisor::push_health(const std::string& real_server) {
         health.weight = 0;
     }
     reconciler_->set_health(real_server, health);
+    if (bgp_) {
+        bgp_->evaluate();  // the quorum behind an announcement may have moved
+    }
 }
 
 boost::system::result<bool> supervisor::set_drained(const std::string& real_server, bool drained) {
@@ -247,7 +324,13 @@ boost::system::result<bool> supervisor::set_drained(const std::string& real_serv
     if (changed && *changed) {
         log_.info(drained ? "real_server.drained" : "real_server.undrained",
                   {{"real_server", real_server}});
-        push_health(real_server);
+        if (real_server.find('/') == std::string::npos) {
+            if (bgp_) {
+                bgp_->evaluate();  // a whole virtual server: its announcement
+            }
+        } else {
+            push_health(real_server);
+        }
     }
     return changed;
 }
@@ -290,6 +373,9 @@ void supervisor::add_status(boost::json::object& document) const {
         // From the reconciler's view of the kernel: a status request never waits for a dump.
         document["ipvs"] = reconciler_->status_json();
     }
+    if (bgp_) {
+        document["bgp"] = bgp_->status_json();
+    }
 }
 
 void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
@@ -300,6 +386,10 @@ void supervisor::add_metrics(metrics::scrape_inputs& inputs) const {
     }
     inputs.drained = drained_ ? &*drained_ : nullptr;
     inputs.reconciler = reconciler_.get();
+    if (bgp_) {
+        inputs.bgp = true;
+        inputs.bgp_prefixes = bgp_->announced();
+    }
 }
 
 }  // namespace vigil

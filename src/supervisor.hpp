@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "announce/liveness_link.hpp"
 #include "base/clock.hpp"
 #include "base/event_log.hpp"
 #include "base/random_source.hpp"
+#include "bgp_announcer.hpp"
 #include "checkers/health_monitor.hpp"
 #include "config/model.hpp"
 #include "drain_list.hpp"
@@ -52,6 +54,8 @@ class supervisor {
         std::unique_ptr<vrrp::netlink_effects> address_effects;
         std::unique_ptr<vrrp::instance_set> vrrp;
         std::optional<vrrp::instance_set::prepared> vrrp_change;
+        // BGP: the liveness device a first announcement (or a renamed one) needs.
+        std::optional<announce::liveness_link> bgp_link;
     };
     // Fails with one line per reason the config cannot apply.
     boost::system::result<prepared_reload, std::vector<std::string>> prepare(
@@ -69,8 +73,17 @@ class supervisor {
     // The first IPVS reconcile has run (at once without IPVS): systemd's READY.
     bool synced() const;
 
-    // Drains or undrains a real server of the config in force; the error says why not.
+    // Drains or undrains a real server of the config in force, or (a name without '/') a whole
+    // announced virtual server: its prefix is withdrawn. The error says why not.
     boost::system::result<bool> set_drained(const std::string& real_server, bool drained);
+    // BGP: whether the virtual server is announced; drain-node / undrain-node; and the start of
+    // a graceful stop (every prefix withdrawn at once). Each returns how long to wait for the
+    // routers (drain_wait), zero without announcements.
+    bool announces(const std::string& virtual_server) const {
+        return bgp_ && bgp_->announces(virtual_server);
+    }
+    std::chrono::milliseconds set_node_draining(bool draining);
+    std::chrono::milliseconds withdraw_announcements();
 
     // The engines' sections of `vigil status`: vrrp_instances, real_servers, drained, ipvs.
     void add_status(boost::json::object& document) const;
@@ -93,6 +106,9 @@ class supervisor {
     void on_vrrp_state(const std::string& instance, vrrp::state to);
     // Hands the reconciler one real server's health as IPVS should see it: drained is weight 0.
     void push_health(const std::string& real_server);
+    bool apply_bgp(const config::configuration& config,
+                   std::optional<announce::liveness_link> opened = std::nullopt);
+    bgp_announcer::virtual_server_health announcement_health(const std::string& vs) const;
 
     boost::asio::any_io_executor executor_;
     event_log& log_;
@@ -111,6 +127,10 @@ class supervisor {
     ipvs::health_map health_;
     std::optional<std::string> sync_daemon_instance_;
     std::unique_ptr<checkers::health_monitor> health_monitor_;
+    // BGP announcements (only when a virtual server has `announce`), and each announced virtual
+    // server's real servers (for the MED per server down).
+    std::unique_ptr<bgp_announcer> bgp_;
+    std::map<std::string, std::vector<std::string>, std::less<>> announced_real_servers_;
 };
 
 }  // namespace vigil

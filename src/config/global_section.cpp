@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "config/choice.hpp"
 #include "config/value_rules.hpp"
 
@@ -64,6 +66,66 @@ void read_ipvs(file_context& file, const toml::table& table, ipvs_settings& ipvs
     reader.finish();
 }
 
+// A Linux interface name: 1 to 15 bytes, no '/', whitespace or quote (it is written into BIRD's
+// config inside double quotes).
+bool valid_interface_name(const std::string& name) {
+    if (name.empty() || name.size() > 15 || name == "." || name == "..") {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return c > ' ' && c < 127 && c != '/' && c != '"' && c != '\\' && c != ':';
+    });
+}
+
+void read_bgp(file_context& file, const toml::table& table, bgp_settings& bgp) {
+    table_reader reader(file, table, "global.bgp");
+    if (auto socket = reader.string("bird_socket")) {
+        if (socket->empty() || socket->front() != '/') {
+            reader.error("bird_socket", rule::bad_value, "must be an absolute path");
+        } else if (socket->size() > 107) {
+            reader.error("bird_socket", rule::out_of_range,
+                         "is longer than the 107 bytes a unix socket path can hold");
+        } else {
+            bgp.bird_socket = *socket;
+        }
+    }
+    if (auto include = reader.string("include_file")) {
+        if (include->empty() || include->front() != '/' || include->back() == '/') {
+            reader.error("include_file", rule::bad_value, "must be an absolute file path");
+        } else if (include->find('"') != std::string::npos) {
+            reader.error("include_file", rule::bad_value,
+                         "must not hold a double quote (BIRD's include takes it quoted)");
+        } else {
+            bgp.include_file = *include;
+        }
+    }
+    for (auto [key, target] : {std::pair{"liveness_interface", &bgp.liveness_interface},
+                               std::pair{"vip_interface", &bgp.vip_interface}}) {
+        if (auto name = reader.string(key)) {
+            if (valid_interface_name(*name)) {
+                *target = *name;
+            } else {
+                reader.error(key, rule::bad_value,
+                             in_quotes(*name) +
+                                 " is not an interface name (1 to 15 characters, no space, "
+                                 "'/', ':' or quote)");
+            }
+        }
+    }
+    if (auto hold = reader.duration_value("hold_down", 0ms, 1h)) {
+        bgp.hold_down = *hold;
+    }
+    if (auto wait = reader.duration_value("drain_wait", 0ms, 10min)) {
+        bgp.drain_wait = *wait;
+    }
+    if (bgp.liveness_interface == bgp.vip_interface) {
+        reader.error(reader.has("liveness_interface") ? "liveness_interface" : "vip_interface",
+                     rule::conflicting_keys,
+                     "the liveness interface is vigil's own device and cannot carry the VIPs");
+    }
+    reader.finish();
+}
+
 }  // namespace
 
 void read_global(table_reader& root, configuration& config) {
@@ -116,6 +178,9 @@ void read_global(table_reader& root, configuration& config) {
         table_reader metrics(root.file(), *metrics_table, "global.metrics");
         global.metrics.listen = read_endpoint(metrics, "listen");
         metrics.finish();
+    }
+    if (const auto* bgp_table = reader.table("bgp")) {
+        read_bgp(root.file(), *bgp_table, global.bgp);
     }
     if (auto socket = reader.string("control_socket")) {
         // sun_path holds 108 bytes including the terminating NUL.

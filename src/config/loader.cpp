@@ -250,6 +250,35 @@ void loader::check_duplicates(const configuration& config) {
                            first_at(it->second));
         }
     }
+    // Announcements: virtual servers sharing a prefix share one route, so they must agree on
+    // what it carries; and BIRD protocol names (made of the first one's name) must not collide.
+    std::map<std::string, const virtual_server*> by_prefix;
+    std::map<std::string, const virtual_server*> by_protocol;
+    for (const auto& vs : config.virtual_servers) {
+        if (!vs.announce) {
+            continue;
+        }
+        file_context file(vs.where.file, diagnostics_, users_);
+        auto prefix = to_string(vs.announce->prefix);
+        if (auto [it, inserted] = by_prefix.emplace(prefix, &vs); !inserted) {
+            if (!(*it->second->announce == *vs.announce)) {
+                file.error(vs.announce->where, rule::conflicting_keys,
+                           "virtual_server.announce: " + prefix +
+                               " is announced by virtual server " + in_quotes(it->second->name) +
+                               " too, with another med, med_per_down_server or communities" +
+                               first_at(it->second->announce->where));
+            }
+            continue;
+        }
+        auto protocol = announce::protocol_name(vs.name);
+        if (auto [it, inserted] = by_protocol.emplace(protocol, &vs); !inserted) {
+            file.error(vs.announce->where, rule::conflicting_keys,
+                       "virtual_server.announce: the BIRD protocol name " + protocol + " of " +
+                           in_quotes(vs.name) + " is also that of " + in_quotes(it->second->name) +
+                           " (BIRD names keep only letters, digits and '_'); rename one" +
+                           first_at(it->second->announce->where));
+        }
+    }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "announce/announcement.hpp"
 #include "base/address.hpp"
 #include "base/duration.hpp"
 #include "base/event_log.hpp"
@@ -50,6 +51,23 @@ struct metrics_settings {
     friend bool operator==(const metrics_settings&, const metrics_settings&) = default;
 };
 
+// BGP announcements through BIRD 2 (`[global.bgp]`), used when a virtual server has `announce`.
+struct bgp_settings {
+    std::string bird_socket = "/run/bird/bird.ctl";
+    // The file vigil writes and BIRD includes (`include "/run/vigil-bird/*.conf";`).
+    std::string include_file = "/run/vigil-bird/vigil.conf";
+    // The TUN device the routes go via: it dies with vigil, and BIRD withdraws with it.
+    std::string liveness_interface = "vigil-live";
+    // Where announced VIPs are put so IPVS accepts their traffic (kept while withdrawn).
+    std::string vip_interface = "lo";
+    // After a quorum loss, how long the quorum must hold before the prefix is announced again.
+    duration hold_down = std::chrono::seconds(10);
+    // Graceful stop and drain-node: how long to wait after withdrawing, for the routers to
+    // converge while established connections finish.
+    duration drain_wait = std::chrono::seconds(5);
+    friend bool operator==(const bgp_settings&, const bgp_settings&) = default;
+};
+
 struct global_settings {
     std::string node;  // defaults to the host name
     std::vector<std::string> include;
@@ -63,6 +81,7 @@ struct global_settings {
     unsigned flap_threshold = 5;
     duration flap_window = std::chrono::minutes(1);
     metrics_settings metrics;
+    bgp_settings bgp;
 };
 
 // Gratuitous ARP / unsolicited NA after becoming master, as keepalived's vrrp_garp_* settings.
@@ -186,6 +205,19 @@ struct check {
 
 enum class failure_action { remove, inhibit };
 
+// `announce = { ... }` of a virtual server: its prefix announced over BGP while it is healthy.
+struct announce_settings {
+    ip_prefix prefix;  // defaults to the virtual server's address as a host prefix
+    std::uint32_t med = 0;
+    std::uint32_t med_per_down_server = 0;
+    std::vector<announce::community> communities;
+    location where;
+    friend bool operator==(const announce_settings& a, const announce_settings& b) {
+        return a.prefix == b.prefix && a.med == b.med &&
+               a.med_per_down_server == b.med_per_down_server && a.communities == b.communities;
+    }
+};
+
 struct real_server {
     std::string name;  // "web/192.0.2.10:80"
     ip_endpoint address;
@@ -217,6 +249,7 @@ struct virtual_server {
     failure_action on_failure = failure_action::remove;
     std::optional<check> default_check;
     std::vector<real_server> real_servers;
+    std::optional<announce_settings> announce;
     location where;
 
     // The check a real server runs: its own, else the virtual server's, else none.

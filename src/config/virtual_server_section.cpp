@@ -71,6 +71,80 @@ std::optional<real_server> read_real_server(file_context& file, const toml::tabl
     return server;
 }
 
+std::optional<announce_settings> read_announce(file_context& file, const toml::table& table,
+                                               const virtual_server& vs) {
+    auto errors_before = file.error_count();
+    table_reader reader(file, table, "virtual_server.announce");
+    announce_settings announce;
+    announce.where = file.at(table.source());
+    if (auto text = reader.string("prefix")) {
+        auto prefix = parse_prefix(*text);
+        if (!prefix) {
+            reader.error("prefix", rule::bad_address, prefix.error());
+        } else if (vs.address && prefix->family() != vs.address->family()) {
+            reader.error("prefix", rule::family_mismatch,
+                         *text + " is " + std::string(to_string(prefix->family())) +
+                             " but the virtual server's address is " +
+                             std::string(to_string(vs.address->family())));
+        } else if (!announce::is_network(*prefix)) {
+            reader.error("prefix", rule::bad_value,
+                         *text +
+                             " has bits set past its length; BIRD routes a network "
+                             "(write the prefix's first address)");
+        } else if (vs.address && !announce::prefix_contains(*prefix, vs.address->address)) {
+            reader.error("prefix", rule::bad_value,
+                         *text + " does not contain the virtual server's address " +
+                             to_string(vs.address->address) +
+                             ": the routers would send its traffic elsewhere");
+        } else {
+            announce.prefix = *prefix;
+        }
+    } else if (!reader.has("prefix")) {
+        if (vs.address) {
+            announce.prefix =
+                ip_prefix{vs.address->address, vs.address->address.is_v4() ? 32u : 128u};
+        } else if (vs.fwmark) {
+            file.error(table.source(), rule::missing_key,
+                       "virtual_server.announce: a fwmark virtual server has no address to "
+                       "announce: set prefix");
+        }
+    }
+    if (auto med = reader.integer("med", 0, 0xffffffffLL)) {
+        announce.med = static_cast<std::uint32_t>(*med);
+    }
+    if (auto step = reader.integer("med_per_down_server", 0, 0xffffffffLL)) {
+        announce.med_per_down_server = static_cast<std::uint32_t>(*step);
+    }
+    if (const auto* communities = reader.array("communities")) {
+        for (const auto& item : *communities) {
+            const auto* text = item.as_string();
+            announce::community parsed;
+            if (!text) {
+                reader.error_at(item, "communities", rule::wrong_type,
+                                "expected a community string (\"65001:100\" or "
+                                "\"65001:1:2\"), got " +
+                                    std::string(type_name(item.type())));
+            } else if (!announce::parse_community(text->get(), parsed)) {
+                reader.error_at(item, "communities", rule::bad_value,
+                                in_quotes(text->get()) +
+                                    " is not a BGP community (a:b with 16-bit parts, or a "
+                                    "large community a:b:c with 32-bit parts)");
+            } else if (std::find(announce.communities.begin(), announce.communities.end(),
+                                 parsed) != announce.communities.end()) {
+                reader.error_at(item, "communities", rule::bad_value,
+                                in_quotes(text->get()) + " is listed twice");
+            } else {
+                announce.communities.push_back(parsed);
+            }
+        }
+    }
+    reader.finish();
+    if (file.error_count() != errors_before) {
+        return std::nullopt;
+    }
+    return announce;
+}
+
 }  // namespace
 
 std::optional<virtual_server> read_virtual_server(file_context& file, const toml::table& table,
@@ -305,6 +379,9 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
         } else {
             vs.sorry_server = *sorry;
         }
+    }
+    if (const auto* announce_table = reader.table("announce")) {
+        vs.announce = read_announce(file, *announce_table, vs);
     }
     reader.finish();
     if (file.error_count() != errors_before) {

@@ -367,6 +367,15 @@ void write_scrape(exposition& out, const scrape_inputs& in) {
         write_virtual_servers(out, *in.reconciler);
         write_reconciler(out, *in.reconciler);
     }
+    if (in.bgp) {
+        out.family("vigil_bgp_announced", metric_type::gauge,
+                   "1 while the prefix is announced to BIRD (and the liveness link is up), 0 while "
+                   "withdrawn.");
+        for (const auto& [prefix, announced] : in.bgp_prefixes) {
+            out.sample("vigil_bgp_announced", label_set().add("prefix", prefix).text(),
+                       std::uint64_t{announced ? 1u : 0u});
+        }
+    }
 }
 
 }  // namespace vigil::metrics

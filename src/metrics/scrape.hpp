@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "checkers/health_monitor.hpp"
@@ -32,6 +33,9 @@ struct scrape_inputs {
     std::optional<checkers::health_monitor::counters> checker;
     const drain_list* drained = nullptr;
     const ipvs::reconciler* reconciler = nullptr;
+    // BGP: each announced prefix and whether it is announced now (empty without announcements).
+    std::vector<std::pair<std::string, bool>> bgp_prefixes;
+    bool bgp = false;
 };
 
 // Appends every vigil_* family to `out` (names, labels and meaning in the README's Metrics).

@@ -106,6 +106,22 @@ class install(unittest.TestCase):
             self.assertTrue(open(os.path.join(prefix, "etc/vigil/vigil.toml")).read()
                             .endswith("# edited\n"))
 
+    def test_install_to_usr_puts_the_config_in_etc_once_under_destdir(self):
+        # Prefix /usr means /etc/vigil (where the unit looks), not /usr/etc/vigil; DESTDIR is put
+        # in front of it exactly once.
+        build = os.path.dirname(os.path.dirname(os.path.abspath(VIGIL)))
+        with tempfile.TemporaryDirectory() as destdir:
+            result = subprocess.run(["cmake", "--install", build, "--prefix", "/usr"],
+                                    env=dict(os.environ, DESTDIR=destdir),
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(os.path.isfile(os.path.join(destdir, "etc/vigil/vigil.toml")))
+            self.assertTrue(os.path.isfile(os.path.join(destdir, "etc/vigil/conf.d/web.toml")))
+            self.assertFalse(os.path.exists(os.path.join(destdir, "usr/etc")))
+            self.assertTrue(os.path.isfile(os.path.join(destdir, "usr/sbin/vigil")))
+            nested = os.path.join(destdir, destdir.lstrip("/"))
+            self.assertFalse(os.path.exists(nested), "DESTDIR applied twice")
+
 
 
 class probe_check_urls(unittest.TestCase):

@@ -89,6 +89,9 @@ running_state running(const config::configuration& config, const std::string& ma
         }
     }
     now.virtual_servers = config.virtual_servers.size();
+    now.global = config.global;
+    now.sync_groups = config.vrrp_sync_groups;
+    now.alerts = config.alerts;
     return now;
 }
 
@@ -219,4 +222,23 @@ TEST_CASE("reload effect: priority and notify are in place, the owner's 255 and 
     wanted = current;
     wanted.virtual_router_id = 9;
     CHECK(vrrp::classify_reload(wanted, current) == vrrp::reload_effect::restart);
+}
+
+TEST_CASE("plan: log, sync group and alert changes are listed, one line each") {
+    auto two = instance("VI_1", 51, 100) + instance("VI_2", 52, 100);
+    auto before = load("[global.log]\nlevel = \"info\"\n" + two +
+                       "[[vrrp_sync_group]]\nname = \"G\"\ninstances = [\"VI_1\", \"VI_2\"]\n");
+    auto after = load("[global.log]\nlevel = \"debug\"\n" + two +
+                      "[[alert]]\nevents = [\"vrrp.*\"]\ncommand = [\"/bin/true\"]\n");
+    auto plan = plan_reload(running(before), after);
+    CHECK(plan.changes_something());
+    CHECK(plan.settings ==
+          std::vector<std::string>{
+              "log.level: info -> debug", "sync group G: removed",
+              "alert 1: added [vrrp.*] to command [/bin/true] (timeout 5s, retries 3)"});
+    auto reply = to_json(plan);
+    CHECK(reply.at("settings").as_array().size() == 3);
+    CHECK(render_plan_text(reply).find("settings:\n  log.level: info -> debug\n") !=
+          std::string::npos);
+    CHECK(plan_reload(running(after), after).settings.empty());
 }
