@@ -22,6 +22,10 @@ std::string_view to_string(check_type type) {
             return "icmp";
         case check_type::file:
             return "file";
+        case check_type::smtp:
+            return "smtp";
+        case check_type::grpc:
+            return "grpc";
     }
     return "unknown";
 }
@@ -49,6 +53,12 @@ probe_key key_of(const checked_server_spec& server) {
             break;
         case check_type::dns:
             key.dns = c.dns;
+            break;
+        case check_type::smtp:
+            key.smtp = c.smtp;
+            break;
+        case check_type::grpc:
+            key.grpc = c.grpc;
             break;
         case check_type::icmp:
             // An echo has no port: real servers on one address share it.
@@ -90,6 +100,8 @@ std::size_t probe_key_hash::operator()(const probe_key& key) const {
     mix(seed, hs(key.udp.send));
     mix(seed, hs(key.dns.name));
     mix(seed, hs(key.file.path));
+    mix(seed, hs(key.smtp.helo_name));
+    mix(seed, hs(key.grpc.service));
     for (const auto& a : key.script.argv) {
         mix(seed, hs(a));
     }

@@ -20,7 +20,7 @@ namespace vigil::checkers {
 // these; the library never sees the config, so it can be driven by tests, the bench and the
 // `vigil probe` command alike.
 
-enum class check_type { http, https, tcp, script, udp, dns, icmp, file };
+enum class check_type { http, https, tcp, script, udp, dns, icmp, file, smtp, grpc };
 enum class http_method { get, head };
 
 std::string_view to_string(check_type type);
@@ -86,6 +86,23 @@ struct dns_spec {
     friend bool operator==(const dns_spec&, const dns_spec&) = default;
 };
 
+struct smtp_spec {
+    // The name EHLO / HELO gives; empty: this host's name.
+    std::string helo_name;
+    friend bool operator==(const smtp_spec&, const smtp_spec&) = default;
+};
+
+struct grpc_spec {
+    // The service asked about; empty: the server as a whole.
+    std::string service;
+    // Off: HTTP/2 in cleartext with prior knowledge (h2c); on: TLS, HTTP/2 by ALPN.
+    bool tls = false;
+    bool tls_verify = true;
+    std::optional<std::string> ca_file;  // empty: the system's CAs
+    std::optional<std::string> sni;      // empty: the address
+    friend bool operator==(const grpc_spec&, const grpc_spec&) = default;
+};
+
 struct file_spec {
     std::string path;  // absolute
     // What a missing file means; down by default (no file, no traffic).
@@ -121,6 +138,8 @@ struct check_spec {
     udp_spec udp;
     dns_spec dns;
     file_spec file;
+    smtp_spec smtp;
+    grpc_spec grpc;
     script_spec script;
     friend bool operator==(const check_spec&, const check_spec&) = default;
 };
@@ -149,6 +168,8 @@ struct probe_key {
     udp_spec udp;
     dns_spec dns;
     file_spec file;
+    smtp_spec smtp;
+    grpc_spec grpc;
     script_spec script;
     friend bool operator==(const probe_key&, const probe_key&) = default;
 };

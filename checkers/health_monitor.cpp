@@ -7,9 +7,11 @@
 
 #include "checkers/dns_probe.hpp"
 #include "checkers/file_probe.hpp"
+#include "checkers/grpc_probe.hpp"
 #include "checkers/http_client_probe.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/script_probe.hpp"
+#include "checkers/smtp_probe.hpp"
 #include "checkers/tcp_probe.hpp"
 #include "checkers/udp_probe.hpp"
 
@@ -132,6 +134,13 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
             return std::make_unique<dns_probe>(executor_, key.target, key.dns, random_);
         case check_type::file:
             return std::make_unique<file_probe>(executor_, key.file);
+        case check_type::smtp:
+            return std::make_unique<smtp_probe>(executor_, key.target, key.smtp);
+        case check_type::grpc:
+            if (!grpc_multi_) {
+                grpc_multi_ = std::make_unique<curl_multi>(executor_);
+            }
+            return std::make_unique<grpc_probe>(*grpc_multi_, key.target, key.grpc, key.timeout);
         case check_type::icmp:
             return std::make_unique<icmp_probe>(key.target.address.is_v4() ? icmp4_ : icmp6_,
                                                 key.target.address);

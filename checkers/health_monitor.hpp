@@ -29,6 +29,7 @@
 
 namespace vigil::checkers {
 
+class curl_multi;
 class http_client_context;
 
 // What the IPVS side needs to know about one real server.
@@ -166,6 +167,8 @@ class health_monitor {
     // Probes hold references to these two, so they are declared (and built) before the probes and
     // destroyed after them.
     std::unique_ptr<http_client_context> http_client_;
+    // libcurl's multi interface for grpc probes (HTTP/2), made when the first one is.
+    std::unique_ptr<curl_multi> grpc_multi_;
     child_process_runner runner_;
     // One socket per family for every icmp check.
     icmp_socket icmp4_;

@@ -14,6 +14,9 @@ packages=(
   # real counterparts the tests run against
   python3 python3-jsonschema keepalived haproxy ipvsadm iproute2 iputils-ping nftables tcpdump
   prometheus dnsmasq-base socat
+  # the smtp check's real MTA (installed, never started by the package here: the tests run it on
+  # a loopback port of their own) and the grpc check's real gRPC server
+  opensmtpd python3-grpcio
   qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps systemd
   # the IPVS guest harness (tests/ipvs-vm/vm.sh): ELF detection and the kernel image payload
   file xz-utils
@@ -39,4 +42,17 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# An MTA package starts its daemon on port 25 when installed; the tests want none there. Debian's
+# policy-rc.d hook tells maintainer scripts not to start services while it exists.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [[ " ${missing[*]} " == *" opensmtpd "* && ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=true
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if $own_policy; then
+  rm -f "$policy"
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now opensmtpd >/dev/null 2>&1 || true
+  fi
+fi

@@ -42,6 +42,12 @@ checkers::check_spec to_spec(const config::check& c) {
     spec.file.missing_state = c.missing_state == config::initial_health::up
                                   ? checkers::health::up
                                   : checkers::health::down;
+    spec.smtp.helo_name = c.helo_name;
+    spec.grpc.service = c.service;
+    spec.grpc.tls = c.tls;
+    spec.grpc.tls_verify = c.tls_verify;
+    spec.grpc.ca_file = c.ca_file;
+    spec.grpc.sni = c.sni;
     spec.script.argv = c.command;
     // Looked up when the config was loaded: building specs never waits on NSS.
     spec.script.user = c.user;

@@ -17,6 +17,7 @@
 
 #include "base/address.hpp"
 #include "base/duration.hpp"
+#include "checkers/check_url.hpp"
 #include "checkers/probe_once.hpp"
 #include "config/loader.hpp"
 #include "control_server.hpp"
@@ -402,7 +403,11 @@ int run_version(const std::vector<std::string>& args) {
 int run_probe(const std::vector<std::string>& args) {
     po::options_description options(
         "Performs one HTTP(S) GET and prints the status, body length and the MD5 and SHA-256\n"
-        "digests to put in a check's body_digest. Exit 0 when a response arrived, 1 otherwise");
+        "digests to put in a check's body_digest. Exit 0 when a response arrived, 1 otherwise.\n"
+        "Other URLs run one check and print its verdict (exit 0 passed, 1 failed):\n"
+        "  tcp://ADDR:PORT  udp://ADDR:PORT?send=TEXT&expect=TEXT  icmp://ADDR\n"
+        "  dns://ADDR[:PORT]/NAME?type=A&rcode=NOERROR&answer=DATA&transport=tcp\n"
+        "  smtp://ADDR[:PORT]?helo=NAME  grpc://ADDR:PORT[/SERVICE]  grpcs://...?sni=NAME");
     std::string url;
     std::string connect;
     std::string host;
@@ -426,6 +431,36 @@ int run_probe(const std::vector<std::string>& args) {
         std::cerr << "vigil probe: a URL is required\nTry 'vigil probe --help'.\n";
         return exit_usage;
     }
+    auto limit_time = vigil::parse_duration(timeout);
+    if (!limit_time || limit_time->count() == 0) {
+        std::cerr << "vigil probe: --timeout: "
+                  << (limit_time ? std::string("must be above zero") : limit_time.error()) << "\n";
+        return exit_usage;
+    }
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        // Every other check type: what a check with these options would judge, once.
+        auto check = vigil::checkers::parse_check_url(url);
+        if (!check) {
+            std::cerr << "vigil probe: " << url << " " << check.error() << "\n";
+            return exit_usage;
+        }
+        auto spec = *check;
+        if (!ca_file.empty()) {
+            spec.check.grpc.ca_file = ca_file;
+        }
+        spec.check.grpc.tls_verify = values.count("insecure") == 0;
+        auto verdict = vigil::checkers::run_check_once(
+            spec, std::chrono::duration_cast<std::chrono::milliseconds>(*limit_time));
+        std::cout << "URL:       " << url << "\n"
+                  << "check:     " << vigil::checkers::to_string(spec.type) << " "
+                  << (spec.type == vigil::checkers::check_type::icmp
+                          ? spec.target.address.to_string()
+                          : vigil::to_string(spec.target))
+                  << "\n"
+                  << "result:    " << (verdict.success ? "up" : "down: " + verdict.reason) << "\n"
+                  << "time:      " << verdict.latency.count() << " ms\n";
+        return verdict.success ? 0 : exit_failure;
+    }
     vigil::checkers::probe_once_options o;
     if (!connect.empty()) {
         auto endpoint = vigil::parse_endpoint(connect);
@@ -440,12 +475,6 @@ int run_probe(const std::vector<std::string>& args) {
     }
     if (!ca_file.empty()) {
         o.ca_file = ca_file;
-    }
-    auto limit_time = vigil::parse_duration(timeout);
-    if (!limit_time || limit_time->count() == 0) {
-        std::cerr << "vigil probe: --timeout: "
-                  << (limit_time ? std::string("must be above zero") : limit_time.error()) << "\n";
-        return exit_usage;
     }
     o.timeout = *limit_time;
     o.insecure = values.count("insecure") > 0;

@@ -20,7 +20,8 @@ constexpr std::array check_types{
     choice<check_type>{"http", check_type::http}, choice<check_type>{"https", check_type::https},
     choice<check_type>{"tcp", check_type::tcp},   choice<check_type>{"script", check_type::script},
     choice<check_type>{"udp", check_type::udp},   choice<check_type>{"dns", check_type::dns},
-    choice<check_type>{"icmp", check_type::icmp}, choice<check_type>{"file", check_type::file}};
+    choice<check_type>{"icmp", check_type::icmp}, choice<check_type>{"file", check_type::file},
+    choice<check_type>{"smtp", check_type::smtp}, choice<check_type>{"grpc", check_type::grpc}};
 constexpr std::array initial_states{choice<initial_health>{"up", initial_health::up},
                                     choice<initial_health>{"down", initial_health::down}};
 constexpr std::array http_methods{choice<http_method>{"GET", http_method::get},
@@ -177,7 +178,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         }
     }
     only_for("connect", c.type != check_type::script && c.type != check_type::file,
-             "http, https, tcp, udp, dns and icmp");
+             "http, https, tcp, udp, dns, icmp, smtp and grpc");
     bool udp = c.type == check_type::udp;
     for (const char* key : {"send", "expect"}) {
         if (auto text = reader.string(key)) {
@@ -312,11 +313,45 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         reader.require("file");
     }
 
-    bool https = c.type == check_type::https;
+    if (auto helo = reader.string("helo_name")) {
+        // A domain, or an address literal ("[192.0.2.1]"); never anything that could end the
+        // command line and start another.
+        bool literal = helo->size() > 2 && helo->front() == '[' && helo->back() == ']' &&
+                       printable_without_space(*helo);
+        if (literal || (!helo->empty() && *helo != "." && !checkers::dns_name_problem(*helo) &&
+                        printable_without_space(*helo))) {
+            c.helo_name = *helo;
+        } else {
+            reader.error("helo_name", rule::bad_value,
+                         in_quotes(*helo) +
+                             " is not a host name or an address literal such as \"[192.0.2.1]\"");
+        }
+    }
+    only_for("helo_name", c.type == check_type::smtp, "smtp");
+
+    bool grpc = c.type == check_type::grpc;
+    if (auto service = reader.string("service")) {
+        if (!printable_without_space(*service)) {
+            reader.error("service", rule::bad_value,
+                         in_quotes(*service) +
+                             " is not a gRPC service name (no spaces or control characters)");
+        } else {
+            c.service = *service;
+        }
+    }
+    only_for("service", grpc, "grpc");
+    if (auto tls = reader.boolean("tls")) {
+        c.tls = *tls;
+    }
+    only_for("tls", grpc, "grpc");
+
+    // https, and grpc with tls = true
+    bool https = c.type == check_type::https || (grpc && c.tls);
+    const char* tls_types = "https and grpc (with tls = true)";
     if (auto verify = reader.boolean("tls_verify")) {
         c.tls_verify = *verify;
     }
-    only_for("tls_verify", https, "https");
+    only_for("tls_verify", https, tls_types);
     if (auto ca_file = reader.string("ca_file")) {
         if (::access(ca_file->c_str(), R_OK) != 0) {
             reader.error("ca_file", rule::unreadable_file,
@@ -329,7 +364,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
                          "has no effect with tls_verify = false");
         }
     }
-    only_for("ca_file", https, "https");
+    only_for("ca_file", https, tls_types);
     if (auto sni = reader.string("sni")) {
         if (sni->empty() || !printable_without_space(*sni)) {
             reader.error("sni", rule::bad_value, in_quotes(*sni) + " is not a server name");
@@ -337,11 +372,11 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
             c.sni = *sni;
         }
     }
-    only_for("sni", https, "https");
+    only_for("sni", https, tls_types);
     if (auto reuse = reader.boolean("tls_session_reuse")) {
         c.tls_session_reuse = *reuse;
     }
-    only_for("tls_session_reuse", https, "https");
+    only_for("tls_session_reuse", c.type == check_type::https, "https");
 
     if (auto argv = read_argv(reader, "command")) {
         c.command = *argv;

@@ -184,6 +184,12 @@ struct check {
     checkers::dns_transport transport = checkers::dns_transport::udp;
     std::uint8_t rcode = 0;
     std::optional<std::string> answer;
+    // grpc: the service asked about (empty: the server) and whether to speak TLS; tls_verify,
+    // ca_file and sni apply as for https
+    std::string service;
+    bool tls = false;
+    // smtp: the name EHLO / HELO gives; empty: this host's name
+    std::string helo_name;
     // file: the operator's state file, and what its absence means
     std::string state_file;
     initial_health missing_state = initial_health::down;

@@ -123,5 +123,67 @@ class install(unittest.TestCase):
             self.assertFalse(os.path.exists(nested), "DESTDIR applied twice")
 
 
+
+class probe_check_urls(unittest.TestCase):
+    """vigil probe with the URLs of the other check types, against the checkers' test servers."""
+
+    @classmethod
+    def setUpClass(cls):
+        import json
+        here = os.path.join(SOURCE, "tests/integration/checkers")
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.servers = []
+        cls.ports = {}
+        for argv in (["mail_servers.py"], ["grpc_health_server.py", cls.tmp.name]):
+            process = subprocess.Popen(["/usr/bin/python3", os.path.join(here, argv[0]), *argv[1:]],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            cls.servers.append(process)
+            cls.ports.update(json.loads(process.stdout.readline()))
+
+    @classmethod
+    def tearDownClass(cls):
+        for process in cls.servers:
+            process.stdin.close()
+            process.terminate()
+            process.wait()
+            process.stdout.close()
+        cls.tmp.cleanup()
+
+    def test_smtp_url_prints_the_verdict_and_exits_0_up_1_down(self):
+        up = vigil("probe", "smtp://127.0.0.1:%d?helo=lb1.test" % self.ports["helo_only"])
+        self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
+        self.assertIn("check:     smtp 127.0.0.1:%d" % self.ports["helo_only"], up.stdout)
+        self.assertIn("result:    up", up.stdout)
+        down = vigil("probe", "smtp://127.0.0.1:%d" % self.ports["refuse"])
+        self.assertEqual(down.returncode, 1)
+        self.assertIn("result:    down: SMTP greeting 554, expected 220: 5.3.2 no service here",
+                      down.stdout)
+
+    def test_grpc_urls_ask_the_health_service(self):
+        up = vigil("probe", "grpc://127.0.0.1:%d/web" % self.ports["h2c"])
+        self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
+        self.assertIn("result:    up", up.stdout)
+        unknown = vigil("probe", "grpc://127.0.0.1:%d/nosuch" % self.ports["h2c"])
+        self.assertEqual(unknown.returncode, 1)
+        self.assertIn("down: gRPC status NOT_FOUND: unknown service", unknown.stdout)
+        tls = vigil("probe", "grpcs://127.0.0.1:%d?sni=grpc.test" % self.ports["tls"],
+                    "--ca-file", self.ports["ca"])
+        self.assertEqual(tls.returncode, 0, tls.stdout + tls.stderr)
+
+    def test_tcp_url_to_a_closed_port_is_down(self):
+        result = vigil("probe", "tcp://127.0.0.1:1", "--timeout", "2s")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("result:    down: connection refused", result.stdout)
+
+    def test_a_bad_check_url_is_a_usage_error(self):
+        for url, message in [("smtp://mail.example.org", "has address"),
+                             ("ftp://127.0.0.1:21", "not http, https"),
+                             ("tcp://127.0.0.1", "names no port"),
+                             ("smtp://127.0.0.1?nosuch=1", "which smtp checks do not take")]:
+            with self.subTest(url=url):
+                result = vigil("probe", url)
+                self.assertEqual(result.returncode, 64)
+                self.assertIn(message, result.stderr)
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""SMTP servers that misbehave, for the smtp check's integration tests (the well-behaved server
+is OpenSMTPD itself).
+
+Usage: mail_servers.py. Listens on ephemeral loopback ports, prints one JSON line with them once
+listening, then serves until stdin closes:
+
+  refuse      greets with 554 (a server that does not want mail from us)
+  ehlo_550    greets with 220, answers EHLO with 550
+  helo_only   an RFC 821 server: 502 to EHLO, 250 to HELO, 221 to QUIT
+  huge        greets with a line that never ends (1 MiB and counting)
+  endless     greets with continuation lines that never end
+  drip        sends its greeting one byte every 200 ms
+"""
+import asyncio
+import json
+import sys
+
+
+async def lines(reader):
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        yield line.strip().upper()
+
+
+async def refuse(reader, writer):
+    writer.write(b"554 5.3.2 no service here\r\n")
+    await writer.drain()
+    async for _ in lines(reader):
+        writer.write(b"503 5.5.1 go away\r\n")
+
+
+async def ehlo_550(reader, writer):
+    writer.write(b"220 mx.test ESMTP\r\n")
+    async for line in lines(reader):
+        writer.write(b"550 5.7.1 not you\r\n" if line.startswith(b"EHLO") else b"221 bye\r\n")
+
+
+async def helo_only(reader, writer):
+    writer.write(b"220 old.test SMTP\r\n")
+    async for line in lines(reader):
+        if line.startswith(b"EHLO"):
+            writer.write(b"502 command not implemented\r\n")
+        elif line.startswith(b"HELO"):
+            writer.write(b"250 old.test\r\n")
+        elif line == b"QUIT":
+            writer.write(b"221 old.test closing\r\n")
+            await writer.drain()
+            writer.close()
+            return
+
+
+async def flood(writer, first, chunk):
+    writer.write(first)
+    for _ in range(1 << 14):  # bounded: the check gives up long before
+        writer.write(chunk)
+        await writer.drain()
+
+
+async def huge(reader, writer):
+    await flood(writer, b"220 ", b"x" * 64)
+
+
+async def endless(reader, writer):
+    await flood(writer, b"220-mx.test\r\n", b"220-more\r\n")
+
+
+async def drip(reader, writer):
+    for byte in b"220 mx.test ESMTP\r\n":
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(0.2)
+
+
+def guarded(handler):
+    async def run(reader, writer):
+        try:
+            await handler(reader, writer)
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+    return run
+
+
+async def main():
+    handlers = dict(refuse=refuse, ehlo_550=ehlo_550, helo_only=helo_only, huge=huge,
+                    endless=endless, drip=drip)
+    ports = {}
+    for name, handler in handlers.items():
+        server = await asyncio.start_server(guarded(handler), "127.0.0.1", 0)
+        ports[name] = server.sockets[0].getsockname()[1]
+    print(json.dumps(ports), flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.buffer.read)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
