@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 
+#include "checkers/connect_outcome.hpp"
 #include "checkers/http_request.hpp"
 #include "checkers/http_response_parser.hpp"
 #include "checkers/response_check.hpp"
@@ -179,14 +180,7 @@ struct http_client_probe::connection final : http_body_sink,
             if (r != self->run) {
                 return;
             }
-            int error = wec ? wec.value() : 0;
-            if (!wec) {
-                socklen_t length = sizeof error;
-                if (::getsockopt(self->socket.native_handle(), SOL_SOCKET, SO_ERROR, &error,
-                                 &length) != 0) {
-                    error = errno;
-                }
-            }
+            int error = connect_outcome(wec, self->socket.native_handle());
             if (error != 0) {
                 self->complete(probe_result::fail(describe_connect(error)));
                 return;

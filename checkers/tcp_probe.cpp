@@ -15,6 +15,8 @@
 #include <cstring>
 #include <vector>
 
+#include "checkers/connect_outcome.hpp"
+
 namespace vigil::checkers {
 
 namespace asio = boost::asio;
@@ -173,8 +175,7 @@ void tcp_probe::start(completion done) {
         fail_later(open_error.value());
         return;
     }
-    // Connected with a plain system call and confirmed with SO_ERROR once the socket is
-    // writable: Asio's own async_connect polls the socket once more per check to learn the same.
+    // Connected with a plain system call, confirmed by connect_outcome once writable.
     if (::connect(r->socket.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) !=
             0 &&
         errno != EINPROGRESS) {
@@ -186,14 +187,7 @@ void tcp_probe::start(completion done) {
             if (r->cancelled) {
                 return;
             }
-            int error = ready ? ready.value() : 0;
-            if (!ready) {
-                socklen_t length = sizeof error;
-                if (::getsockopt(r->socket.native_handle(), SOL_SOCKET, SO_ERROR, &error,
-                                 &length) != 0) {
-                    error = errno;
-                }
-            }
+            int error = connect_outcome(ready, r->socket.native_handle());
             if (error != 0) {
                 current_.reset();
                 r->complete(probe_result::fail(describe_connect(error)));
