@@ -681,7 +681,8 @@ TEST_CASE("status comes from the kernel view and says how old it is, without a d
     const auto& o = status.as_object();
     CHECK(o.at("backend").as_string() == "memory");
     CHECK(o.at("kernel_view_age_ms").as_double() == doctest::Approx(250.0));
-    CHECK(o.at("kernel_view_operations").to_number<std::uint64_t>() == 4);  // the startup sync's 3, and 1
+    CHECK(o.at("kernel_view_operations").to_number<std::uint64_t>() ==
+          4);  // the startup sync's 3, and 1
     CHECK(o.at("missing").as_array().empty());
     const auto& svc = o.at("services").as_array().at(0).as_object();
     CHECK(svc.at("virtual_server").as_string() == "web");
