@@ -133,18 +133,19 @@ std::vector<checked_server_spec> make_servers(int count, check_type type, std::u
     std::vector<checked_server_spec> out;
     for (int i = 0; i < count; ++i) {
         checked_server_spec s;
+        s.checks.emplace_back();
         s.virtual_server = "bench";
         auto address = "127.1." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
         s.endpoint = ip_endpoint{*parse_address(address), port};
         s.name = "bench/" + to_string(s.endpoint);
-        s.check.type = type;
-        s.check.interval = interval;
-        s.check.recheck_interval = interval;
-        s.check.timeout = std::min<duration>(interval, 2s);
-        s.check.http.path = "/health";
-        s.check.http.reuse_connection = reuse;
-        s.check.http.tls_verify = false;
-        s.check.http.tls_session_reuse = tls_resume;
+        s.checks.front().type = type;
+        s.checks.front().interval = interval;
+        s.checks.front().recheck_interval = interval;
+        s.checks.front().timeout = std::min<duration>(interval, 2s);
+        s.checks.front().http.path = "/health";
+        s.checks.front().http.reuse_connection = reuse;
+        s.checks.front().http.tls_verify = false;
+        s.checks.front().http.tls_session_reuse = tls_resume;
         out.push_back(std::move(s));
     }
     return out;
@@ -204,9 +205,9 @@ run_result measure(const char* label, check_type type, int count, duration inter
     std::uint64_t failures = 0;
     std::map<std::string, int> reasons;
     for (const auto& st : monitor.status()) {
-        if (st.checked && !st.last.success) {
+        if (st.deciding().checked && !st.deciding().last.success) {
             ++failures;
-            ++reasons[st.last.reason];
+            ++reasons[st.deciding().last.reason];
         }
     }
     r.failures = failures;

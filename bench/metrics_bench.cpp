@@ -62,12 +62,14 @@ int main(int argc, char** argv) {
             checkers::real_server_status s;
             s.name = name;
             s.virtual_server = vs.name;
-            s.checked = true;
+            auto& c = s.checks.emplace_back();
+            c.name = "http";
+            c.checked = true;
             for (int i = 0; i < 20; ++i) {
                 auto result = checkers::probe_result::ok();
                 result.latency = std::chrono::milliseconds(i * 37 % 700);
-                s.counts.add(result);
-                s.last = result;
+                c.counts.add(result);
+                c.last = result;
             }
             checked.push_back(std::move(s));
         }

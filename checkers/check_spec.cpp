@@ -30,11 +30,14 @@ std::string_view to_string(check_type type) {
     return "unknown";
 }
 
-probe_key key_of(const checked_server_spec& server) {
-    const auto& c = server.check;
+std::string_view name_of(const check_spec& check) {
+    return check.name.empty() ? to_string(check.type) : std::string_view(check.name);
+}
+
+probe_key key_of(const check_spec& c, const ip_endpoint& server) {
     probe_key key;
     key.type = c.type;
-    key.target = c.connect.value_or(server.endpoint);
+    key.target = c.connect.value_or(server);
     key.interval = c.interval;
     key.recheck_interval = c.recheck_interval;
     key.timeout = c.timeout;
@@ -73,7 +76,7 @@ probe_key key_of(const checked_server_spec& server) {
             key.script = c.script;
             // A script learns the real server it checks from its environment, so two real
             // servers never share a script run even when `connect` points them at one address.
-            key.target = server.endpoint;
+            key.target = server;
             break;
     }
     return key;

@@ -121,6 +121,9 @@ struct script_spec {
 };
 
 struct check_spec {
+    // What status, metrics and events call the check; unique among one real server's checks.
+    // Empty: its type's name (see name_of).
+    std::string name;
     check_type type = check_type::tcp;
     duration interval = std::chrono::seconds(5);
     duration timeout = std::chrono::seconds(3);
@@ -144,15 +147,18 @@ struct check_spec {
     friend bool operator==(const check_spec&, const check_spec&) = default;
 };
 
-// One real server of one virtual server, with the check that decides its health.
+// One real server of one virtual server, with the checks that decide its health: it is up while
+// every one of them is.
 struct checked_server_spec {
     std::string name;            // "web/192.168.1.101:80", unique
     std::string virtual_server;  // "web"
     ip_endpoint endpoint;
     unsigned weight = 1;
-    check_spec check;
+    std::vector<check_spec> checks;  // at least one, names unique
     friend bool operator==(const checked_server_spec&, const checked_server_spec&) = default;
 };
+
+std::string_view name_of(const check_spec& check);
 
 // What a probe talks to and how: two real servers whose keys are equal get their answer from one
 // probe (keepalived issue #2111). Rise, fall and the initial state stay per real server; the
@@ -174,7 +180,7 @@ struct probe_key {
     friend bool operator==(const probe_key&, const probe_key&) = default;
 };
 
-probe_key key_of(const checked_server_spec& server);
+probe_key key_of(const check_spec& check, const ip_endpoint& server);
 
 struct probe_key_hash {
     std::size_t operator()(const probe_key& key) const;

@@ -56,19 +56,17 @@ void check_counts::add(const probe_result& result) {
     }
 }
 
-struct health_monitor::server {
-    server(const checked_server_spec& s, time_point now)
-        : name(s.name),
-          virtual_server(s.virtual_server),
-          configured_weight(s.weight),
-          type(s.check.type),
-          rise(s.check.rise),
-          fall(s.check.fall),
-          counter(s.check.rise, s.check.fall, s.check.initial_state),
+struct health_monitor::server_check {
+    server_check(server& of, const check_spec& spec, health start, time_point now)
+        : owner(&of),
+          name(name_of(spec)),
+          type(spec.type),
+          rise(spec.rise),
+          fall(spec.fall),
+          counter(spec.rise, spec.fall, start),
           since(now) {}
+    server* owner;
     std::string name;
-    std::string virtual_server;
-    unsigned configured_weight;
     check_type type;
     unsigned rise;
     unsigned fall;
@@ -81,17 +79,55 @@ struct health_monitor::server {
     time_point last_checked{};
     unsigned consecutive = 0;
     check_counts counts;
+};
+
+struct health_monitor::server {
+    server(const checked_server_spec& s, time_point now)
+        : name(s.name), virtual_server(s.virtual_server), configured_weight(s.weight), since(now) {}
+    std::string name;
+    std::string virtual_server;
+    unsigned configured_weight;
+    // Held by pointer: probe slots point at them across reloads that add or remove checks.
+    std::vector<std::unique_ptr<server_check>> checks;
+    health state = health::up;
+    time_point since;
     flap_detector flaps;
 
-    unsigned weight() const { return dynamic_weight.value_or(configured_weight); }
+    health agreed_state() const {
+        for (const auto& c : checks) {
+            if (c->counter.state() == health::down) {
+                return health::down;
+            }
+        }
+        return health::up;
+    }
+    // The lowest weight a dynamic-weight check chose, else the configured one.
+    unsigned weight() const {
+        std::optional<unsigned> chosen;
+        for (const auto& c : checks) {
+            if (c->dynamic_weight && (!chosen || *c->dynamic_weight < *chosen)) {
+                chosen = c->dynamic_weight;
+            }
+        }
+        return chosen.value_or(configured_weight);
+    }
 };
 
 struct health_monitor::probe_slot {
     const probe_key* key = nullptr;  // the key in probe_by_key_; the probe refers to its options
     std::unique_ptr<checkers::probe> impl;
-    std::vector<server*> servers;
+    std::vector<server_check*> checks;
     std::uint64_t run = 0;  // serial of the current run; a stale answer carries an older one
 };
+
+const check_status& real_server_status::deciding() const {
+    for (const auto& c : checks) {
+        if (c.state == health::down) {
+            return c;
+        }
+    }
+    return checks.front();
+}
 
 health_monitor::health_monitor(asio::any_io_executor executor, event_log& log,
                                random_source& random, clock_source& clock, change_handler on_change,
@@ -148,11 +184,11 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
     return nullptr;
 }
 
-void health_monitor::attach(server& s, probe_key key) {
+void health_monitor::attach(server_check& c, probe_key key) {
     auto found = probe_by_key_.find(key);
     if (found != probe_by_key_.end()) {
-        s.probe = found->second;
-        probes_.at(s.probe)->servers.push_back(&s);
+        c.probe = found->second;
+        probes_.at(c.probe)->checks.push_back(&c);
         return;
     }
     auto id = next_probe_++;
@@ -160,22 +196,22 @@ void health_monitor::attach(server& s, probe_key key) {
     auto inserted = probe_by_key_.emplace(std::move(key), id).first;
     slot->key = &inserted->first;  // element addresses survive rehashing
     slot->impl = make_probe(*slot->key);
-    slot->servers.push_back(&s);
+    slot->checks.push_back(&c);
     const auto& k = *slot->key;
     scheduler_.add(id, probe_timing{k.interval, k.recheck_interval, k.timeout}, clock_.now());
     probes_.emplace(id, std::move(slot));
-    s.probe = id;
+    c.probe = id;
 }
 
-void health_monitor::detach(server& s) {
-    auto it = probes_.find(s.probe);
-    s.probe = 0;
+void health_monitor::detach(server_check& c) {
+    auto it = probes_.find(c.probe);
+    c.probe = 0;
     if (it == probes_.end()) {
         return;
     }
     auto& slot = *it->second;
-    auto& list = slot.servers;
-    list.erase(std::remove(list.begin(), list.end(), &s), list.end());
+    auto& list = slot.checks;
+    list.erase(std::remove(list.begin(), list.end(), &c), list.end());
     if (!list.empty()) {
         return;
     }
@@ -189,6 +225,44 @@ void health_monitor::detach(server& s) {
     probes_.erase(it);
 }
 
+void health_monitor::update_checks(server& s, std::vector<check_spec>& specs,
+                                   const ip_endpoint& endpoint, time_point now) {
+    std::vector<std::unique_ptr<server_check>> kept;
+    kept.reserve(specs.size());
+    for (auto& spec : specs) {
+        auto name = name_of(spec);
+        auto old = std::find_if(s.checks.begin(), s.checks.end(),
+                                [&](const auto& c) { return c && c->name == name; });
+        auto key = key_of(spec, endpoint);
+        if (old == s.checks.end()) {
+            // A check added to a running server starts from the server's state: adding a check
+            // by reload neither takes a healthy server out nor brings a failed one back.
+            auto c = std::make_unique<server_check>(s, spec, s.state, now);
+            attach(*c, std::move(key));
+            kept.push_back(std::move(c));
+            continue;
+        }
+        auto& c = **old;
+        if (*probes_.at(c.probe)->key != key || c.rise != spec.rise || c.fall != spec.fall) {
+            // A new check starts from the state the old one established.
+            detach(c);
+            c.counter = rise_fall(spec.rise, spec.fall, c.counter.state());
+            c.dynamic_weight.reset();
+            c.type = spec.type;
+            c.rise = spec.rise;
+            c.fall = spec.fall;
+            attach(c, std::move(key));
+        }
+        kept.push_back(std::move(*old));
+    }
+    for (auto& gone : s.checks) {
+        if (gone) {
+            detach(*gone);
+        }
+    }
+    s.checks = std::move(kept);
+}
+
 void health_monitor::update(std::vector<checked_server_spec> servers) {
     auto now = clock_.now();
     std::unordered_map<std::string_view, checked_server_spec*> wanted;
@@ -197,7 +271,9 @@ void health_monitor::update(std::vector<checked_server_spec> servers) {
     }
     for (auto it = servers_.begin(); it != servers_.end();) {
         if (!wanted.contains(it->first)) {
-            detach(*it->second);
+            for (auto& c : it->second->checks) {
+                detach(*c);
+            }
             it = servers_.erase(it);
         } else {
             ++it;
@@ -208,8 +284,13 @@ void health_monitor::update(std::vector<checked_server_spec> servers) {
         if (it == servers_.end()) {
             auto s = std::make_unique<server>(spec, now);
             s->flaps.set_spec(flap_spec_);
-            attach(*s, key_of(spec));
-            health_change change{s->name, s->virtual_server, s->counter.state(), s->weight()};
+            for (const auto& check : spec.checks) {
+                auto c = std::make_unique<server_check>(*s, check, check.initial_state, now);
+                attach(*c, key_of(check, spec.endpoint));
+                s->checks.push_back(std::move(c));
+            }
+            s->state = s->agreed_state();
+            health_change change{s->name, s->virtual_server, s->state, s->weight()};
             std::string_view name = s->name;  // the key views the server's own name
             servers_.emplace(name, std::move(s));
             if (on_change_) {
@@ -219,24 +300,12 @@ void health_monitor::update(std::vector<checked_server_spec> servers) {
         }
         auto& s = *it->second;
         unsigned old_weight = s.weight();
-        auto key = key_of(spec);
-        if (*probes_.at(s.probe)->key != key || s.rise != spec.check.rise ||
-            s.fall != spec.check.fall) {
-            // A new check starts from the state the old one established.
-            detach(s);
-            s.counter = rise_fall(spec.check.rise, spec.check.fall, s.counter.state());
-            s.dynamic_weight.reset();
-            s.type = spec.check.type;
-            s.rise = spec.check.rise;
-            s.fall = spec.check.fall;
-            attach(s, std::move(key));
-        }
+        update_checks(s, spec.checks, spec.endpoint, now);
         // The initial state only matters at registration; a reload never resets to it.
         s.virtual_server = spec.virtual_server;
         s.configured_weight = spec.weight;
-        if (s.weight() != old_weight && on_change_) {
-            on_change_(health_change{s.name, s.virtual_server, s.counter.state(), s.weight()});
-        }
+        // Removing the only failing check brings the server back now, not at its next result.
+        settle(s, nullptr, probe_result::ok(), now, old_weight);
     }
     rearm();
 }
@@ -303,10 +372,10 @@ void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result
     bool pending = false;
     // Copied: the list must not change under the loop (on_change must not call update(); this
     // only guards against a slot vector reallocation).
-    auto servers = it->second->servers;
-    for (auto* s : servers) {
-        record(*s, result, now);
-        pending = pending || s->counter.transition_pending();
+    auto checks = it->second->checks;
+    for (auto* c : checks) {
+        record(*c, result, now);
+        pending = pending || c->counter.transition_pending();
     }
     scheduler_.finish(id, now, pending);
     rearm();
@@ -329,33 +398,59 @@ void health_monitor::note_start_lag(duration waited, time_point now) {
                                         {"probes", probes_.size()}});
 }
 
-void health_monitor::record(server& s, const probe_result& result, time_point now) {
+void health_monitor::record(server_check& c, const probe_result& result, time_point now) {
+    auto& s = *c.owner;
     unsigned old_weight = s.weight();
-    bool same = s.checked && s.last.success == result.success;
-    s.consecutive = same ? s.consecutive + 1 : 1;
-    s.counts.add(result);
-    s.checked = true;
-    s.last = result;
-    s.last_checked = now;
+    bool same = c.checked && c.last.success == result.success;
+    c.consecutive = same ? c.consecutive + 1 : 1;
+    c.counts.add(result);
+    c.checked = true;
+    c.last = result;
+    c.last_checked = now;
     if (result.success) {
-        s.dynamic_weight = result.weight;
+        c.dynamic_weight = result.weight;
     }
-    auto changed = s.counter.record(result.success);
+    auto changed = c.counter.record(result.success);
     if (changed) {
+        c.since = now;
+    }
+    settle(s, changed ? &c : nullptr, result, now, old_weight);
+}
+
+void health_monitor::settle(server& s, const server_check* cause, const probe_result& result,
+                            time_point now, unsigned old_weight) {
+    auto agreed = s.agreed_state();
+    bool changed = agreed != s.state;
+    std::string_view check = cause ? std::string_view(cause->name) : "";
+    if (!cause && changed) {
+        // A reload moved it: name the check that now decides.
+        for (const auto& c : s.checks) {
+            if (c->counter.state() == agreed) {
+                check = c->name;
+                if (agreed == health::down) {
+                    break;
+                }
+            }
+        }
+    }
+    std::int64_t latency_ms = cause ? result.latency.count() : 0;
+    std::string_view reason = cause ? std::string_view(result.reason) : "reload";
+    if (changed) {
+        s.state = agreed;
         s.since = now;
-        bool up = *changed == health::up;
+        bool up = agreed == health::up;
         auto verdict = s.flaps.on_transition(now);
         if (verdict == flap_detector::verdict::start_flapping) {
             log_.warning(
                 "real_server.flapping",
                 {{"virtual_server", s.virtual_server},
                  {"real_server", s.name},
-                 {"check", to_string(s.type)},
+                 {"check", check},
                  {"transitions", s.flaps.recent_transitions()},
                  {"window_s",
                   std::chrono::duration_cast<std::chrono::seconds>(flap_spec_.window).count()},
                  {"state", up ? "up" : "down"},
-                 {"reason", result.reason}});
+                 {"reason", reason}});
         }
         // While flapping, each transition is still recorded, at debug level only.
         log_.emit(verdict != flap_detector::verdict::log ? log_level::debug
@@ -364,18 +459,27 @@ void health_monitor::record(server& s, const probe_result& result, time_point no
                   up ? "real_server.up" : "real_server.down",
                   {{"virtual_server", s.virtual_server},
                    {"real_server", s.name},
-                   {"check", to_string(s.type)},
-                   {"reason", result.reason},
-                   {"latency_ms", static_cast<std::int64_t>(result.latency.count())}});
+                   {"check", check},
+                   {"reason", reason},
+                   {"latency_ms", latency_ms}});
+    } else if (cause) {
+        // One of several checks moved while another still holds the server down.
+        bool up = cause->counter.state() == health::up;
+        log_.info(up ? "real_server.check_up" : "real_server.check_down",
+                  {{"virtual_server", s.virtual_server},
+                   {"real_server", s.name},
+                   {"check", check},
+                   {"reason", reason},
+                   {"latency_ms", latency_ms}});
     } else if (s.flaps.settled(now)) {
-        bool up = s.counter.state() == health::up;
-        log_.info("real_server.flapping_stopped", {{"virtual_server", s.virtual_server},
-                                                   {"real_server", s.name},
-                                                   {"check", to_string(s.type)},
-                                                   {"state", up ? "up" : "down"}});
+        log_.info("real_server.flapping_stopped",
+                  {{"virtual_server", s.virtual_server},
+                   {"real_server", s.name},
+                   {"check", s.checks.empty() ? std::string_view() : s.checks.front()->name},
+                   {"state", s.state == health::up ? "up" : "down"}});
     }
     if ((changed || s.weight() != old_weight) && on_change_) {
-        on_change_(health_change{s.name, s.virtual_server, s.counter.state(), s.weight()});
+        on_change_(health_change{s.name, s.virtual_server, s.state, s.weight()});
     }
 }
 
@@ -390,16 +494,15 @@ real_server_status health_monitor::snapshot(const server& s) {
     real_server_status out;
     out.name = s.name;
     out.virtual_server = s.virtual_server;
-    out.check = s.type;
-    out.state = s.counter.state();
+    out.state = s.state;
     out.since = s.since;
     out.weight = s.weight();
-    out.checked = s.checked;
-    out.last = s.last;
-    out.last_checked = s.last_checked;
-    out.consecutive = s.consecutive;
-    out.pending = s.counter.streak();
-    out.counts = s.counts;
+    out.checks.reserve(s.checks.size());
+    for (const auto& c : s.checks) {
+        out.checks.push_back(check_status{c->name, c->type, c->counter.state(), c->since,
+                                          c->checked, c->last, c->last_checked, c->consecutive,
+                                          c->counter.streak(), c->counts});
+    }
     return out;
 }
 

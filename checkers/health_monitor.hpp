@@ -60,14 +60,12 @@ struct check_counts {
     void add(const probe_result& result);
 };
 
-// One real server as `vigil status` shows it.
-struct real_server_status {
-    std::string name;
-    std::string virtual_server;
-    check_type check = check_type::tcp;
+// One check of one real server as `vigil status` shows it.
+struct check_status {
+    std::string name;  // unique among the server's checks
+    check_type type = check_type::tcp;
     health state = health::up;
     time_point since{};    // registration or last transition
-    unsigned weight = 1;   // effective, as in health_change
     bool checked = false;  // false until the first result
     probe_result last;     // the last result (reason "ok" or why not)
     time_point last_checked{};
@@ -78,14 +76,30 @@ struct real_server_status {
     check_counts counts;
 };
 
+// One real server as `vigil status` shows it: up while every one of its checks is.
+struct real_server_status {
+    std::string name;
+    std::string virtual_server;
+    health state = health::up;
+    time_point since{};                // registration or last transition
+    unsigned weight = 1;               // effective, as in health_change
+    std::vector<check_status> checks;  // in configuration order
+    // The check that decides the state: the first one that is down, else the first.
+    const check_status& deciding() const;
+};
+
 // The health-check engine: owns the curl multi handles, the child runner, one timer and every
-// probe; feeds each real server's rise/fall counter from its probe. A probe is shared by every
-// real server whose probe_key is equal, so identical checks on several virtual servers run once.
+// probe; feeds the rise/fall counter of each real server's checks from their probes. A probe is
+// shared by every check whose probe_key is equal, so identical checks on several virtual servers
+// (or twice on one server) run once.
 //
-// Every transition is logged as real_server.up (info) / real_server.down (warning) with fields
-// virtual_server, real_server, check, reason, latency_ms, and reported through on_change. on_change
-// is also called once for every newly registered real server with its initial state, and whenever a
-// dynamic weight changes the effective weight.
+// A real server is up while all of its checks are. Every transition of the server is logged as
+// real_server.up (info) / real_server.down (warning) with fields virtual_server, real_server,
+// check (the check whose result moved it), reason, latency_ms, and reported through on_change. A
+// check's own transition that does not move the server (a second check failing on a server
+// already down) is logged as real_server.check_up / real_server.check_down (info) with the same
+// fields. on_change is also called once for every newly registered real server with its initial
+// state, and whenever a dynamic weight changes the effective weight.
 //
 // Runs on the event loop's thread; must be destroyed before its io_context. on_change must not
 // call update() from inside the call (post it instead).
@@ -115,10 +129,11 @@ class health_monitor {
     health_monitor(const health_monitor&) = delete;
     health_monitor& operator=(const health_monitor&) = delete;
 
-    // Makes `servers` the set of checked real servers (names unique). Unchanged servers keep their
+    // Makes `servers` the set of checked real servers (names unique). Unchanged checks keep their
     // probe, counter, state and schedule: a reload never resets health. A server whose weight or
-    // virtual server changed keeps them too. A server whose check changed gets the new check,
-    // starting from its current state (not the initial state), so a reload does not flap it.
+    // virtual server changed keeps them too. Checks are matched by name: a changed check gets the
+    // new probe starting from its current state (not the initial state), and a check added to a
+    // server starts from the server's state, so a reload does not flap it.
     void update(std::vector<checked_server_spec> servers);
 
     std::vector<real_server_status> status() const;
@@ -146,15 +161,22 @@ class health_monitor {
 
   private:
     struct server;
+    struct server_check;
     struct probe_slot;
 
     std::unique_ptr<probe> make_probe(const probe_key& key);
-    void attach(server& s, probe_key key);
-    void detach(server& s);
+    void attach(server_check& c, probe_key key);
+    void detach(server_check& c);
+    void update_checks(server& s, std::vector<check_spec>& specs, const ip_endpoint& endpoint,
+                       time_point now);
     void on_timer();
     void rearm();
     void deliver(probe_id id, std::uint64_t run, probe_result result);
-    void record(server& s, const probe_result& result, time_point now);
+    void record(server_check& c, const probe_result& result, time_point now);
+    // After `cause` changed state (or a reload changed the checks): moves the server to the state
+    // its checks agree on, logging and reporting what changed.
+    void settle(server& s, const server_check* cause, const probe_result& result, time_point now,
+                unsigned old_weight);
     void note_start_lag(duration waited, time_point now);
     static real_server_status snapshot(const server& s);
 

@@ -6,6 +6,7 @@ namespace {
 
 checkers::check_spec to_spec(const config::check& c) {
     checkers::check_spec spec;
+    spec.name = c.name;
     spec.type = c.type;
     spec.interval = c.interval;
     spec.timeout = c.timeout;
@@ -62,11 +63,16 @@ std::vector<checkers::checked_server_spec> checked_real_servers(
     std::vector<checkers::checked_server_spec> out;
     for (const auto& vs : config.virtual_servers) {
         for (const auto& rs : vs.real_servers) {
-            const auto* check = vs.check_for(rs);
-            if (!check) {
+            const auto& checks = vs.checks_for(rs);
+            if (checks.empty()) {
                 continue;
             }
-            out.push_back({rs.name, vs.name, rs.address, rs.weight, to_spec(*check)});
+            checkers::checked_server_spec spec{rs.name, vs.name, rs.address, rs.weight, {}};
+            spec.checks.reserve(checks.size());
+            for (const auto& check : checks) {
+                spec.checks.push_back(to_spec(check));
+            }
+            out.push_back(std::move(spec));
         }
     }
     return out;

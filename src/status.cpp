@@ -269,13 +269,24 @@ std::string render_status_text(const boost::json::object& status) {
             bool checked = r.at("checked").as_bool();
             std::string name(r.at("name").as_string());
             auto applied = applied_weights.find(name);
+            // Several checks: the ones that hold the server down, else all of them.
+            std::string check(r.at("check").as_string());
+            if (const auto* checks = r.if_contains("checks");
+                checks && checks->as_array().size() > 1) {
+                bool down = r.at("state").as_string() == "down";
+                check.clear();
+                for (const auto& c : checks->as_array()) {
+                    if (!down || c.at("state").as_string() == "down") {
+                        check += (check.empty() ? "" : "+") + std::string(c.at("name").as_string());
+                    }
+                }
+            }
             rows.push_back(
                 {name,
                  std::string(r.at("state").as_string()) +
                      (drained.contains(name) ? ", drained" : ""),
                  std::to_string(r.at("weight").to_number<std::uint64_t>()),
-                 applied == applied_weights.end() ? "-" : std::to_string(applied->second),
-                 std::string(r.at("check").as_string()),
+                 applied == applied_weights.end() ? "-" : std::to_string(applied->second), check,
                  checked ? std::string(r.at("last_result").as_string()) : "-",
                  checked ? std::to_string(r.at("latency_ms").to_number<std::int64_t>()) + "ms"
                          : "-",

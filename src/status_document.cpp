@@ -16,24 +16,44 @@ void write_real_servers(json_writer& w, const std::vector<checkers::real_server_
             wall_now -
             std::chrono::duration_cast<std::chrono::system_clock::duration>(mono_now - t));
     };
+    // The check's own fields; the server repeats those of its deciding check, so a reader of a
+    // one-check server never needs the list.
+    auto check_fields = [&](const checkers::check_status& c) {
+        w.member("checked", c.checked);
+        if (c.checked) {
+            w.member("last_result", c.last.reason);
+            w.member("last_success", c.last.success);
+            w.member("latency_ms", static_cast<std::int64_t>(c.last.latency.count()));
+            w.member("last_checked", wall(c.last_checked));
+        }
+        w.member("consecutive", c.consecutive);
+        w.member("pending", c.pending);
+    };
+    auto state = [](checkers::health h) { return h == checkers::health::up ? "up" : "down"; };
     w.begin_array();
     for (const auto& r : servers) {
+        const auto& deciding = r.deciding();
         w.begin_object();
         w.member("name", r.name);
         w.member("virtual_server", r.virtual_server);
-        w.member("check", checkers::to_string(r.check));
-        w.member("state", r.state == checkers::health::up ? "up" : "down");
+        w.member("check", deciding.name);
+        w.member("type", checkers::to_string(deciding.type));
+        w.member("state", state(r.state));
         w.member("since", wall(r.since));
         w.member("weight", r.weight);
-        w.member("checked", r.checked);
-        if (r.checked) {
-            w.member("last_result", r.last.reason);
-            w.member("last_success", r.last.success);
-            w.member("latency_ms", static_cast<std::int64_t>(r.last.latency.count()));
-            w.member("last_checked", wall(r.last_checked));
+        check_fields(deciding);
+        w.key("checks");
+        w.begin_array();
+        for (const auto& c : r.checks) {
+            w.begin_object();
+            w.member("name", c.name);
+            w.member("type", checkers::to_string(c.type));
+            w.member("state", state(c.state));
+            w.member("since", wall(c.since));
+            check_fields(c);
+            w.end_object();
         }
-        w.member("consecutive", r.consecutive);
-        w.member("pending", r.pending);
+        w.end_array();
         w.end_object();
     }
     w.end_array();

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/regex.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -34,6 +36,20 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
     auto errors_before = file.error_count();
     table_reader reader(file, table, path);
     check c;
+    if (auto name = reader.string("name")) {
+        // It becomes a metrics label value and an event field: short and plain.
+        bool plain = !name->empty() && name->size() <= 64 &&
+                     std::all_of(name->begin(), name->end(), [](unsigned char ch) {
+                         return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+                     });
+        if (plain) {
+            c.name = *name;
+        } else {
+            reader.error("name", rule::bad_value,
+                         in_quotes(*name) +
+                             " is not a check name (1 to 64 letters, digits, '-', '_' or '.')");
+        }
+    }
     reader.require("type");
     bool type_known = false;
     if (auto type = read_choice(reader, "type", check_types)) {
@@ -397,6 +413,60 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         return std::nullopt;
     }
     return c;
+}
+
+std::vector<check> read_checks(table_reader& reader) {
+    auto& file = reader.file();
+    auto errors_before = file.error_count();
+    std::vector<check> checks;
+    if (const auto* table = reader.table("check")) {
+        if (auto c = read_check(file, *table, reader.key_path("check"))) {
+            checks.push_back(std::move(*c));
+        }
+    }
+    const auto* list = reader.array("checks");
+    if (!list) {
+        return checks;
+    }
+    if (reader.has("check")) {
+        reader.error("checks", rule::conflicting_keys,
+                     "conflicts with check: write one check as check, or all of them in checks");
+    }
+    if (list->empty()) {
+        reader.error("checks", rule::missing_key, "lists no check");
+    }
+    std::vector<std::pair<std::string, std::size_t>> names;
+    std::size_t index = 0;
+    for (const auto& item : *list) {
+        auto path = reader.key_path("checks") + "[" + std::to_string(index) + "]";
+        const auto* table = item.as_table();
+        if (!table) {
+            reader.error_at(item, "checks", rule::wrong_type,
+                            "expected a check table, got " + std::string(type_name(item.type())));
+            ++index;
+            continue;
+        }
+        auto c = read_check(file, *table, path);
+        if (c) {
+            std::string name(c->name.empty() ? to_string(c->type) : c->name);
+            auto taken = std::find_if(names.begin(), names.end(),
+                                      [&](const auto& n) { return n.first == name; });
+            if (taken != names.end()) {
+                file.error(table->source(), rule::duplicate_check_name,
+                           path + ": " + in_quotes(name) + (c->name.empty() ? " (its type)" : "") +
+                               " is already the name of checks[" + std::to_string(taken->second) +
+                               "]; give each check of the list a name of its own");
+            } else {
+                names.emplace_back(std::move(name), index);
+                checks.push_back(std::move(*c));
+            }
+        }
+        ++index;
+    }
+    if (file.error_count() != errors_before) {
+        return {};
+    }
+    return checks;
 }
 
 }  // namespace vigil::config

@@ -14,4 +14,9 @@ namespace vigil::config {
 std::optional<check> read_check(file_context& file, const toml::table& table,
                                 const std::string& path);
 
+// The `check = {...}` or `checks = [{...}, ...]` of the table `reader` reads (one of them at
+// most): what a real server must pass, all of them. Empty when there is neither, or when any has
+// a diagnostic.
+std::vector<check> read_checks(table_reader& reader);
+
 }  // namespace vigil::config

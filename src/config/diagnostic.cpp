@@ -40,6 +40,8 @@ std::string_view to_string(rule r) {
             return "duplicate-virtual-server";
         case rule::duplicate_real_server:
             return "duplicate-real-server";
+        case rule::duplicate_check_name:
+            return "duplicate-check-name";
         case rule::unknown_user:
             return "unknown-user";
         case rule::nothing_to_run:

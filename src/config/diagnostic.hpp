@@ -28,7 +28,8 @@ enum class rule {
     duplicate_vrid,
     duplicate_virtual_server,
     duplicate_real_server,
-    unknown_user,  // a user or group the host's databases do not know
+    duplicate_check_name,  // two checks of one list with the same name
+    unknown_user,          // a user or group the host's databases do not know
     nothing_to_run,
 };
 

@@ -2,11 +2,8 @@
 
 namespace vigil::config {
 
-const check* virtual_server::check_for(const real_server& server) const {
-    if (server.own_check) {
-        return &*server.own_check;
-    }
-    return default_check ? &*default_check : nullptr;
+const std::vector<check>& virtual_server::checks_for(const real_server& server) const {
+    return server.own_checks.empty() ? default_checks : server.own_checks;
 }
 
 std::string virtual_server::service_key() const {

@@ -144,6 +144,9 @@ using checkers::http_method;
 enum class initial_health { up, down };
 
 struct check {
+    // Unique among the checks of one real server (or of one virtual server's default list);
+    // empty: the type's name.
+    std::string name;
     check_type type = check_type::tcp;
     duration interval = std::chrono::seconds(5);
     duration timeout = std::chrono::seconds(3);
@@ -225,7 +228,8 @@ struct real_server {
     // IPVS connection thresholds: no new connections above upper, again below lower; 0 = none.
     std::uint32_t upper_threshold = 0;
     std::uint32_t lower_threshold = 0;
-    std::optional<check> own_check;  // replaces the virtual server's check whole
+    // `check` or `checks`; when any, they replace the virtual server's whole list.
+    std::vector<check> own_checks;
     location where;
 };
 
@@ -247,13 +251,14 @@ struct virtual_server {
     std::uint64_t hysteresis = 0;
     std::optional<ip_endpoint> sorry_server;
     failure_action on_failure = failure_action::remove;
-    std::optional<check> default_check;
+    std::vector<check> default_checks;  // `check` or `checks`
     std::vector<real_server> real_servers;
     std::optional<announce_settings> announce;
     location where;
 
-    // The check a real server runs: its own, else the virtual server's, else none.
-    const check* check_for(const real_server& server) const;
+    // The checks a real server runs (all must pass): its own, else the virtual server's; none
+    // when neither has any.
+    const std::vector<check>& checks_for(const real_server& server) const;
     // "192.0.2.1:80/tcp" or "fwmark 7/IPv4": what IPVS identifies the service by.
     std::string service_key() const;
 };

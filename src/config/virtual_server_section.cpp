@@ -61,9 +61,7 @@ std::optional<real_server> read_real_server(file_context& file, const toml::tabl
             server.lower_threshold = static_cast<std::uint32_t>(*lower);
         }
     }
-    if (const auto* check_table = reader.table("check")) {
-        server.own_check = read_check(file, *check_table, path + ".check");
-    }
+    server.own_checks = read_checks(reader);
     reader.finish();
     if (file.error_count() != errors_before) {
         return std::nullopt;
@@ -320,9 +318,7 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
     if (auto action = read_choice(reader, "on_failure", failure_actions)) {
         vs.on_failure = *action;
     }
-    if (const auto* check_table = reader.table("check")) {
-        vs.default_check = read_check(file, *check_table, "virtual_server.check");
-    }
+    vs.default_checks = read_checks(reader);
 
     // Real servers: the family every one must share is the service's, or for a fwmark service
     // without a declared family, the first real server's.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <vector>
 
 #include "base/address.hpp"
@@ -69,6 +70,7 @@ struct check_settings {
 struct check_text {
     std::string table;  // the inline table
     std::string comment;
+    std::string type;  // vigil's name of it: http, https, tcp, script
 };
 
 std::string join(const std::vector<std::string>& items) {
@@ -222,7 +224,7 @@ class real_server_checks {
         for (const auto& note : notes) {
             comment += (comment.empty() ? "" : "\n") + note;
         }
-        return check_text{"{ " + join(fields) + " }", comment};
+        return check_text{"{ " + join(fields) + " }", comment, vigil_type};
     }
 
   private:
@@ -300,8 +302,8 @@ class real_server_checks {
 
 struct real_server_text {
     std::string address;
-    toml_table_text keys{""};  // every key but address and check
-    std::optional<check_text> check;
+    toml_table_text keys{""};        // every key but address and check
+    std::vector<check_text> checks;  // all must pass, as keepalived's checkers of one server
     bool had_checks = false;
     bool inhibit = false;
 };
@@ -550,11 +552,8 @@ class virtual_server_builder {
                 }
             } else if (one_of(k, check_keywords)) {
                 out.had_checks = true;
-                if (out.check) {
-                    context_.warn(line, k + " is not translated: a vigil real server runs one "
-                                            "check (the first is kept)");
-                } else {
-                    out.check = checks.translate(line, settings);
+                if (auto check = checks.translate(line, settings)) {
+                    out.checks.push_back(std::move(*check));
                 }
             } else if (one_of(k, unsupported_checks)) {
                 out.had_checks = true;
@@ -568,7 +567,8 @@ class virtual_server_builder {
                 context_.not_translated(line);
             }
         }
-        if (out.had_checks && !out.check) {
+        name_repeated_types(out.checks);
+        if (out.had_checks && out.checks.empty()) {
             out.keys.comment(
                 "keepalived checked this server with a check vigil cannot run: it is not "
                 "checked (always up)");
@@ -622,33 +622,73 @@ class virtual_server_builder {
                           "inhibit_on_failure on some real servers only is not translated: "
                           "vigil sets it per virtual server");
         }
-        // One check shared by every real server reads best as the virtual server's.
+        // Checks shared by every real server read best as the virtual server's.
+        const auto& first = servers_.empty() ? no_checks_ : servers_.front().checks;
         bool shared =
-            !servers_.empty() && std::all_of(servers_.begin(), servers_.end(), [&](const auto& s) {
-                return s.check && s.check->table == servers_.front().check->table &&
-                       s.check->table.find("connect = ") == std::string::npos &&
-                       s.check->comment == servers_.front().check->comment;
+            !first.empty() && std::all_of(servers_.begin(), servers_.end(), [&](const auto& s) {
+                return std::equal(s.checks.begin(), s.checks.end(), first.begin(), first.end(),
+                                  [](const check_text& a, const check_text& b) {
+                                      return a.table == b.table &&
+                                             a.table.find("connect = ") == std::string::npos &&
+                                             a.comment == b.comment;
+                                  });
             });
         if (shared) {
-            if (!servers_.front().check->comment.empty()) {
-                out.comment(servers_.front().check->comment);
-            }
-            out.set("check", servers_.front().check->table);
+            write_checks(out, first);
         }
         std::string text = out.text();
         for (const auto& server : servers_) {
             toml_table_text table("\n[[virtual_server.real_server]]");
             table.set("address", toml_string(server.address));
             table.append_lines(server.keys);
-            if (server.check && !shared) {
-                if (!server.check->comment.empty()) {
-                    table.comment(server.check->comment);
-                }
-                table.set("check", server.check->table);
+            if (!shared) {
+                write_checks(table, server.checks);
             }
             text += table.text();
         }
         return text;
+    }
+
+    // Two checkers of one type need names to tell them apart: "http-1", "http-2".
+    static void name_repeated_types(std::vector<check_text>& checks) {
+        std::map<std::string, int> seen;
+        for (const auto& c : checks) {
+            ++seen[c.type];
+        }
+        std::map<std::string, int> numbered;
+        for (auto& c : checks) {
+            if (seen[c.type] > 1) {
+                auto name = c.type + "-" + std::to_string(++numbered[c.type]);
+                c.table.insert(2, "name = " + toml_string(name) + ", ");
+            }
+        }
+    }
+
+    // One check as `check`, several as `checks` (a real server is up while all pass).
+    static void write_checks(toml_table_text& table, const std::vector<check_text>& checks) {
+        if (checks.size() == 1) {
+            if (!checks.front().comment.empty()) {
+                table.comment(checks.front().comment);
+            }
+            table.set("check", checks.front().table);
+            return;
+        }
+        if (checks.empty()) {
+            return;
+        }
+        std::string list = "[";
+        for (const auto& c : checks) {
+            list += "\n";
+            if (!c.comment.empty()) {
+                // Written as comment() writes one: keepalived's text made safe for TOML.
+                toml_table_text note("");
+                note.comment(c.comment);
+                list += note.text();
+            }
+            list += c.table + ",";
+        }
+        list += "\n]";
+        table.set("checks", list);
     }
 
     const keepalived_statement& vs_;
@@ -663,6 +703,7 @@ class virtual_server_builder {
     std::vector<std::string> flags_;
     const keepalived_statement* one_packet_ = nullptr;
     bool inhibit_ = false;
+    std::vector<check_text> no_checks_;
     check_settings settings_;
     toml_table_text keys_{""};
     std::vector<real_server_text> servers_;

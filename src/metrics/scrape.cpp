@@ -111,18 +111,34 @@ void write_checks(exposition& out, const scrape_inputs& in) {
         out.sample("vigil_real_server_drained", labels[i].text(),
                    flag(in.drained.contains(servers[i].name)));
     }
+    // The check-level families carry the check's name too: a server with several checks has a
+    // series per check.
+    std::vector<std::pair<label_set, const checkers::check_status*>> checks;
+    for (const auto& server : servers) {
+        for (const auto& check : server.checks) {
+            label_set l;
+            l.add("virtual_server", server.virtual_server)
+                .add("real_server", server.name)
+                .add("check", check.name);
+            checks.emplace_back(std::move(l), &check);
+        }
+    }
+    out.family("vigil_real_server_check_up", metric_type::gauge,
+               "1 while the check says up, 0 while down; the server is up while all are.");
+    for (const auto& [l, c] : checks) {
+        out.sample("vigil_real_server_check_up", l.text(), flag(c->state == checkers::health::up));
+    }
     out.family("vigil_real_server_check_latency_seconds", metric_type::gauge,
                "Latency of the last check (0 before the first).");
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-        out.sample("vigil_real_server_check_latency_seconds", labels[i].text(),
-                   seconds(servers[i].last.latency));
+    for (const auto& [l, c] : checks) {
+        out.sample("vigil_real_server_check_latency_seconds", l.text(), seconds(c->last.latency));
     }
     out.family("vigil_real_server_checks_total", metric_type::counter,
                "Check results, by result (success or failure).");
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-        out.sample("vigil_real_server_checks_total", labels[i].text(), servers[i].counts.succeeded,
+    for (const auto& [l, c] : checks) {
+        out.sample("vigil_real_server_checks_total", l.text(), c->counts.succeeded,
                    "result=\"success\"");
-        out.sample("vigil_real_server_checks_total", labels[i].text(), servers[i].counts.failed,
+        out.sample("vigil_real_server_checks_total", l.text(), c->counts.failed,
                    "result=\"failure\"");
     }
     std::array<double, checkers::latency_bucket_bounds.size()> bound_values{};
@@ -132,10 +148,10 @@ void write_checks(exposition& out, const scrape_inputs& in) {
     bucket_bounds bounds(bound_values);
     out.family("vigil_real_server_check_duration_seconds", metric_type::histogram,
                "Latency of every check result.");
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-        const auto& c = servers[i].counts;
-        out.histogram("vigil_real_server_check_duration_seconds", labels[i].text(), bounds,
-                      c.latency_buckets, c.succeeded + c.failed, seconds(c.latency_sum));
+    for (const auto& [l, c] : checks) {
+        const auto& n = c->counts;
+        out.histogram("vigil_real_server_check_duration_seconds", l.text(), bounds,
+                      n.latency_buckets, n.succeeded + n.failed, seconds(n.latency_sum));
     }
 }
 

@@ -180,6 +180,44 @@ class running_daemon(unittest.TestCase):
         self.assertIn("REAL SERVER", text)
         self.assertRegex(text, r"web/127\.0\.1\.101:80\s+up\s+3\s+3\s+http\s+ok\s+\d+ms")
 
+    def test_a_server_with_two_checks_is_down_while_one_fails_and_the_check_is_named(self):
+        import socket
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+        probe.close()  # nothing listens there: the second check is refused
+        port = self.http.port
+        open(os.path.join(self.dir, "conf.d", "multi.toml"), "w").write(f"""[virtual_server]
+address = "127.0.1.210:{port}"
+[[virtual_server.real_server]]
+address = "127.0.1.121:{port}"
+checks = [
+    {{ type = "http", path = "/health", interval = "1s", timeout = "500ms" }},
+    {{ name = "db", type = "tcp", connect = "127.0.0.1:{closed}", interval = "1s", timeout = "500ms" }},
+]
+""")
+        self.reload("config.reloaded")
+        name = f"multi/127.0.1.121:{port}"
+
+        def server():
+            return next((r for r in self.status_json()["real_servers"] if r["name"] == name), None)
+        wait_for(lambda: server() and all(c["checked"] for c in server()["checks"]), 5,
+                 "both checks run")
+        wait_for(lambda: server()["state"] == "down", 5, "the server down")
+        r = server()
+        self.assertEqual((r["check"], r["type"], r["last_result"]), ("db", "tcp", "connection refused"))
+        self.assertEqual([(c["name"], c["type"], c["state"]) for c in r["checks"]],
+                         [("http", "http", "up"), ("db", "tcp", "down")])
+        [down] = [e for e in self.events("real_server.down") if e["real_server"] == name]
+        self.assertEqual((down["check"], down["reason"]), ("db", "connection refused"))
+        self.assertRegex(self.status(), name.replace(".", r"\.") + r"\s+down\s+1\s+\S+\s+db\s+connection refused")
+        # Without the failing check, the server is up at once, by the reload.
+        self.edit("conf.d/multi.toml", "    {{ name = \"db\"".replace("{{", "{"), "#")
+        self.reload("config.reloaded")
+        wait_for(lambda: server()["state"] == "up", 5, "the server up")
+        [up] = [e for e in self.events("real_server.up") if e["real_server"] == name]
+        self.assertEqual((up["check"], up["reason"]), ("http", "reload"))
+
     def test_the_schema_rejects_what_it_does_not_describe(self):
         document = self.status_json()
         document["surprise"] = 1

@@ -162,9 +162,9 @@ check = {{ type = "http", path = "/health", timeout = "500ms", interval = "1s", 
         return body
 
     def test_metrics_pass_promtool_and_hold_every_engine(self):
-        wait_for(lambda: all(f'vigil_real_server_checks_total{{virtual_server="web",real_server="{rs}",result="success"}} 1'
+        wait_for(lambda: all(f'vigil_real_server_checks_total{{virtual_server="web",real_server="{rs}",check="http",result="success"}} 1'
                              in self.scrape() or
-                             f'vigil_real_server_checks_total{{virtual_server="web",real_server="{rs}",result="success"}} 2'
+                             f'vigil_real_server_checks_total{{virtual_server="web",real_server="{rs}",check="http",result="success"}} 2'
                              in self.scrape() for rs in self.real_servers),
                  what="a check of every real server")
         body = self.scrape()

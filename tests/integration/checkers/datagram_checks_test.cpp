@@ -248,15 +248,16 @@ TEST_CASE("udp: the engine takes a silent server down after fall timeouts") {
     health_monitor monitor(io.get_executor(), log, random, clock,
                            [&](const health_change& c) { changes.push_back(c); });
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = "dns";
     s.endpoint = loopback(servers().ports["silent"]);
     s.name = "dns/" + to_string(s.endpoint);
-    s.check.type = check_type::udp;
-    s.check.interval = 200ms;
-    s.check.recheck_interval = 100ms;
-    s.check.timeout = 150ms;
-    s.check.fall = 2;
-    s.check.udp.send = "ping";
+    s.checks.front().type = check_type::udp;
+    s.checks.front().interval = 200ms;
+    s.checks.front().recheck_interval = 100ms;
+    s.checks.front().timeout = 150ms;
+    s.checks.front().fall = 2;
+    s.checks.front().udp.send = "ping";
     monitor.update({s});
     auto end = std::chrono::steady_clock::now() + 3s;
     while (monitor.status(s.name)->state != health::down &&
@@ -264,7 +265,7 @@ TEST_CASE("udp: the engine takes a silent server down after fall timeouts") {
         io.run_for(10ms);
     }
     CHECK(monitor.status(s.name)->state == health::down);
-    CHECK(monitor.status(s.name)->last.reason == "timeout");
+    CHECK(monitor.status(s.name)->deciding().last.reason == "timeout");
 }
 
 TEST_CASE("dns: an existing name passes, with its answer when one is required") {

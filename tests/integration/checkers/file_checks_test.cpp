@@ -31,32 +31,35 @@ struct file_harness {
     checked_server_spec spec;
 
     explicit file_harness(health missing = health::down) {
+        spec.checks.emplace_back();
         char pattern[] = "/tmp/vigil-file-check-XXXXXX";
         dir = ::mkdtemp(pattern);
         spec.virtual_server = "web";
         spec.endpoint = ip_endpoint{*parse_address("192.0.2.10"), 80};
         spec.name = "web/192.0.2.10:80";
         spec.weight = 3;
-        spec.check.type = check_type::file;
-        spec.check.interval = 100ms;
-        spec.check.recheck_interval = 100ms;
-        spec.check.timeout = 50ms;
-        spec.check.file.path = (dir / "web1.state").string();
-        spec.check.file.missing_state = missing;
+        spec.checks.front().type = check_type::file;
+        spec.checks.front().interval = 100ms;
+        spec.checks.front().recheck_interval = 100ms;
+        spec.checks.front().timeout = 50ms;
+        spec.checks.front().file.path = (dir / "web1.state").string();
+        spec.checks.front().file.missing_state = missing;
     }
     ~file_harness() { fs::remove_all(dir); }
 
-    void write(const std::string& content) const { std::ofstream(spec.check.file.path) << content; }
+    void write(const std::string& content) const {
+        std::ofstream(spec.checks.front().file.path) << content;
+    }
     // As an operator's tooling does: a new file renamed over the old one.
     void replace(const std::string& content) const {
         auto temporary = dir / "web1.state.tmp";
         std::ofstream(temporary) << content;
-        fs::rename(temporary, spec.check.file.path);
+        fs::rename(temporary, spec.checks.front().file.path);
     }
     bool wait_for(const std::function<bool(const real_server_status&)>& done) {
         auto end = std::chrono::steady_clock::now() + 2s;
         while (std::chrono::steady_clock::now() < end) {
-            if (auto s = monitor.status(spec.name); s && s->checked && done(*s)) {
+            if (auto s = monitor.status(spec.name); s && s->deciding().checked && done(*s)) {
                 return true;
             }
             io.run_for(10ms);
@@ -71,10 +74,11 @@ TEST_CASE("file: the state follows the file as it is written and renamed over") 
     file_harness h;
     h.write("up\n");
     h.monitor.update({h.spec});
-    CHECK(h.wait_for([](const auto& s) { return s.state == health::up && s.last.success; }));
+    CHECK(h.wait_for(
+        [](const auto& s) { return s.state == health::up && s.deciding().last.success; }));
     h.write("down\n");
     CHECK(h.wait_for([](const auto& s) { return s.state == health::down; }));
-    CHECK(h.monitor.status(h.spec.name)->last.reason == "state file says down");
+    CHECK(h.monitor.status(h.spec.name)->deciding().last.reason == "state file says down");
     h.replace("up\n");
     CHECK(h.wait_for([](const auto& s) { return s.state == health::up; }));
     h.replace("weight 9\n");
@@ -88,13 +92,15 @@ TEST_CASE("file: a missing file is down, or up when so configured") {
         file_harness h;
         h.monitor.update({h.spec});
         CHECK(h.wait_for([](const auto& s) { return s.state == health::down; }));
-        CHECK(h.monitor.status(h.spec.name)->last.reason.find("is missing") != std::string::npos);
+        CHECK(h.monitor.status(h.spec.name)->deciding().last.reason.find("is missing") !=
+              std::string::npos);
         h.write("up");
         CHECK(h.wait_for([](const auto& s) { return s.state == health::up; }));
-        fs::remove(h.spec.check.file.path);
+        fs::remove(h.spec.checks.front().file.path);
         CHECK(h.wait_for([](const auto& s) { return s.state == health::down; }));
     }
     file_harness h(health::up);
     h.monitor.update({h.spec});
-    CHECK(h.wait_for([](const auto& s) { return s.state == health::up && s.last.success; }));
+    CHECK(h.wait_for(
+        [](const auto& s) { return s.state == health::up && s.deciding().last.success; }));
 }

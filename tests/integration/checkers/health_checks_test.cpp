@@ -224,7 +224,7 @@ struct harness {
     void run_for(std::chrono::milliseconds d) { io.run_for(d); }
 
     real_server_status state(const std::string& name) { return *monitor.status(name); }
-    bool checked(const std::string& name) { return monitor.status(name)->checked; }
+    bool checked(const std::string& name) { return monitor.status(name)->deciding().checked; }
 
     std::vector<std::string> events() const { return sink_view->lines(); }
     bool logged(const std::string& needle) const {
@@ -244,14 +244,15 @@ ip_endpoint loopback(std::uint16_t port, const char* address = "127.0.0.1") {
 checked_server_spec http_server(const std::string& vs, ip_endpoint ep, const std::string& path,
                                 check_type type = check_type::http) {
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = vs;
     s.endpoint = ep;
     s.name = vs + "/" + to_string(ep);
-    s.check.type = type;
-    s.check.interval = 300ms;
-    s.check.recheck_interval = 100ms;
-    s.check.timeout = 1s;
-    s.check.http.path = path;
+    s.checks.front().type = type;
+    s.checks.front().interval = 300ms;
+    s.checks.front().recheck_interval = 100ms;
+    s.checks.front().timeout = 1s;
+    s.checks.front().http.path = path;
     return s;
 }
 
@@ -266,7 +267,7 @@ probe_result probe_path(const std::string& path, std::uint16_t port,
     }
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
-    return h.state(s.name).last;
+    return h.state(s.name).checks.front().last;
 }
 
 }  // namespace
@@ -280,8 +281,8 @@ TEST_CASE("a healthy HTTP server passes and stays up without events") {
 TEST_CASE("a 503 takes the server down after fall failures with the status as reason") {
     harness h;
     auto s = http_server("web", loopback(servers().ports["http"]), "/status/503");
-    s.check.fall = 3;
-    s.check.interval = 2s;  // the recheck interval must carry the pending transition
+    s.checks.front().fall = 3;
+    s.checks.front().interval = 2s;  // the recheck interval must carry the pending transition
     h.monitor.update({s});
     auto started = std::chrono::steady_clock::now();
     REQUIRE(h.run_until([&] { return h.state(s.name).state == health::down; }, 8s));
@@ -294,12 +295,12 @@ TEST_CASE("a 503 takes the server down after fall failures with the status as re
     CHECK(h.logged("\"latency_ms\":"));
     REQUIRE(h.changes.size() == 2);  // registration, then down
     CHECK(h.changes[1].state == health::down);
-    CHECK(h.state(s.name).consecutive >= 3);
+    CHECK(h.state(s.name).checks.front().consecutive >= 3);
 }
 
 TEST_CASE("an expected status set accepts what it lists") {
     auto r = probe_path("/status/404", servers().ports["http"], [](checked_server_spec& s) {
-        s.check.http.status = status_set{{{200, 299}, {404, 404}}};
+        s.checks.front().http.status = status_set{{{200, 299}, {404, 404}}};
     });
     CHECK(r.success);
 }
@@ -307,8 +308,8 @@ TEST_CASE("an expected status set accepts what it lists") {
 TEST_CASE("down until proven: a server starts down and comes up after rise successes") {
     harness h;
     auto s = http_server("web", loopback(servers().ports["http"]), "/ok");
-    s.check.initial_state = health::down;
-    s.check.rise = 2;
+    s.checks.front().initial_state = health::down;
+    s.checks.front().rise = 2;
     h.monitor.update({s});
     REQUIRE(h.changes.size() == 1);
     CHECK(h.changes[0].state == health::down);
@@ -318,28 +319,29 @@ TEST_CASE("down until proven: a server starts down and comes up after rise succe
 
 TEST_CASE("the Host header is the configured one") {
     auto r = probe_path("/host", servers().ports["http"], [](checked_server_spec& s) {
-        s.check.http.host = "www.example.test";
-        s.check.http.body_regex = "Host: www\\.example\\.test\\n";
+        s.checks.front().http.host = "www.example.test";
+        s.checks.front().http.body_regex = "Host: www\\.example\\.test\\n";
     });
     CHECK(r.success);
 }
 
 TEST_CASE("a body regex and a body digest judge the body") {
     CHECK(probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
-              s.check.http.body_regex = "ready";
+              s.checks.front().http.body_regex = "ready";
           }).success);
-    auto miss = probe_path("/ok", servers().ports["http"],
-                           [](checked_server_spec& s) { s.check.http.body_regex = "^degraded"; });
+    auto miss = probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.body_regex = "^degraded";
+    });
     CHECK(miss.reason == "body mismatch");
     CHECK(probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
               // the real digest of "OK ready\n", as `vigil probe` prints it
               probe_once_options o;
               auto report = probe_once(
                   "http://127.0.0.1:" + std::to_string(servers().ports["http"]) + "/ok", o);
-              s.check.http.digest = *parse_body_digest(report.sha256);
+              s.checks.front().http.digest = *parse_body_digest(report.sha256);
           }).success);
     auto wrong = probe_path("/ok", servers().ports["http"], [](checked_server_spec& s) {
-        s.check.http.digest = *parse_body_digest("md5:00000000000000000000000000000000");
+        s.checks.front().http.digest = *parse_body_digest("md5:00000000000000000000000000000000");
     });
     CHECK_FALSE(wrong.success);
     CHECK(wrong.reason.starts_with("body mismatch"));
@@ -349,8 +351,8 @@ TEST_CASE("HEAD checks send HEAD and do not wait for the body the headers announ
     auto port = servers().ports["http"];
     // A 1 MiB Content-Length with no body: a client that waited for it would time out.
     auto r = probe_path("/method/head-check", port, [](checked_server_spec& s) {
-        s.check.http.method = http_method::head;
-        s.check.timeout = 2s;
+        s.checks.front().http.method = http_method::head;
+        s.checks.front().timeout = 2s;
     });
     CHECK(r.success);
     CHECK(r.reason == "ok");
@@ -374,7 +376,7 @@ TEST_CASE("GET checks send GET: the same path fails when it is not asked with HE
 
 TEST_CASE("connect sends the probe to another address and port") {
     auto r = probe_path("/ok", servers().refused_port, [](checked_server_spec& s) {
-        s.check.connect = loopback(servers().ports["http"], "127.0.0.9");
+        s.checks.front().connect = loopback(servers().ports["http"], "127.0.0.9");
     });
     CHECK(r.success);
 }
@@ -387,7 +389,7 @@ TEST_CASE("a closed port is reported as connection refused") {
 
 TEST_CASE("a server that accepts and never answers times out") {
     auto r = probe_path("/silent", servers().ports["http"],
-                        [](checked_server_spec& s) { s.check.timeout = 300ms; });
+                        [](checked_server_spec& s) { s.checks.front().timeout = 300ms; });
     CHECK_FALSE(r.success);
     CHECK(r.reason == "timeout");
     CHECK(r.latency >= 300ms);
@@ -401,7 +403,7 @@ TEST_CASE("a server that resets the connection fails") {
 
 TEST_CASE("a server that trickles its body times out") {
     auto r = probe_path("/trickle", servers().ports["http"],
-                        [](checked_server_spec& s) { s.check.timeout = 500ms; });
+                        [](checked_server_spec& s) { s.checks.front().timeout = 500ms; });
     CHECK_FALSE(r.success);
     CHECK(r.reason == "timeout");
 }
@@ -414,8 +416,8 @@ TEST_CASE("a server that answers garbage fails as an invalid response") {
 
 TEST_CASE("a 10 MB chunked body is cut at the body limit") {
     auto r = probe_path("/big", servers().ports["http"], [](checked_server_spec& s) {
-        s.check.http.body_regex = "^y+";
-        s.check.timeout = 3s;
+        s.checks.front().http.body_regex = "^y+";
+        s.checks.front().timeout = 3s;
     });
     CHECK(r.success);
     // The probe stopped reading at 64 KiB: the server could not push the whole 10 MiB (the
@@ -435,12 +437,12 @@ TEST_CASE(
     harness h;
     auto port = servers().ports["http"];
     auto s = http_server("web", loopback(port), "/keepalive/reuse");
-    s.check.http.reuse_connection = true;
-    s.check.interval = 100ms;
+    s.checks.front().http.reuse_connection = true;
+    s.checks.front().interval = 100ms;
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.monitor.stats().runs_completed >= 7; }, 10s));
-    CHECK(h.state(s.name).last.success);
-    CHECK(h.state(s.name).consecutive == h.monitor.stats().runs_completed);
+    CHECK(h.state(s.name).checks.front().last.success);
+    CHECK(h.state(s.name).checks.front().consecutive == h.monitor.stats().runs_completed);
     // The server closes each connection after its third request: 7 or 8 requests (one may be in
     // flight) need 3 connections, where fresh connections would need 7 or 8.
     auto count = [&](const std::string& tag) {
@@ -463,15 +465,16 @@ TEST_CASE("HTTPS with the test CA verifies the certificate and SNI name") {
     auto r = probe_path(
         "/ok", servers().ports["good"],
         [](checked_server_spec& s) {
-            s.check.http.ca_file = servers().ca();
-            s.check.http.sni = "www.example.test";
+            s.checks.front().http.ca_file = servers().ca();
+            s.checks.front().http.sni = "www.example.test";
         },
         check_type::https);
     CHECK(r.success);
     // By address, against the IP in the certificate.
     auto by_ip = probe_path(
         "/ok", servers().ports["good"],
-        [](checked_server_spec& s) { s.check.http.ca_file = servers().ca(); }, check_type::https);
+        [](checked_server_spec& s) { s.checks.front().http.ca_file = servers().ca(); },
+        check_type::https);
     CHECK(by_ip.success);
 }
 
@@ -480,13 +483,13 @@ TEST_CASE("HTTPS checks resume the previous check's TLS session unless told not 
         harness h;
         auto s =
             http_server("web", loopback(servers().ports["good"]), "/tls/" + tag, check_type::https);
-        s.check.http.ca_file = servers().ca();
-        s.check.http.sni = "www.example.test";
-        s.check.http.tls_session_reuse = reuse;
-        s.check.interval = 100ms;
+        s.checks.front().http.ca_file = servers().ca();
+        s.checks.front().http.sni = "www.example.test";
+        s.checks.front().http.tls_session_reuse = reuse;
+        s.checks.front().interval = 100ms;
         h.monitor.update({s});
         REQUIRE(h.run_until([&] { return h.monitor.stats().runs_completed >= 6; }, 10s));
-        CHECK(h.state(s.name).last.success);
+        CHECK(h.state(s.name).checks.front().last.success);
         auto count = [&](const std::string& kind) {
             probe_once_options o;
             auto stats = probe_once("http://127.0.0.1:" + std::to_string(servers().ports["http"]) +
@@ -515,12 +518,14 @@ TEST_CASE("HTTPS checks resume the previous check's TLS session unless told not 
 TEST_CASE("HTTPS fails verification without the CA unless verification is off") {
     auto r = probe_path(
         "/ok", servers().ports["good"],
-        [](checked_server_spec& s) { s.check.http.sni = "www.example.test"; }, check_type::https);
+        [](checked_server_spec& s) { s.checks.front().http.sni = "www.example.test"; },
+        check_type::https);
     CHECK_FALSE(r.success);
     CHECK(r.reason.starts_with("TLS verification failed"));
     auto off = probe_path(
         "/ok", servers().ports["good"],
-        [](checked_server_spec& s) { s.check.http.tls_verify = false; }, check_type::https);
+        [](checked_server_spec& s) { s.checks.front().http.tls_verify = false; },
+        check_type::https);
     CHECK(off.success);
 }
 
@@ -528,8 +533,8 @@ TEST_CASE("a certificate for another host fails verification") {
     auto r = probe_path(
         "/ok", servers().ports["wronghost"],
         [](checked_server_spec& s) {
-            s.check.http.ca_file = servers().ca();
-            s.check.http.sni = "www.example.test";
+            s.checks.front().http.ca_file = servers().ca();
+            s.checks.front().http.sni = "www.example.test";
         },
         check_type::https);
     CHECK_FALSE(r.success);
@@ -540,8 +545,8 @@ TEST_CASE("an expired certificate fails verification") {
     auto r = probe_path(
         "/ok", servers().ports["expired"],
         [](checked_server_spec& s) {
-            s.check.http.ca_file = servers().ca();
-            s.check.http.sni = "www.example.test";
+            s.checks.front().http.ca_file = servers().ca();
+            s.checks.front().http.sni = "www.example.test";
         },
         check_type::https);
     CHECK_FALSE(r.success);
@@ -553,51 +558,51 @@ TEST_CASE("plain HTTP to a TLS port fails, and TLS to a plain port fails the han
     auto tls_plain = probe_path(
         "/ok", servers().ports["http"],
         [](checked_server_spec& s) {
-            s.check.http.tls_verify = false;
-            s.check.timeout = 300ms;
+            s.checks.front().http.tls_verify = false;
+            s.checks.front().timeout = 300ms;
         },
         check_type::https);
     CHECK_FALSE(tls_plain.success);
     auto plain_tls = probe_path("/ok", servers().ports["good"],
-                                [](checked_server_spec& s) { s.check.timeout = 300ms; });
+                                [](checked_server_spec& s) { s.checks.front().timeout = 300ms; });
     CHECK_FALSE(plain_tls.success);
 }
 
 TEST_CASE("a TCP check connects, and sends and expects when told to") {
     harness h;
     auto ok = http_server("tcp", loopback(servers().ports["http"]), "/");
-    ok.check.type = check_type::tcp;
+    ok.checks.front().type = check_type::tcp;
     auto refused = http_server("tcp", loopback(servers().refused_port), "/");
-    refused.check.type = check_type::tcp;
+    refused.checks.front().type = check_type::tcp;
     auto expect = http_server("tcp", loopback(servers().ports["http"], "127.0.0.2"), "/");
-    expect.check.type = check_type::tcp;
-    expect.check.tcp.send = "GET /ok HTTP/1.0\r\n\r\n";
-    expect.check.tcp.expect = "OK ready";
+    expect.checks.front().type = check_type::tcp;
+    expect.checks.front().tcp.send = "GET /ok HTTP/1.0\r\n\r\n";
+    expect.checks.front().tcp.expect = "OK ready";
     auto mismatch = http_server("tcp", loopback(servers().ports["http"], "127.0.0.3"), "/");
-    mismatch.check.type = check_type::tcp;
-    mismatch.check.tcp.send = "GET /ok HTTP/1.0\r\n\r\n";
-    mismatch.check.tcp.expect = "+PONG";
+    mismatch.checks.front().type = check_type::tcp;
+    mismatch.checks.front().tcp.send = "GET /ok HTTP/1.0\r\n\r\n";
+    mismatch.checks.front().tcp.expect = "+PONG";
     auto silent = http_server("tcp", loopback(servers().ports["http"], "127.0.0.4"), "/");
-    silent.check.type = check_type::tcp;
-    silent.check.tcp.send = "GET /silent HTTP/1.0\r\n\r\n";
-    silent.check.tcp.expect = "HTTP";
-    silent.check.timeout = 300ms;
+    silent.checks.front().type = check_type::tcp;
+    silent.checks.front().tcp.send = "GET /silent HTTP/1.0\r\n\r\n";
+    silent.checks.front().tcp.expect = "HTTP";
+    silent.checks.front().timeout = 300ms;
     h.monitor.update({ok, refused, expect, mismatch, silent});
     REQUIRE(h.run_until(
         [&] {
             for (const auto& st : h.monitor.status()) {
-                if (!st.checked) {
+                if (!st.deciding().checked) {
                     return false;
                 }
             }
             return true;
         },
         5s));
-    CHECK(h.state(ok.name).last.success);
-    CHECK(h.state(refused.name).last.reason == "connection refused");
-    CHECK(h.state(expect.name).last.success);
-    CHECK(h.state(mismatch.name).last.reason == "expect mismatch");
-    CHECK(h.state(silent.name).last.reason == "timeout");
+    CHECK(h.state(ok.name).checks.front().last.success);
+    CHECK(h.state(refused.name).checks.front().last.reason == "connection refused");
+    CHECK(h.state(expect.name).checks.front().last.success);
+    CHECK(h.state(mismatch.name).checks.front().last.reason == "expect mismatch");
+    CHECK(h.state(silent.name).checks.front().last.reason == "timeout");
 }
 
 TEST_CASE("one probe serves identical checks of two virtual servers") {
@@ -605,15 +610,15 @@ TEST_CASE("one probe serves identical checks of two virtual servers") {
     auto port = servers().ports["http"];
     auto a = http_server("web", loopback(port, "127.0.0.77"), "/count/dedup");
     auto b = http_server("api", loopback(port, "127.0.0.77"), "/count/dedup");
-    b.check.rise = 3;  // counters are per real server, the probe is shared
+    b.checks.front().rise = 3;  // counters are per real server, the probe is shared
     h.monitor.update({a, b});
     CHECK(h.monitor.stats().probes == 1);
     CHECK(h.monitor.stats().real_servers == 2);
     h.run_for(1500ms);
     auto runs = h.monitor.stats().runs_completed;
     CHECK(runs >= 4);
-    CHECK(h.state(a.name).consecutive == runs);
-    CHECK(h.state(b.name).consecutive == runs);
+    CHECK(h.state(a.name).checks.front().consecutive == runs);
+    CHECK(h.state(b.name).checks.front().consecutive == runs);
     // The server saw exactly one request per run, not two.
     probe_once_options o;
     auto stats = probe_once("http://127.0.0.1:" + std::to_string(port) + "/stats/dedup", o);
@@ -636,12 +641,12 @@ TEST_CASE("reload keeps unchanged servers' state and replaces only what changed"
     CHECK(probes_before == 4);
     h.changes.clear();
     weight.weight = 9;
-    change.check.http.path = "/status/503";
+    change.checks.front().http.path = "/status/503";
     h.monitor.update({stay, weight, change});
     auto after = h.state(stay.name);
     CHECK(after.state == health::down);
     CHECK(after.since == before.since);
-    CHECK(after.consecutive == before.consecutive);
+    CHECK(after.deciding().consecutive == before.deciding().consecutive);
     CHECK_FALSE(h.monitor.status(gone.name).has_value());
     CHECK(h.monitor.stats().probes == 3);
     // The weight change is reported, nothing else.
@@ -660,7 +665,7 @@ TEST_CASE("thousands of real servers on 127.x.y.z are checked within one interva
     for (int i = 0; i < 2000; ++i) {
         auto address = "127.2." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
         auto s = http_server("bulk", loopback(port, address.c_str()), "/ok");
-        s.check.interval = 1s;
+        s.checks.front().interval = 1s;
         specs.push_back(s);
     }
     h.monitor.update(specs);
@@ -669,8 +674,8 @@ TEST_CASE("thousands of real servers on 127.x.y.z are checked within one interva
     REQUIRE(h.run_until([&] { return h.monitor.stats().runs_completed >= 2000; }, 10s));
     CHECK(std::chrono::steady_clock::now() - started < 3s);
     for (const auto& st : h.monitor.status()) {
-        if (st.checked) {
-            CHECK_MESSAGE(st.last.success, st.name << ": " << st.last.reason);
+        if (st.deciding().checked) {
+            CHECK_MESSAGE(st.deciding().last.success, st.name << ": " << st.deciding().last.reason);
         }
     }
 }
@@ -688,14 +693,15 @@ std::string write_script(const std::string& name, const std::string& body) {
 
 checked_server_spec script_server(const std::string& address, std::vector<std::string> argv) {
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = "scripted";
     s.endpoint = loopback(80, address.c_str());
     s.name = "scripted/" + to_string(s.endpoint);
-    s.check.type = check_type::script;
-    s.check.interval = 300ms;
-    s.check.recheck_interval = 100ms;
-    s.check.timeout = 1s;
-    s.check.script.argv = std::move(argv);
+    s.checks.front().type = check_type::script;
+    s.checks.front().interval = 300ms;
+    s.checks.front().recheck_interval = 100ms;
+    s.checks.front().timeout = 1s;
+    s.checks.front().script.argv = std::move(argv);
     return s;
 }
 
@@ -707,7 +713,7 @@ TEST_CASE("scripts: exit 0 passes, exit 1 fails with the exit in words") {
     auto fail = script_server("127.0.3.2", {write_script("fail.sh", "exit 1")});
     h.monitor.update({pass, fail});
     REQUIRE(h.run_until([&] { return h.checked(pass.name) && h.checked(fail.name); }, 5s));
-    CHECK(h.state(pass.name).last.success);
+    CHECK(h.state(pass.name).checks.front().last.success);
     CHECK(h.state(fail.name).state == health::down);
     CHECK(h.logged("\"reason\":\"script exit 1\""));
     CHECK(h.logged("\"check\":\"script\""));
@@ -721,13 +727,13 @@ TEST_CASE("scripts see which real server they check") {
                                    "127.0.3.9:80 ]")});
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
-    CHECK(h.state(s.name).last.success);
+    CHECK(h.state(s.name).checks.front().last.success);
 }
 
 TEST_CASE("scripts: dynamic weight exit N gives weight N-2") {
     harness h;
     auto s = script_server("127.0.3.3", {write_script("weight.sh", "exit 7")});
-    s.check.script.dynamic_weight = true;
+    s.checks.front().script.dynamic_weight = true;
     s.weight = 100;
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
@@ -742,11 +748,11 @@ TEST_CASE("scripts: dynamic weight exit N gives weight N-2") {
 TEST_CASE("scripts: a hanging script times out and never piles up") {
     harness h;
     auto s = script_server("127.0.3.4", {write_script("hang.sh", "exec sleep 30")});
-    s.check.timeout = 200ms;
-    s.check.interval = 250ms;
+    s.checks.front().timeout = 200ms;
+    s.checks.front().interval = 250ms;
     h.monitor.update({s});
     h.run_for(1500ms);
-    CHECK(h.state(s.name).last.reason == "timeout");
+    CHECK(h.state(s.name).checks.front().last.reason == "timeout");
     CHECK(h.state(s.name).state == health::down);
     auto st = h.monitor.stats();
     // One run at a time: started runs never exceed completed ones by more than the one going.
@@ -760,11 +766,11 @@ TEST_CASE("scripts: a timeout kills the children a script forked") {
     auto s = script_server(
         "127.0.3.5",
         {write_script("fork.sh", "sleep 30 &\necho $! > " + pidfile.string() + "\nsleep 30\n")});
-    s.check.timeout = 300ms;
-    s.check.interval = 1s;
+    s.checks.front().timeout = 300ms;
+    s.checks.front().interval = 1s;
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 8s));
-    CHECK(h.state(s.name).last.reason == "timeout");
+    CHECK(h.state(s.name).checks.front().last.reason == "timeout");
     pid_t child = 0;
     std::ifstream(pidfile) >> child;
     REQUIRE(child > 0);
@@ -794,10 +800,11 @@ TEST_CASE("scripts: the configured user runs the script (root only)") {
     fs::permissions(script, fs::perms::all, fs::perm_options::add);
     fs::permissions(servers().dir, fs::perms::all, fs::perm_options::add);
     auto s = script_server("127.0.3.6", {script});
-    s.check.script.user = look_up_user("nobody");
+    s.checks.front().script.user = look_up_user("nobody");
     h.monitor.update({s});
     REQUIRE(h.run_until([&] { return h.checked(s.name); }, 5s));
-    CHECK_MESSAGE(h.state(s.name).last.success, h.state(s.name).last.reason);
+    CHECK_MESSAGE(h.state(s.name).checks.front().last.success,
+                  h.state(s.name).checks.front().last.reason);
 }
 
 TEST_CASE("no more than max_running probes run at once; the rest wait instead of piling up") {
@@ -810,8 +817,8 @@ TEST_CASE("no more than max_running probes run at once; the rest wait instead of
     for (int i = 1; i <= 6; ++i) {
         auto address = "127.0.4." + std::to_string(i);
         auto s = http_server("slow", loopback(servers().ports["http"], address.c_str()), "/silent");
-        s.check.interval = 200ms;
-        s.check.timeout = 150ms;
+        s.checks.front().interval = 200ms;
+        s.checks.front().timeout = 150ms;
         specs.push_back(s);
     }
     monitor.update(specs);
@@ -825,7 +832,7 @@ TEST_CASE("no more than max_running probes run at once; the rest wait instead of
     CHECK(monitor.stats().runs_deferred > 0);
     // Every server still got checked (and timed out), just later.
     for (const auto& st : monitor.status()) {
-        CHECK(st.checked);
-        CHECK(st.last.reason == "timeout");
+        CHECK(st.deciding().checked);
+        CHECK(st.deciding().last.reason == "timeout");
     }
 }

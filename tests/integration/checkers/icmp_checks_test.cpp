@@ -128,12 +128,13 @@ TEST_CASE("icmp: every check of a family shares one socket") {
     std::vector<checked_server_spec> specs;
     for (int i = 1; i <= 20; ++i) {
         checked_server_spec s;
+        s.checks.emplace_back();
         s.virtual_server = "ping";
         s.endpoint = ip_endpoint{*parse_address("127.0.0." + std::to_string(i)), 80};
         s.name = "ping/" + to_string(s.endpoint);
-        s.check.type = check_type::icmp;
-        s.check.interval = 200ms;
-        s.check.timeout = 150ms;
+        s.checks.front().type = check_type::icmp;
+        s.checks.front().interval = 200ms;
+        s.checks.front().timeout = 150ms;
         specs.push_back(s);
     }
     auto before = open_descriptors();
@@ -141,7 +142,7 @@ TEST_CASE("icmp: every check of a family shares one socket") {
     auto end = std::chrono::steady_clock::now() + 3s;
     auto all_checked = [&] {
         for (const auto& s : specs) {
-            if (!monitor.status(s.name)->checked) {
+            if (!monitor.status(s.name)->deciding().checked) {
                 return false;
             }
         }
@@ -152,7 +153,8 @@ TEST_CASE("icmp: every check of a family shares one socket") {
     }
     REQUIRE(all_checked());
     for (const auto& s : specs) {
-        CHECK_MESSAGE(monitor.status(s.name)->last.success, monitor.status(s.name)->last.reason);
+        CHECK_MESSAGE(monitor.status(s.name)->deciding().last.success,
+                      monitor.status(s.name)->deciding().last.reason);
     }
     CHECK(open_descriptors() <= before + 1);
 }
@@ -175,20 +177,21 @@ TEST_CASE("icmp: a host that drops echo requests goes down within fall × interv
     health_monitor monitor(io.get_executor(), log, random, clock,
                            [&](const health_change& c) { changes.push_back(c); });
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = "ping";
     s.endpoint = ip_endpoint{*parse_address("10.213.0.2"), 80};
     s.name = "ping/10.213.0.2:80";
-    s.check.type = check_type::icmp;
-    s.check.interval = 300ms;
-    s.check.recheck_interval = 300ms;
-    s.check.timeout = 200ms;
-    s.check.fall = 3;
+    s.checks.front().type = check_type::icmp;
+    s.checks.front().interval = 300ms;
+    s.checks.front().recheck_interval = 300ms;
+    s.checks.front().timeout = 200ms;
+    s.checks.front().fall = 3;
     monitor.update({s});
     auto end = std::chrono::steady_clock::now() + 2s;
-    while (!monitor.status(s.name)->checked && std::chrono::steady_clock::now() < end) {
+    while (!monitor.status(s.name)->deciding().checked && std::chrono::steady_clock::now() < end) {
         io.run_for(10ms);
     }
-    REQUIRE(monitor.status(s.name)->last.success);
+    REQUIRE(monitor.status(s.name)->deciding().last.success);
 
     REQUIRE(ns.drop());
     auto dropped = std::chrono::steady_clock::now();
@@ -199,7 +202,7 @@ TEST_CASE("icmp: a host that drops echo requests goes down within fall × interv
     }
     auto took = std::chrono::steady_clock::now() - dropped;
     CHECK(monitor.status(s.name)->state == health::down);
-    CHECK(monitor.status(s.name)->last.reason == "timeout");
+    CHECK(monitor.status(s.name)->deciding().last.reason == "timeout");
     // fall × interval, plus one interval for the probe in flight and the jitter.
     CHECK(took < 4 * 300ms + 200ms);
 }

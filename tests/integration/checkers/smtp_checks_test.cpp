@@ -117,22 +117,24 @@ TEST_CASE("smtp: the engine takes a stopped OpenSMTPD down and brings it back up
     steady_clock_source clock{io.get_executor()};
     health_monitor monitor(io.get_executor(), log, random, clock, [](const health_change&) {});
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = "mail";
     s.endpoint = loopback_endpoint(mta.port);
     s.name = "mail/" + to_string(s.endpoint);
-    s.check.type = check_type::smtp;
-    s.check.interval = 200ms;
-    s.check.recheck_interval = 100ms;
-    s.check.timeout = 150ms;
-    s.check.fall = 2;
-    s.check.rise = 2;
-    s.check.smtp.helo_name = "lb1.test";
+    s.checks.front().type = check_type::smtp;
+    s.checks.front().interval = 200ms;
+    s.checks.front().recheck_interval = 100ms;
+    s.checks.front().timeout = 150ms;
+    s.checks.front().fall = 2;
+    s.checks.front().rise = 2;
+    s.checks.front().smtp.helo_name = "lb1.test";
     monitor.update({s});
     auto wait_for = [&](health want) {
         auto end = std::chrono::steady_clock::now() + 5s;
         while (std::chrono::steady_clock::now() < end &&
-               !(monitor.status(s.name)->checked && monitor.status(s.name)->state == want &&
-                 monitor.status(s.name)->last.success == (want == health::up))) {
+               !(monitor.status(s.name)->deciding().checked &&
+                 monitor.status(s.name)->state == want &&
+                 monitor.status(s.name)->deciding().last.success == (want == health::up))) {
             io.run_for(10ms);
         }
         return monitor.status(s.name)->state;
@@ -140,7 +142,7 @@ TEST_CASE("smtp: the engine takes a stopped OpenSMTPD down and brings it back up
     CHECK(wait_for(health::up) == health::up);
     mta.stop();
     CHECK(wait_for(health::down) == health::down);
-    CHECK(monitor.status(s.name)->last.reason == "connection refused");
+    CHECK(monitor.status(s.name)->deciding().last.reason == "connection refused");
     mta.start();
     CHECK(wait_for(health::up) == health::up);
 }

@@ -79,28 +79,30 @@ ip_endpoint loopback(std::uint16_t port) {
 checked_server_spec tcp_server(const std::string& vs, std::uint16_t port, unsigned rise = 1,
                                unsigned fall = 1) {
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = vs;
     s.endpoint = loopback(port);
     s.name = vs + "/127.0.0.1:" + std::to_string(port);
-    s.check.type = check_type::tcp;
-    s.check.interval = 2s;
-    s.check.recheck_interval = 500ms;
-    s.check.timeout = 1s;
-    s.check.rise = rise;
-    s.check.fall = fall;
+    s.checks.front().type = check_type::tcp;
+    s.checks.front().interval = 2s;
+    s.checks.front().recheck_interval = 500ms;
+    s.checks.front().timeout = 1s;
+    s.checks.front().rise = rise;
+    s.checks.front().fall = fall;
     return s;
 }
 
 checked_server_spec script_server(const std::string& name, std::vector<std::string> argv) {
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = "scripts";
     s.endpoint = loopback(9);
     s.name = name;
-    s.check.type = check_type::script;
-    s.check.interval = 1s;
-    s.check.recheck_interval = 1s;
-    s.check.timeout = 5s;
-    s.check.script.argv = std::move(argv);
+    s.checks.front().type = check_type::script;
+    s.checks.front().interval = 1s;
+    s.checks.front().recheck_interval = 1s;
+    s.checks.front().timeout = 5s;
+    s.checks.front().script.argv = std::move(argv);
     return s;
 }
 
@@ -162,6 +164,16 @@ struct engine {
         return monitor.stats().runs_completed >= target;
     }
 
+    // Advances until `done` holds, at most `limit` of simulated time.
+    template <typename Predicate>
+    bool advance_until(Predicate done, mono_clock::duration limit = 30s) {
+        auto end = clock.now() + limit;
+        while (!done() && clock.now() < end) {
+            advance(10ms);
+        }
+        return done();
+    }
+
     real_server_status state(const std::string& name) const { return *monitor.status(name); }
 
     std::size_t logged(const std::string& needle) const {
@@ -179,7 +191,7 @@ TEST_CASE("every newly registered server is reported once with its initial state
     engine e;
     auto up = tcp_server("web", 1001);
     auto down = tcp_server("api", 1002);
-    down.check.initial_state = health::down;
+    down.checks.front().initial_state = health::down;
     e.monitor.update({up, down});
     REQUIRE(e.changes.size() == 2);
     CHECK(e.changes[0].real_server == up.name);
@@ -198,24 +210,24 @@ TEST_CASE("a server goes down after `fall` refused connections, up after `rise` 
 
     // The first run lies within one interval; it finds the server up.
     REQUIRE(e.advance_runs(1, 2s));
-    CHECK(e.state(spec.name).checked);
-    CHECK(e.state(spec.name).last.success);
+    CHECK(e.state(spec.name).checks.front().checked);
+    CHECK(e.state(spec.name).checks.front().last.success);
     CHECK(e.changes.empty());
 
     server.close();
     REQUIRE(e.advance_runs(1));
-    auto first_failure = e.state(spec.name).last_checked;
+    auto first_failure = e.state(spec.name).checks.front().last_checked;
     CHECK(e.state(spec.name).state == health::up);
-    CHECK(e.state(spec.name).pending == 1);
+    CHECK(e.state(spec.name).checks.front().pending == 1);
     REQUIRE(e.advance_runs(1));
     CHECK(e.state(spec.name).state == health::up);
     CHECK(e.changes.empty());
     REQUIRE(e.advance_runs(1));
     auto s = e.state(spec.name);
     CHECK(s.state == health::down);
-    CHECK_FALSE(s.last.success);
+    CHECK_FALSE(s.checks.front().last.success);
     // Once a failure is pending the probe runs at the recheck interval: fall 3 takes 2 rechecks.
-    CHECK(s.since - first_failure == 2 * spec.check.recheck_interval);
+    CHECK(s.since - first_failure == 2 * spec.checks.front().recheck_interval);
     REQUIRE(e.changes.size() == 1);
     CHECK(e.changes[0].state == health::down);
     CHECK(e.logged("\"event\":\"real_server.down\"") == 1);
@@ -249,14 +261,14 @@ TEST_CASE("a healthy server is probed once per interval and never reported again
 TEST_CASE("script probes: exit 0 brings a server up, exit 1 takes it down") {
     engine e;
     auto good = script_server("scripts/good", {"/bin/true"});
-    good.check.initial_state = health::down;
+    good.checks.front().initial_state = health::down;
     auto bad = script_server("scripts/bad", {"/bin/false"});
     e.monitor.update({good, bad});
     e.changes.clear();
     e.advance(1s);
     CHECK(e.state(good.name).state == health::up);
     CHECK(e.state(bad.name).state == health::down);
-    CHECK(e.state(bad.name).last.reason == "script exit 1");
+    CHECK(e.state(bad.name).checks.front().last.reason == "script exit 1");
     CHECK(e.changes.size() == 2);
     CHECK(e.logged("\"event\":\"real_server.up\"") == 1);
     CHECK(e.logged("\"event\":\"real_server.down\"") == 1);
@@ -265,11 +277,11 @@ TEST_CASE("script probes: exit 0 brings a server up, exit 1 takes it down") {
 TEST_CASE("a script run as a user that does not exist fails with the lookup's message") {
     engine e;
     auto spec = script_server("scripts/nobody-here", {"/bin/true"});
-    spec.check.script.user = look_up_user("vigil-no-such-user");
+    spec.checks.front().script.user = look_up_user("vigil-no-such-user");
     e.monitor.update({spec});
     e.advance(1s);
     CHECK(e.state(spec.name).state == health::down);
-    CHECK(e.state(spec.name).last.reason ==
+    CHECK(e.state(spec.name).checks.front().last.reason ==
           "script did not start: unknown user \"vigil-no-such-user\"");
 }
 
@@ -278,7 +290,7 @@ TEST_CASE("a reload keeps the state, history and schedule of unchanged servers")
     auto port = closed_port(e.io);
     auto a = tcp_server("web", port);
     auto b = tcp_server("api", port);
-    b.check.timeout = 900ms;  // a probe of its own
+    b.checks.front().timeout = 900ms;  // a probe of its own
     e.monitor.update({a, b});
     e.advance(2s);
     REQUIRE(e.state(a.name).state == health::down);
@@ -300,8 +312,8 @@ TEST_CASE("a reload keeps the state, history and schedule of unchanged servers")
     auto a_after = e.state(a.name);
     CHECK(a_after.state == health::down);
     CHECK(a_after.since == a_before.since);
-    CHECK(a_after.last_checked == a_before.last_checked);
-    CHECK(a_after.consecutive == a_before.consecutive);
+    CHECK(a_after.checks.front().last_checked == a_before.checks.front().last_checked);
+    CHECK(a_after.checks.front().consecutive == a_before.checks.front().consecutive);
     // No probe was restarted by the reload: the next runs come on their old schedule.
     e.clock.advance(0s);
     e.settle();
@@ -317,7 +329,7 @@ TEST_CASE("a reload that changes a check keeps the server's state instead of its
     e.advance(2s);
     REQUIRE(e.state(a.name).state == health::down);
     e.changes.clear();
-    a.check.timeout = 700ms;
+    a.checks.front().timeout = 700ms;
     e.monitor.update({a});
     CHECK(e.changes.empty());
     CHECK(e.state(a.name).state == health::down);
@@ -328,7 +340,7 @@ TEST_CASE("identical checks on several virtual servers run as one probe") {
     listener server(e.io);
     auto a = tcp_server("web", server.port());
     auto b = tcp_server("api", server.port());
-    b.check.rise = 3;  // counters stay per real server
+    b.checks.front().rise = 3;  // counters stay per real server
     b.weight = 9;
     e.monitor.update({a, b});
     CHECK(e.monitor.stats().real_servers == 2);
@@ -336,11 +348,12 @@ TEST_CASE("identical checks on several virtual servers run as one probe") {
     e.advance(10s);
     // One run answers both: five intervals, five runs.
     CHECK(e.monitor.stats().runs_completed == 5);
-    CHECK(e.state(a.name).last_checked == e.state(b.name).last_checked);
-    CHECK(e.state(b.name).consecutive == 5);
+    CHECK(e.state(a.name).checks.front().last_checked ==
+          e.state(b.name).checks.front().last_checked);
+    CHECK(e.state(b.name).checks.front().consecutive == 5);
 
     auto c = tcp_server("db", server.port());
-    c.check.timeout = 800ms;  // any difference is a probe of its own
+    c.checks.front().timeout = 800ms;  // any difference is a probe of its own
     e.monitor.update({a, b, c});
     CHECK(e.monitor.stats().probes == 2);
     // Removing one of the sharers keeps the probe for the other.
@@ -374,14 +387,14 @@ TEST_CASE(
             *parse_address("127.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)),
             any.port()};
         s.name = "web/" + to_string(s.endpoint);
-        s.check.interval = 250ms;
-        s.check.recheck_interval = 250ms;
-        s.check.timeout = 100ms;
+        s.checks.front().interval = 250ms;
+        s.checks.front().recheck_interval = 250ms;
+        s.checks.front().timeout = 100ms;
         specs.push_back(s);
     }
     auto dead = tcp_server("dead", closed_port(e.io));
-    dead.check.interval = 250ms;
-    dead.check.timeout = 100ms;
+    dead.checks.front().interval = 250ms;
+    dead.checks.front().timeout = 100ms;
     specs.push_back(dead);
     e.monitor.update(specs);
     REQUIRE(e.monitor.stats().probes == 301);
@@ -420,17 +433,17 @@ TEST_CASE("a server that stops answering under overload is still taken down by i
         auto s = tcp_server("web", any.port());
         s.endpoint = ip_endpoint{*parse_address("127.0.2." + std::to_string(i + 1)), any.port()};
         s.name = "web/" + to_string(s.endpoint);
-        s.check.interval = 250ms;
-        s.check.timeout = 100ms;
+        s.checks.front().interval = 250ms;
+        s.checks.front().timeout = 100ms;
         specs.push_back(s);
     }
     // Connects (into the accept queue) but never gets the greeting it waits for.
     listener quiet(e.io, 0, "127.0.0.1", listener::kind::silent);
     auto silent = tcp_server("silent", quiet.port());
     silent.name = "silent/" + to_string(silent.endpoint);
-    silent.check.interval = 250ms;
-    silent.check.timeout = 100ms;
-    silent.check.tcp.expect = "hello";
+    silent.checks.front().interval = 250ms;
+    silent.checks.front().timeout = 100ms;
+    silent.checks.front().tcp.expect = "hello";
     specs.push_back(silent);
     e.monitor.update(specs);
     e.changes.clear();
@@ -438,8 +451,110 @@ TEST_CASE("a server that stops answering under overload is still taken down by i
     e.never_answering = 1;
     e.advance(10s);
     CHECK(e.state(silent.name).state == health::down);
-    CHECK(e.state(silent.name).last.reason == "timeout");
+    CHECK(e.state(silent.name).checks.front().last.reason == "timeout");
     CHECK(e.monitor.stats().runs_timed_out >= 1);
     REQUIRE(e.changes.size() == 1);
     CHECK(e.changes[0].real_server == silent.name);
+}
+
+TEST_CASE(
+    "a server with several checks is up only while every one is, and the failing one is named") {
+    engine e;
+    listener web(e.io);
+    listener db(e.io);
+    auto spec = tcp_server("web", web.port());
+    spec.checks.front().name = "port";
+    auto& backend = spec.checks.emplace_back(spec.checks.front());
+    backend.name = "database";
+    backend.connect = loopback(db.port());  // a probe of its own
+    backend.fall = 2;
+    e.monitor.update({spec});
+    e.changes.clear();
+    REQUIRE(e.monitor.stats().probes == 2);
+    e.advance(2s);
+    REQUIRE(e.state(spec.name).state == health::up);
+    REQUIRE(e.state(spec.name).checks.size() == 2);
+    CHECK(e.state(spec.name).checks[1].name == "database");
+
+    // The second check fails: after its own fall (2), the server goes down and the event names it.
+    db.close();
+    REQUIRE(e.advance_until([&] { return e.state(spec.name).state == health::down; }));
+    auto s = e.state(spec.name);
+    CHECK(s.checks[0].state == health::up);
+    CHECK(s.checks[1].state == health::down);
+    CHECK(s.checks[1].consecutive == 2);
+    CHECK(&s.deciding() == &s.checks[1]);
+    REQUIRE(e.changes.size() == 1);
+    CHECK(e.changes[0].state == health::down);
+    CHECK(e.logged("\"event\":\"real_server.down\"") == 1);
+    CHECK(e.logged("\"check\":\"database\",\"reason\":\"connection refused\"") == 1);
+
+    // The first check fails too: the server stays down, the check's own transition is logged.
+    web.close();
+    REQUIRE(e.advance_until([&] { return e.state(spec.name).checks[0].state == health::down; }));
+    CHECK(e.changes.size() == 1);
+    CHECK(e.logged("\"event\":\"real_server.check_down\"") == 1);
+    CHECK(e.logged("\"check\":\"port\"") == 1);
+
+    // One recovers: still down. Both: up, named by the check that came back last.
+    web.reopen();
+    REQUIRE(e.advance_until([&] { return e.state(spec.name).checks[0].state == health::up; }));
+    CHECK(e.state(spec.name).state == health::down);
+    CHECK(e.logged("\"event\":\"real_server.check_up\"") == 1);
+    db.reopen();
+    REQUIRE(e.advance_until([&] { return e.state(spec.name).state == health::up; }));
+    REQUIRE(e.changes.size() == 2);
+    CHECK(e.changes[1].state == health::up);
+    CHECK(e.logged("\"event\":\"real_server.up\"") == 1);
+    CHECK(e.lines.back().find("\"check\":\"database\"") != std::string::npos);
+}
+
+TEST_CASE("a reload adds and removes checks by name without resetting the others") {
+    engine e;
+    listener web(e.io);
+    auto closed = closed_port(e.io);
+    auto spec = tcp_server("web", web.port());
+    e.monitor.update({spec});
+    e.advance(2s);
+    REQUIRE(e.state(spec.name).state == health::up);
+    auto first = e.state(spec.name).checks.front();
+    e.changes.clear();
+
+    // An added check starts from the server's state: up, until its own fall.
+    auto& failing = spec.checks.emplace_back(spec.checks.front());
+    failing.name = "other";
+    failing.connect = loopback(closed);
+    e.monitor.update({spec});
+    CHECK(e.changes.empty());
+    CHECK(e.state(spec.name).checks.size() == 2);
+    CHECK(e.state(spec.name).checks[1].state == health::up);
+    CHECK(e.state(spec.name).checks[0].last_checked == first.last_checked);  // kept
+    e.advance(2s);
+    REQUIRE(e.state(spec.name).state == health::down);
+    REQUIRE(e.changes.size() == 1);
+
+    // Removing the failing check brings the server back at once, for the reload.
+    spec.checks.pop_back();
+    e.monitor.update({spec});
+    CHECK(e.state(spec.name).state == health::up);
+    CHECK(e.state(spec.name).checks.size() == 1);
+    REQUIRE(e.changes.size() == 2);
+    CHECK(e.changes[1].state == health::up);
+    CHECK(e.logged("\"reason\":\"reload\"") == 1);
+    CHECK(e.monitor.stats().probes == 1);
+}
+
+TEST_CASE("the same check twice on one server, or on two, runs as one probe") {
+    engine e;
+    listener web(e.io);
+    auto a = tcp_server("web", web.port());
+    auto& again = a.checks.emplace_back(a.checks.front());
+    again.name = "again";
+    auto b = tcp_server("api", web.port());
+    e.monitor.update({a, b});
+    CHECK(e.monitor.stats().probes == 1);
+    e.advance(2s);
+    CHECK(e.monitor.stats().runs_completed == 1);
+    CHECK(e.state(a.name).checks[1].checked);
+    CHECK(e.state(b.name).checks[0].checked);
 }

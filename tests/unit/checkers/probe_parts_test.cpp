@@ -17,12 +17,18 @@ ip_endpoint ep(const char* text) {
 
 checked_server_spec server(const char* vs, const char* address) {
     checked_server_spec s;
+    s.checks.emplace_back();
     s.virtual_server = vs;
     s.endpoint = ep(address);
     s.name = std::string(vs) + "/" + address;
-    s.check.type = check_type::http;
-    s.check.http.path = "/health";
+    s.checks.front().type = check_type::http;
+    s.checks.front().http.path = "/health";
     return s;
+}
+
+// The probe key of a server's one check.
+probe_key key_of(const checked_server_spec& s) {
+    return checkers::key_of(s.checks.front(), s.endpoint);
 }
 
 }  // namespace
@@ -31,7 +37,7 @@ TEST_CASE("identical checks of one address on two virtual servers share a probe 
     auto a = server("web", "192.0.2.1:80");
     auto b = server("api", "192.0.2.1:80");
     b.weight = 7;
-    b.check.rise = 5;  // counters stay per real server
+    b.checks.front().rise = 5;  // counters stay per real server
     CHECK(key_of(a) == key_of(b));
     CHECK(probe_key_hash{}(key_of(a)) == probe_key_hash{}(key_of(b)));
 }
@@ -39,24 +45,24 @@ TEST_CASE("identical checks of one address on two virtual servers share a probe 
 TEST_CASE("any probe parameter that differs gives a different probe") {
     auto a = server("web", "192.0.2.1:80");
     auto b = a;
-    b.check.http.path = "/other";
+    b.checks.front().http.path = "/other";
     CHECK_FALSE(key_of(a) == key_of(b));
     b = a;
-    b.check.interval = 2s;
+    b.checks.front().interval = 2s;
     CHECK_FALSE(key_of(a) == key_of(b));
     b = a;
     b.endpoint = ep("192.0.2.2:80");
     CHECK_FALSE(key_of(a) == key_of(b));
     b = a;
-    b.check.type = check_type::https;
+    b.checks.front().type = check_type::https;
     CHECK_FALSE(key_of(a) == key_of(b));
 }
 
 TEST_CASE("connect sends the probe elsewhere, and two servers probing one address share it") {
     auto a = server("web", "192.0.2.1:80");
     auto b = server("web", "192.0.2.2:80");
-    a.check.connect = ep("192.0.2.9:8080");
-    b.check.connect = ep("192.0.2.9:8080");
+    a.checks.front().connect = ep("192.0.2.9:8080");
+    b.checks.front().connect = ep("192.0.2.9:8080");
     CHECK(key_of(a).target == ep("192.0.2.9:8080"));
     CHECK(key_of(a) == key_of(b));
 }
@@ -64,16 +70,16 @@ TEST_CASE("connect sends the probe elsewhere, and two servers probing one addres
 TEST_CASE("scripts are never shared between real servers: they are told which one they check") {
     auto a = server("web", "192.0.2.1:80");
     auto b = server("web", "192.0.2.2:80");
-    a.check.type = b.check.type = check_type::script;
-    a.check.script.argv = b.check.script.argv = {"/bin/true"};
-    a.check.connect = b.check.connect = ep("192.0.2.9:80");
+    a.checks.front().type = b.checks.front().type = check_type::script;
+    a.checks.front().script.argv = b.checks.front().script.argv = {"/bin/true"};
+    a.checks.front().connect = b.checks.front().connect = ep("192.0.2.9:80");
     CHECK_FALSE(key_of(a) == key_of(b));
 }
 
 TEST_CASE("options of another check type do not split identical probes") {
     auto a = server("web", "192.0.2.1:80");
     auto b = server("api", "192.0.2.1:80");
-    b.check.tcp.send = "leftover";
+    b.checks.front().tcp.send = "leftover";
     CHECK(key_of(a) == key_of(b));
 }
 

@@ -49,8 +49,8 @@ address = "192.0.2.10:53"
     REQUIRE_MESSAGE(result.config, joined(result.diagnostics));
     auto servers = checked_real_servers(*result.config);
     REQUIRE(servers.size() == 1);
-    const auto& udp = servers[0].check.udp;
-    CHECK(servers[0].check.type == checkers::check_type::udp);
+    const auto& udp = servers[0].checks.front().udp;
+    CHECK(servers[0].checks.front().type == checkers::check_type::udp);
     CHECK(udp.send == std::string("\x00\x01\xff", 3));
     CHECK(udp.expect == "PONG");
     CHECK(udp.expect_regex == "^P");
@@ -72,13 +72,13 @@ check = { type = "dns", query_name = ".", query_type = "ns", rcode = 5 }
     REQUIRE_MESSAGE(result.config, joined(result.diagnostics));
     auto servers = checked_real_servers(*result.config);
     REQUIRE(servers.size() == 2);
-    const auto& dns = servers[0].check.dns;
+    const auto& dns = servers[0].checks.front().dns;
     CHECK(dns.name == "example.org");
     CHECK(dns.type == checkers::dns_record_type::mx);
     CHECK(dns.transport == checkers::dns_transport::tcp);
     CHECK(dns.rcode == 3);
     CHECK(dns.answer == "10 mail.example.org");
-    const auto& root = servers[1].check.dns;
+    const auto& root = servers[1].checks.front().dns;
     CHECK(root.name.empty());
     CHECK(root.type == checkers::dns_record_type::ns);
     CHECK(root.transport == checkers::dns_transport::udp);

@@ -16,6 +16,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The one check a real server runs; nullptr when it runs none or several.
+const check* only_check(const virtual_server& vs, const real_server& rs) {
+    const auto& checks = vs.checks_for(rs);
+    return checks.size() == 1 ? &checks.front() : nullptr;
+}
+
 std::string source_path(const std::string& relative) {
     return std::string(VIGIL_SOURCE_DIR) + "/" + relative;
 }
@@ -73,7 +79,7 @@ TEST_CASE("the classic keepalived example loads with keepalived's meaning") {
     CHECK(vs.real_servers[1].name == "web/192.168.1.102:80");
     CHECK(vs.real_servers[1].weight == 2);
     for (const auto& rs : vs.real_servers) {
-        const auto* check = vs.check_for(rs);
+        const auto* check = only_check(vs, rs);
         REQUIRE(check);
         CHECK(check->type == check_type::http);
         CHECK(check->method == http_method::get);
@@ -171,11 +177,11 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(mark.quorum == 5);
     CHECK(mark.hysteresis == 2);
     CHECK(mark.on_failure == failure_action::inhibit);
-    CHECK_FALSE(mark.default_check);
+    CHECK(mark.default_checks.empty());
     CHECK(mark.real_servers[0].name == "mark7/[fd00::11]:0");
     CHECK(mark.real_servers[0].weight == 0);
-    CHECK(mark.check_for(mark.real_servers[0]) == nullptr);
-    const auto* script = mark.check_for(mark.real_servers[1]);
+    CHECK(only_check(mark, mark.real_servers[0]) == nullptr);
+    const auto* script = only_check(mark, mark.real_servers[1]);
     REQUIRE(script);
     CHECK(script->command == std::vector<std::string>{"/bin/true", "--flag"});
     CHECK(script->user->name == "nobody");
@@ -189,7 +195,7 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(udp.persistence_netmask == 24u);
     CHECK(udp.one_packet);
     CHECK(to_string(*udp.sorry_server) == "192.0.2.250:53");
-    const auto* https = udp.check_for(udp.real_servers[0]);
+    const auto* https = only_check(udp, udp.real_servers[0]);
     REQUIRE(https);
     CHECK(https->method == http_method::head);
     CHECK(https->host == "dns.example");
@@ -203,7 +209,7 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(https->reuse_connection);
     // recheck_interval defaults to the interval, or 1s when the interval is longer.
     CHECK(https->recheck_interval == 100ms);
-    const auto* tcp = udp.check_for(udp.real_servers[2]);
+    const auto* tcp = only_check(udp, udp.real_servers[2]);
     REQUIRE(tcp);
     CHECK(tcp->send == "PING\r\n");
     CHECK(tcp->expect == "PONG");
@@ -213,11 +219,20 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK_FALSE(tcp->reuse_connection);
     CHECK(tcp->body_limit == 64 * 1024);
     // A real server's own check replaces the default whole: nothing is merged in.
-    const auto* own = udp.check_for(udp.real_servers[1]);
+    const auto* own = only_check(udp, udp.real_servers[1]);
     REQUIRE(own);
     CHECK_FALSE(own->tls_verify);
     CHECK(own->path == "/");
     CHECK_FALSE(own->host);
+    // `checks`: several, in order, named by type unless named.
+    const auto& several = udp.checks_for(udp.real_servers[3]);
+    REQUIRE(several.size() == 3);
+    CHECK(several[0].type == check_type::dns);
+    CHECK(several[0].name.empty());
+    CHECK(several[1].name == "api");
+    CHECK(several[1].path == "/ready");
+    CHECK(several[2].name == "api-tls");
+    CHECK_FALSE(several[2].tls_verify);
 }
 
 TEST_CASE("the shipped examples in etc/ are valid") {

@@ -16,6 +16,12 @@ using namespace vigil::config;
 
 namespace {
 
+// The one check a real server runs; nullptr when it runs none or several.
+const check* only_check(const virtual_server& vs, const real_server& rs) {
+    const auto& checks = vs.checks_for(rs);
+    return checks.size() == 1 ? &checks.front() : nullptr;
+}
+
 struct scratch_dir {
     std::filesystem::path path;
     scratch_dir() {
@@ -116,7 +122,7 @@ address = "192.168.1.10:80"
     CHECK(instance.track_script[0].user->credentials->uid == nobody_uid());
 
     const auto& vs = config.virtual_servers.at(0);
-    const auto* check = vs.check_for(vs.real_servers.at(0));
+    const auto* check = only_check(vs, vs.real_servers.at(0));
     REQUIRE(check);
     REQUIRE(check->user);
     CHECK(check->user->credentials->uid == nobody_uid());

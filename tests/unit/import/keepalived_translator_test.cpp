@@ -279,8 +279,14 @@ virtual_server 192.168.200.100 80 {
     CHECK(first["address"].value_or(std::string()) == "192.168.201.100:80");
     CHECK(first["weight"].value_or(0) == 3);
     CHECK(first["upper_threshold"].value_or(0) == 100);
-    auto check = first["check"];
+    // Two checkers: both, as a list (the server is up while both pass).
+    CHECK_FALSE(first["check"]);
+    auto check = first["checks"][0];
     CHECK(check["type"].value_or(std::string()) == "http");
+    CHECK_FALSE(check["name"]);  // one check of each type: named by their types
+    CHECK(first["checks"][1]["type"].value_or(std::string()) == "tcp");
+    CHECK(first["checks"][1]["timeout"].value_or(std::string()) == "1s");
+    CHECK_FALSE(first["checks"][2]);
     CHECK(check["interval"].value_or(std::string()) == "6s");
     CHECK(check["timeout"].value_or(std::string()) == "3s");
     CHECK(check["rise"].value_or(0) == 1);
@@ -292,7 +298,7 @@ virtual_server 192.168.200.100 80 {
     CHECK(check["status"][0].value_or(0) == 200);
     CHECK(check["status"][1].value_or(std::string()) == "300-399");
     CHECK(r.warned("a further url is not translated"));
-    CHECK(r.warned("TCP_CHECK is not translated: a vigil real server runs one check"));
+    CHECK_FALSE(r.warned("TCP_CHECK is not translated"));
     // DR keeps the service's port; keepalived's 81 is said in a comment.
     auto second = vs["real_server"][1];
     CHECK(second["address"].value_or(std::string()) == "192.168.201.101:80");
@@ -350,6 +356,41 @@ virtual_server 10.10.10.3 53 {
     CHECK(misc["fall"].value_or(0) == 1);
     CHECK(misc["dynamic_weight"].value_or(false) == true);
     CHECK(r.warnings.empty());
+}
+
+TEST_CASE("several checkers of a real server become a checks list, named where types repeat") {
+    auto r = import_text(R"(
+virtual_server 10.10.10.4 443 {
+    lvs_sched rr
+    protocol TCP
+    real_server 192.168.200.9 443 {
+        SSL_GET { url { path /health } }
+        SSL_GET { url { path /db } }
+        TCP_CHECK { connect_port 8443 }
+    }
+    real_server 192.168.200.10 443 {
+        SSL_GET { url { path /health } }
+        SSL_GET { url { path /db } }
+        TCP_CHECK { connect_port 8443 }
+    }
+}
+)");
+    REQUIRE(r.servers.size() == 1);
+    const auto& text = r.result.files.at(1).text;
+    auto vs = r.servers.begin()->second["virtual_server"];
+    // connect differs per server: each keeps its own list.
+    CHECK_FALSE(vs["checks"]);
+    auto checks = vs["real_server"][1]["checks"];
+    CHECK(checks[0]["name"].value_or(std::string()) == "https-1");
+    CHECK(checks[0]["path"].value_or(std::string()) == "/health");
+    CHECK(checks[1]["name"].value_or(std::string()) == "https-2");
+    CHECK(checks[1]["path"].value_or(std::string()) == "/db");
+    CHECK_FALSE(checks[2]["name"]);
+    CHECK(checks[2]["connect"].value_or(std::string()) == "192.168.200.10:8443");
+    CHECK_FALSE(checks[3]);
+    // The checkers' notes (keepalived does not verify TLS) stay, as comments inside the list.
+    CHECK(text.find("\n# ") != std::string::npos);
+    CHECK(text.find("checks = [\n") != std::string::npos);
 }
 
 TEST_CASE("fwmark services, groups, unknown blocks and unsupported checks") {

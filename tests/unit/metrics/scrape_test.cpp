@@ -32,10 +32,14 @@ checkers::real_server_status checked(std::string name, bool up, std::chrono::mil
     s.name = std::move(name);
     s.virtual_server = "web";
     s.state = up ? checkers::health::up : checkers::health::down;
-    s.checked = true;
-    s.last = up ? checkers::probe_result::ok() : checkers::probe_result::fail("timeout");
-    s.last.latency = latency;
-    s.counts.add(s.last);
+    auto& c = s.checks.emplace_back();
+    c.name = "http";
+    c.type = checkers::check_type::http;
+    c.state = s.state;
+    c.checked = true;
+    c.last = up ? checkers::probe_result::ok() : checkers::probe_result::fail("timeout");
+    c.last.latency = latency;
+    c.counts.add(c.last);
     return s;
 }
 
@@ -105,6 +109,11 @@ TEST_CASE("a checked real server reports health, drain, results and a latency hi
     CHECK(has_line(text, "vigil_real_server_up{" + b + "} 0"));
     CHECK(has_line(text, "vigil_real_server_drained{" + a + "} 0"));
     CHECK(has_line(text, "vigil_real_server_drained{" + b + "} 1"));
+    // The check-level series name the check.
+    a += ",check=\"http\"";
+    b += ",check=\"http\"";
+    CHECK(has_line(text, "vigil_real_server_check_up{" + a + "} 1"));
+    CHECK(has_line(text, "vigil_real_server_check_up{" + b + "} 0"));
     CHECK(has_line(text, "vigil_real_server_check_latency_seconds{" + a + "} 0.03"));
     CHECK(has_line(text, "vigil_real_server_checks_total{" + a + ",result=\"success\"} 1"));
     CHECK(has_line(text, "vigil_real_server_checks_total{" + b + ",result=\"failure\"} 1"));
