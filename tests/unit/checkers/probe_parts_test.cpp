@@ -25,6 +25,12 @@ checked_server_spec server(const char* vs, const char* address) {
     return s;
 }
 
+http_url url_at(const char* path) {
+    http_url url;
+    url.path = path;
+    return url;
+}
+
 }  // namespace
 
 TEST_CASE("identical checks of one address on two virtual servers share a probe key") {
@@ -50,6 +56,51 @@ TEST_CASE("any probe parameter that differs gives a different probe") {
     b = a;
     b.check.type = check_type::https;
     CHECK_FALSE(key_of(a) == key_of(b));
+}
+
+TEST_CASE("the URL list, the HTTP version, body_regex_absent and bind each split probes") {
+    auto a = server("web", "192.0.2.1:80");
+    a.check.http.urls = {url_at("/a"), url_at("/b")};
+    auto b = server("api", "192.0.2.1:80");
+    b.check.http.urls = a.check.http.urls;
+    CHECK(key_of(a) == key_of(b));
+    CHECK(probe_key_hash{}(key_of(a)) == probe_key_hash{}(key_of(b)));
+    b.check.http.urls[1].status = status_set{{{503, 503}}};
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b.check.http.urls = {url_at("/b"), url_at("/a")};  // the order is part of it
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.check.http.urls.pop_back();
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.check.http.version = http_version::http_1_0;
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.check.http.body_regex_absent = "down";
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.check.bind = vigil::parse_address("192.0.2.100").value();
+    CHECK_FALSE(key_of(a) == key_of(b));
+    // A bind left on a type that does not use it splits nothing.
+    a.check.type = b.check.type = check_type::udp;
+    CHECK(key_of(a) == key_of(b));
+}
+
+TEST_CASE("the URLs of a check: its list, whose URLs without a host take the check's") {
+    http_spec o;
+    o.path = "/single";
+    o.body_regex_absent = "x";
+    auto one = urls_of(o);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].path == "/single");
+    CHECK(one[0].body_regex_absent == "x");
+    o.host = "www.example";
+    o.urls = {url_at("/a"), url_at("/b")};
+    o.urls[1].host = "api.example";
+    auto list = urls_of(o);
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].host == "www.example");
+    CHECK(list[1].host == "api.example");
 }
 
 TEST_CASE("connect sends the probe elsewhere, and two servers probing one address share it") {
