@@ -14,4 +14,10 @@ namespace vigil::config {
 std::optional<check> read_check(file_context& file, const toml::table& table,
                                 const std::string& path);
 
+// A check's bind must be of the family of what it connects to: its own connect (read_check
+// compares those), else the real servers', which `target` ("real server 192.0.2.1:80",
+// "virtual server \"web\"") names in the message.
+void check_bind_family(file_context& file, const toml::table& table, const std::string& path,
+                       const check& c, address_family family, const std::string& target);
+
 }  // namespace vigil::config

@@ -63,6 +63,10 @@ std::optional<real_server> read_real_server(file_context& file, const toml::tabl
     }
     if (const auto* check_table = reader.table("check")) {
         server.own_check = read_check(file, *check_table, path + ".check");
+        if (server.own_check && file.error_count() == errors_before) {
+            check_bind_family(file, *check_table, path + ".check", *server.own_check,
+                              server.address.family(), "real server " + to_string(server.address));
+        }
     }
     reader.finish();
     if (file.error_count() != errors_before) {
@@ -320,8 +324,9 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
     if (auto action = read_choice(reader, "on_failure", failure_actions)) {
         vs.on_failure = *action;
     }
-    if (const auto* check_table = reader.table("check")) {
-        vs.default_check = read_check(file, *check_table, "virtual_server.check");
+    const toml::table* default_check_table = reader.table("check");
+    if (default_check_table) {
+        vs.default_check = read_check(file, *default_check_table, "virtual_server.check");
     }
 
     // Real servers: the family every one must share is the service's, or for a fwmark service
@@ -370,6 +375,11 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
                 vs.real_servers.push_back(std::move(*server));
             }
         }
+    }
+    // Known only now for a fwmark service whose family its first real server gives.
+    if (vs.default_check && family) {
+        check_bind_family(file, *default_check_table, "virtual_server.check", *vs.default_check,
+                          *family, "virtual server " + in_quotes(vs.name));
     }
     if (auto sorry = read_endpoint(reader, "sorry_server")) {
         if (family && sorry->family() != *family) {

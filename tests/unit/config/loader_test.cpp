@@ -218,6 +218,28 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK_FALSE(own->tls_verify);
     CHECK(own->path == "/");
     CHECK_FALSE(own->host);
+    CHECK_FALSE(own->bind);
+    CHECK(own->http_version == checkers::http_version::http_1_1);
+    CHECK(own->urls.empty());
+    const auto* several = udp.check_for(udp.real_servers[3]);
+    REQUIRE(several);
+    CHECK(to_string(*several->bind) == "192.0.2.5");
+    CHECK(several->http_version == checkers::http_version::http_1_0);
+    CHECK(several->host == "all.example");
+    CHECK(several->body_limit == 2048);
+    REQUIRE(several->urls.size() == 2);
+    CHECK(several->urls[0].path == "/a");
+    CHECK_FALSE(several->urls[0].host);
+    CHECK(several->urls[0].body_regex == "^OK");
+    CHECK(several->urls[0].body_regex_absent == "maint");
+    CHECK(several->urls[0].status.to_string() == "200-299");
+    CHECK(several->urls[1].path == "/b?x=1");
+    CHECK(several->urls[1].host == "b.example");
+    CHECK(several->urls[1].status.to_string() == "204,300-302");
+    CHECK(several->urls[1].digest);
+    const auto* bound_tcp = udp.check_for(udp.real_servers[4]);
+    REQUIRE(bound_tcp);
+    CHECK(to_string(*bound_tcp->bind) == "192.0.2.5");
 }
 
 TEST_CASE("the shipped examples in etc/ are valid") {
