@@ -34,6 +34,22 @@ std::string_view name_of(const check_spec& check) {
     return check.name.empty() ? to_string(check.type) : std::string_view(check.name);
 }
 
+std::vector<http_url> urls_of(const http_spec& options) {
+    if (!options.urls.empty()) {
+        auto urls = options.urls;
+        // The check's host is the default of every URL that names none (keepalived's
+        // checker-level virtualhost).
+        for (auto& url : urls) {
+            if (!url.host) {
+                url.host = options.host;
+            }
+        }
+        return urls;
+    }
+    return {http_url{options.path, options.host, options.status, options.body_regex,
+                     options.body_regex_absent, options.digest}};
+}
+
 probe_key key_of(const check_spec& c, const ip_endpoint& server) {
     probe_key key;
     key.type = c.type;
@@ -47,9 +63,11 @@ probe_key key_of(const check_spec& c, const ip_endpoint& server) {
         case check_type::http:
         case check_type::https:
             key.http = c.http;
+            key.bind = c.bind;
             break;
         case check_type::tcp:
             key.tcp = c.tcp;
+            key.bind = c.bind;
             break;
         case check_type::udp:
             key.udp = c.udp;
@@ -99,6 +117,12 @@ std::size_t probe_key_hash::operator()(const probe_key& key) const {
     mix(seed, static_cast<std::size_t>(key.timeout.count()));
     mix(seed, hs(key.http.path));
     mix(seed, hs(key.http.host.value_or("")));
+    for (const auto& url : key.http.urls) {
+        mix(seed, hs(url.path));
+    }
+    if (key.bind) {
+        mix(seed, hs(key.bind->to_string()));
+    }
     mix(seed, hs(key.tcp.send));
     mix(seed, hs(key.udp.send));
     mix(seed, hs(key.dns.name));

@@ -22,18 +22,38 @@ namespace vigil::checkers {
 
 enum class check_type { http, https, tcp, script, udp, dns, icmp, file, smtp, grpc };
 enum class http_method { get, head };
+enum class http_version { http_1_0, http_1_1 };
 
 std::string_view to_string(check_type type);
 
+// One URL of a check that fetches several (keepalived's url blocks): what to ask for and what
+// the answer must be.
+struct http_url {
+    std::string path = "/";
+    std::optional<std::string> host;
+    status_set status = status_set::default_success();
+    std::optional<std::string> body_regex;
+    std::optional<std::string> body_regex_absent;
+    std::optional<body_digest> digest;
+    friend bool operator==(const http_url&, const http_url&) = default;
+};
+
 struct http_spec {
     http_method method = http_method::get;
+    http_version version = http_version::http_1_1;
     std::string path = "/";
     // Host header; empty means the address probed (as a browser would write it).
     std::optional<std::string> host;
     status_set status = status_set::default_success();
     // Perl syntax (boost::regex); searched for anywhere in the first body_limit bytes.
     std::optional<std::string> body_regex;
+    // The check fails when this matches (keepalived's regex_no_match); same syntax and limit.
+    std::optional<std::string> body_regex_absent;
     std::optional<body_digest> digest;
+    // Several URLs, fetched in order in one run that passes only if each passes. Empty: the one
+    // URL of path, host, status, body_regex, body_regex_absent and digest above (which a list
+    // replaces whole).
+    std::vector<http_url> urls;
     // Bytes of body read at most. The write callback stops the transfer there, so a 10 MB chunked
     // body costs 64 KiB, not 10 MB.
     std::size_t body_limit = 64 * 1024;
@@ -49,6 +69,10 @@ struct http_spec {
     bool tls_session_reuse = true;
     friend bool operator==(const http_spec&, const http_spec&) = default;
 };
+
+// The URLs one run fetches: `urls` (a URL without a host takes the spec's), or the single one the
+// other keys describe.
+std::vector<http_url> urls_of(const http_spec& options);
 
 struct tcp_spec {
     // Written after connecting; empty: connect only.
@@ -136,6 +160,9 @@ struct check_spec {
     health initial_state = health::up;
     // Probe this address:port instead of the real server's (every type but script).
     std::optional<ip_endpoint> connect;
+    // http, https and tcp: the source address of the check's connections (bound before connect;
+    // the family is the target's).
+    std::optional<ip_address> bind;
     http_spec http;
     tcp_spec tcp;
     udp_spec udp;
@@ -166,6 +193,7 @@ std::string_view name_of(const check_spec& check);
 struct probe_key {
     check_type type = check_type::tcp;
     ip_endpoint target;  // the real server, or `connect`
+    std::optional<ip_address> bind;
     duration interval{0};
     duration recheck_interval{0};
     duration timeout{0};

@@ -200,7 +200,7 @@ probe_result run_check_once(const check_url& url, std::chrono::milliseconds time
     const auto& c = url.check;
     switch (url.type) {
         case check_type::tcp:
-            p = std::make_unique<tcp_probe>(ex, url.target, c.tcp);
+            p = std::make_unique<tcp_probe>(ex, url.target, c.tcp, c.bind);
             break;
         case check_type::udp:
             p = std::make_unique<udp_probe>(ex, url.target, c.udp, timeout);

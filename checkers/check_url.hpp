@@ -28,7 +28,8 @@ struct check_url {
 parse_result<check_url> parse_check_url(std::string_view url);
 
 // Runs one probe of `url` on a loop of its own, blocking, for at most `timeout` ("timeout" when
-// it runs out). Not for the daemon's loop. `ca_file` and `insecure` apply to grpcs.
+// it runs out). Not for the daemon's loop. `ca_file` and `insecure` apply to grpcs, `check.bind`
+// to tcp.
 probe_result run_check_once(const check_url& url, std::chrono::milliseconds timeout);
 
 }  // namespace vigil::checkers

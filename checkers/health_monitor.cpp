@@ -159,9 +159,9 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
             // HTTP/1.1 is a small protocol: the in-house client does all of http_spec, over TLS
             // too, at a fraction of libcurl's syscalls and allocations.
             return std::make_unique<http_client_probe>(*http_client_, key.target, key.http,
-                                                       key.type == check_type::https);
+                                                       key.type == check_type::https, key.bind);
         case check_type::tcp:
-            return std::make_unique<tcp_probe>(executor_, key.target, key.tcp);
+            return std::make_unique<tcp_probe>(executor_, key.target, key.tcp, key.bind);
         case check_type::script:
             return std::make_unique<script_probe>(runner_, key.target, key.script, key.timeout);
         case check_type::udp:

@@ -21,6 +21,7 @@
 #include "checkers/http_request.hpp"
 #include "checkers/http_response_parser.hpp"
 #include "checkers/response_check.hpp"
+#include "checkers/source_address.hpp"
 
 namespace vigil::checkers {
 
@@ -57,22 +58,43 @@ http_client_context::http_client_context(asio::any_io_executor executor)
 
 struct http_client_probe::connection final : http_body_sink,
                                              std::enable_shared_from_this<connection> {
-    connection(http_client_context& c, const ip_endpoint& target, const http_spec& o, bool use_tls)
+    // One URL of the check: its request bytes and its judge, both made once.
+    struct exchange {
+        std::string path;
+        std::string request;
+        response_check judge;
+    };
+
+    connection(http_client_context& c, const ip_endpoint& target, const http_spec& o, bool use_tls,
+               std::optional<ip_address> bind_to)
         : context(c),
           options(o),
           https(use_tls),
+          // HTTP/1.0 has no standard persistent connection (config validation refuses the pair);
+          // a spec that asks anyway gets a fresh connection per request.
+          reuse(o.reuse_connection && o.version == http_version::http_1_1),
+          source(std::move(bind_to)),
           tls_peer(use_tls ? tls_name_for(target, o) : tls_peer_name{}),
           peer(target.address, target.port),
-          request(build_http_request(target, o, o.reuse_connection, use_tls)),
-          socket(c.executor()),
-          judge(o) {}
+          socket(c.executor()) {
+        for (auto& url : urls_of(o)) {
+            auto bytes = build_http_request(target, o, url, reuse, use_tls);
+            exchanges.push_back(
+                exchange{url.path, std::move(bytes), response_check(url, o.body_limit)});
+        }
+    }
 
     http_client_context& context;
     const http_spec& options;
     const bool https;
+    const bool reuse;
+    const std::optional<ip_address> source;
     const tls_peer_name tls_peer;
     tcp::endpoint peer;
-    const std::string request;
+    // In the order they are fetched; never empty.
+    std::vector<exchange> exchanges;
+    // The URL of the run in flight.
+    std::size_t current = 0;
     tcp::socket socket;
     // The TLS connection over `socket` while it is open (HTTPS only).
     ssl_ptr tls;
@@ -80,7 +102,6 @@ struct http_client_probe::connection final : http_body_sink,
     // the server's certificate.
     ssl_session_ptr tls_session;
     std::chrono::steady_clock::time_point full_handshake_at{};
-    response_check judge;
     http_response_parser parser;
     probe::completion done;
     std::chrono::steady_clock::time_point started{};
@@ -92,15 +113,19 @@ struct http_client_probe::connection final : http_body_sink,
     // reconnects once instead of failing.
     bool on_reused = false;
 
-    bool on_body(std::string_view bytes) override { return judge.feed(bytes); }
+    response_check& judge() { return exchanges[current].judge; }
+    const std::string& request() const { return exchanges[current].request; }
+
+    bool on_body(std::string_view bytes) override { return judge().feed(bytes); }
 
     void start(probe::completion cb) {
         done = std::move(cb);
         ++run;
-        judge.reset();
+        current = 0;
+        judge().reset();
         parser.reset(options.method == http_method::head);
         started = std::chrono::steady_clock::now();
-        if (options.reuse_connection && idle_open && socket.is_open()) {
+        if (reuse && idle_open && socket.is_open()) {
             on_reused = true;
             send_request();
             return;
@@ -169,6 +194,17 @@ struct http_client_probe::connection final : http_body_sink,
         // checks have always done.
         ::linger reset_on_close{1, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
+        if (source) {
+            if (int error = bind_source(fd, *source); error != 0) {
+                asio::post(context.executor(), [self = shared_from_this(), r = run, error] {
+                    if (r == self->run) {
+                        self->complete(
+                            probe_result::fail(describe_bind_failure(*self->source, error)));
+                    }
+                });
+                return;
+            }
+        }
         ++context.connections_opened;
         if (::connect(fd, peer.data(), static_cast<socklen_t>(peer.size())) != 0 &&
             errno != EINPROGRESS) {
@@ -260,7 +296,8 @@ struct http_client_probe::connection final : http_body_sink,
     // the same bytes when OpenSSL waits for the socket.
     void send_tls_request() {
         ERR_clear_error();
-        int n = SSL_write(tls.get(), request.data(), static_cast<int>(request.size()));
+        const auto& bytes = request();
+        int n = SSL_write(tls.get(), bytes.data(), static_cast<int>(bytes.size()));
         if (n > 0) {
             wait_for_response();
             return;
@@ -286,8 +323,9 @@ struct http_client_probe::connection final : http_body_sink,
         }
         // One send straight away: a request of a few hundred bytes always fits a fresh socket's
         // buffer, so the write needs no readiness wait and no handler.
-        auto n = ::send(socket.native_handle(), request.data(), request.size(), MSG_NOSIGNAL);
-        if (n == static_cast<ssize_t>(request.size())) {
+        const auto& bytes = request();
+        auto n = ::send(socket.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(bytes.size())) {
             wait_for_response();
             return;
         }
@@ -301,7 +339,7 @@ struct http_client_probe::connection final : http_body_sink,
         }
         auto sent = static_cast<std::size_t>(n < 0 ? 0 : n);
         asio::async_write(
-            socket, asio::buffer(request.data() + sent, request.size() - sent),
+            socket, asio::buffer(bytes.data() + sent, bytes.size() - sent),
             [self = shared_from_this(), r = run](const boost::system::error_code& ec, std::size_t) {
                 if (r != self->run) {
                     return;
@@ -322,7 +360,7 @@ struct http_client_probe::connection final : http_body_sink,
         }
         on_reused = false;
         parser.reset(options.method == http_method::head);
-        judge.reset();
+        judge().reset();
         connect();
         return true;
     }
@@ -434,9 +472,28 @@ struct http_client_probe::connection final : http_body_sink,
             complete(probe_result::fail(std::string(parser.error())));
             return;
         }
-        bool keep = options.reuse_connection && parser.keep_alive();
-        auto result = judge.verdict(parser.status());
+        bool keep = reuse && parser.keep_alive();
+        auto result = judge().verdict(parser.status());
+        if (result.success && current + 1 < exchanges.size()) {
+            next_url(keep);
+            return;
+        }
         complete(std::move(result), keep);
+    }
+
+    // The next URL of this run: on the same connection when the answer allowed it, else on a
+    // fresh one (as a run begins).
+    void next_url(bool keep) {
+        ++current;
+        judge().reset();
+        parser.reset(options.method == http_method::head);
+        if (keep) {
+            on_reused = true;
+            send_request();
+            return;
+        }
+        on_reused = false;
+        connect();
     }
 
     void complete(probe_result result, bool keep_open = false) {
@@ -448,6 +505,9 @@ struct http_client_probe::connection final : http_body_sink,
         if (!result.success) {
             // The next check verifies the certificate afresh.
             tls_session.reset();
+            if (exchanges.size() > 1) {
+                result.reason = exchanges[current].path + ": " + result.reason;
+            }
         }
         ++run;  // nothing of this run may report again
         result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -461,8 +521,10 @@ struct http_client_probe::connection final : http_body_sink,
 };
 
 http_client_probe::http_client_probe(http_client_context& context, const ip_endpoint& target,
-                                     const http_spec& options, bool https)
-    : connection_(std::make_shared<connection>(context, target, options, https)) {}
+                                     const http_spec& options, bool https,
+                                     std::optional<ip_address> source)
+    : connection_(
+          std::make_shared<connection>(context, target, options, https, std::move(source))) {}
 
 http_client_probe::~http_client_probe() {
     connection_->abandon();

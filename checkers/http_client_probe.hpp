@@ -3,6 +3,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -37,12 +38,14 @@ class http_client_context {
     tls_client_contexts tls_contexts_;
 };
 
-// An HTTP/1.1 or HTTPS check on Asio, without libcurl: the request bytes are built once, each run
-// connects (or reuses the kept-alive connection with `reuse_connection`), sends them in one
-// write, and feeds what arrives to http_response_parser and response_check. A closed connection
-// is reset (SO_LINGER 0), so thousands of checks a second leave no TIME_WAIT behind. The engine's
-// scheduler times runs out; the probe has no timer of its own. Steady state allocates nothing
-// for plain HTTP.
+// An HTTP/1.1 (or 1.0) or HTTPS check on Asio, without libcurl: the request bytes are built once
+// per URL, each run connects (or reuses the kept-alive connection with `reuse_connection`), sends
+// them in one write, and feeds what arrives to http_response_parser and response_check. A check
+// of several URLs fetches them in order in one run, each on a fresh connection unless the
+// previous answer was kept alive, and fails at the first that does not pass, naming its path. A
+// closed connection is reset (SO_LINGER 0), so thousands of checks a second leave no TIME_WAIT
+// behind. The engine's scheduler times runs out; the probe has no timer of its own. Steady state
+// allocates nothing for plain HTTP.
 //
 // HTTPS runs OpenSSL straight over the non-blocking socket (Asio only waits for readiness), so
 // decrypted bytes land in the shared receive buffer like plain ones. The session of one check is
@@ -50,9 +53,11 @@ class http_client_context {
 // least every tls_session_max_age and after any failed check.
 class http_client_probe final : public probe {
   public:
-    // `options` must outlive the probe (the engine keeps one copy per probe key).
+    // `options` must outlive the probe (the engine keeps one copy per probe key). `source`: the
+    // address connections are bound to (a check's `bind`).
     http_client_probe(http_client_context& context, const ip_endpoint& target,
-                      const http_spec& options, bool https = false);
+                      const http_spec& options, bool https = false,
+                      std::optional<ip_address> source = std::nullopt);
     ~http_client_probe() override;
 
     void start(completion done) override;

@@ -73,7 +73,9 @@ void configure_easy(CURL* easy, const http_request_plan& plan, const http_spec& 
     set(easy, CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
     // No signals: curl would otherwise use SIGALRM for DNS timeouts, which a daemon must not.
     set(easy, CURLOPT_NOSIGNAL, 1L);
-    set(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    set(easy, CURLOPT_HTTP_VERSION,
+        static_cast<long>(options.version == http_version::http_1_0 ? CURL_HTTP_VERSION_1_0
+                                                                    : CURL_HTTP_VERSION_1_1));
     set(easy, CURLOPT_USERAGENT, "vigil-health-check");
     set(easy, CURLOPT_ERRORBUFFER, error_buffer);
     set(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
@@ -119,6 +121,8 @@ std::string describe_curl_failure(CURLcode code, long os_errno, const char* erro
                 return std::string("connect failed: ") + std::strerror(static_cast<int>(os_errno));
             }
             return "connect failed: " + detail;
+        case CURLE_INTERFACE_FAILED:
+            return "bind failed: " + detail;
         case CURLE_PEER_FAILED_VERIFICATION:
             return "TLS verification failed: " + detail;
         case CURLE_SSL_CONNECT_ERROR:

@@ -64,6 +64,7 @@ probe_once_report probe_once(const std::string& url, const probe_once_options& o
         https = std::string_view(scheme) == "https";
         http_spec http;
         http.method = options.method;
+        http.version = options.version;
         http.host = options.host;
         http.ca_file = options.ca_file;
         http.tls_verify = !options.insecure;
@@ -82,6 +83,11 @@ probe_once_report probe_once(const std::string& url, const probe_once_options& o
         build_lists(plan, lists);
         char error[CURL_ERROR_SIZE] = {};
         configure_easy(easy, plan, http, https, options.timeout, lists, error);
+        // "host!" makes curl take the address as it is, never as an interface name.
+        std::string source = options.bind ? "host!" + options.bind->to_string() : std::string();
+        if (options.bind) {
+            set(easy, CURLOPT_INTERFACE, source.c_str());
+        }
         if (std::string_view(scheme) != "http" && !https) {
             report.error = "only http and https URLs";
         } else {

@@ -18,6 +18,8 @@ struct probe_once_options {
     std::optional<std::string> ca_file;
     bool insecure = false;  // no TLS verification
     http_method method = http_method::get;
+    http_version version = http_version::http_1_1;
+    std::optional<ip_address> bind;      // source address of the connection
     std::size_t body_limit = 64 * 1024;  // as the daemon reads, so the digest is the daemon's
     std::chrono::milliseconds timeout{5000};
 };

@@ -4,17 +4,33 @@
 
 namespace vigil::checkers {
 
-response_check::response_check(const http_spec& options)
-    : limit_(std::max<std::size_t>(options.body_limit, 1)),
-      status_(options.status),
-      expected_(options.digest) {
-    if (options.body_regex) {
-        try {
-            regex_.emplace(*options.body_regex, boost::regex::perl);
-        } catch (const std::exception& e) {
-            regex_error_ = std::string("body_regex does not compile: ") + e.what();
+namespace {
+
+void compile(const std::optional<std::string>& pattern, const char* key,
+             std::optional<boost::regex>& out, std::string& error) {
+    if (!pattern) {
+        return;
+    }
+    try {
+        out.emplace(*pattern, boost::regex::perl);
+    } catch (const std::exception& e) {
+        if (error.empty()) {
+            error = std::string(key) + " does not compile: " + e.what();
         }
     }
+}
+
+}  // namespace
+
+response_check::response_check(const http_spec& options)
+    : response_check(http_url{options.path, options.host, options.status, options.body_regex,
+                              options.body_regex_absent, options.digest},
+                     options.body_limit) {}
+
+response_check::response_check(const http_url& url, std::size_t body_limit)
+    : limit_(std::max<std::size_t>(body_limit, 1)), status_(url.status), expected_(url.digest) {
+    compile(url.body_regex, "body_regex", regex_, regex_error_);
+    compile(url.body_regex_absent, "body_regex_absent", absent_regex_, regex_error_);
     if (expected_) {
         digester_.emplace(expected_->algo);
     }
@@ -39,7 +55,7 @@ bool response_check::feed(std::string_view chunk) {
     if (digester_) {
         digester_->update(chunk);
     }
-    if (regex_) {
+    if (regex_ || absent_regex_) {
         body_.append(chunk);
     }
     return !truncated_;
@@ -75,6 +91,16 @@ probe_result response_check::verdict(unsigned status) {
         } catch (const std::exception&) {
             // boost::regex gives up on pathological backtracking rather than running forever.
             return probe_result::fail("body mismatch: body_regex too complex for this body");
+        }
+    }
+    if (absent_regex_) {
+        try {
+            if (boost::regex_search(body_, *absent_regex_)) {
+                return probe_result::fail("body mismatch: body_regex_absent matches");
+            }
+        } catch (const std::exception&) {
+            // Not proven absent: a check must not pass on a search that gave up.
+            return probe_result::fail("body mismatch: body_regex_absent too complex for this body");
         }
     }
     return probe_result::ok();

@@ -17,13 +17,16 @@ namespace vigil::checkers {
 // HTTP probe, fed by libcurl's write callback and unit-tested and fuzzed without a socket.
 //
 // The body is read up to body_limit bytes; feed() says when to stop, so the transfer can be
-// aborted right there. A regex is searched in what was read; a digest needs the whole body, so a
-// longer body fails it.
+// aborted right there. A regex is searched in what was read (body_regex must match,
+// body_regex_absent must not); a digest needs the whole body, so a longer body fails it.
 class response_check {
   public:
     // The regex is compiled once here. Config validation already proved it compiles; if it does
     // not, every verdict fails with the reason rather than throwing.
+    // The spec's own single URL (path, status, body_regex, ...).
     explicit response_check(const http_spec& options);
+    // One URL of a check (see urls_of), read up to `body_limit` bytes.
+    response_check(const http_url& url, std::size_t body_limit);
 
     // Before each response.
     void reset();
@@ -39,10 +42,11 @@ class response_check {
     std::size_t limit_;
     status_set status_;
     std::optional<boost::regex> regex_;
+    std::optional<boost::regex> absent_regex_;
     std::string regex_error_;
     std::optional<body_digest> expected_;
     std::optional<body_digester> digester_;
-    std::string body_;  // kept only for a regex
+    std::string body_;  // kept only for a regex (either)
     std::size_t received_ = 0;
     bool truncated_ = false;
 };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "checkers/connect_outcome.hpp"
+#include "checkers/source_address.hpp"
 
 namespace vigil::checkers {
 
@@ -121,8 +122,11 @@ struct tcp_probe::run {
 };
 
 tcp_probe::tcp_probe(asio::any_io_executor executor, const ip_endpoint& target,
-                     const tcp_spec& options)
-    : executor_(std::move(executor)), target_(target), options_(options) {}
+                     const tcp_spec& options, std::optional<ip_address> source)
+    : executor_(std::move(executor)),
+      target_(target),
+      options_(options),
+      source_(std::move(source)) {}
 
 tcp_probe::~tcp_probe() {
     cancel();
@@ -174,6 +178,17 @@ void tcp_probe::start(completion done) {
     if (open_error) {
         fail_later(open_error.value());
         return;
+    }
+    if (source_) {
+        if (int error = bind_source(r->socket.native_handle(), *source_); error != 0) {
+            asio::post(executor_, [this, r, error] {
+                if (!r->cancelled) {
+                    current_.reset();
+                    r->complete(probe_result::fail(describe_bind_failure(*source_, error)));
+                }
+            });
+            return;
+        }
     }
     // Connected with a plain system call, confirmed by connect_outcome once writable.
     if (::connect(r->socket.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) !=

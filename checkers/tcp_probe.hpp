@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #pragma GCC diagnostic pop
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,9 +24,9 @@ expect_state match_expect(std::string_view received, std::string_view expect, bo
 // A TCP connect check on Asio, optionally sending a payload and expecting text in the answer.
 class tcp_probe final : public probe {
   public:
-    // `options` must outlive the probe.
+    // `options` must outlive the probe. `source`: the address connections are bound to.
     tcp_probe(boost::asio::any_io_executor executor, const ip_endpoint& target,
-              const tcp_spec& options);
+              const tcp_spec& options, std::optional<ip_address> source = std::nullopt);
     ~tcp_probe() override;
 
     void start(completion done) override;
@@ -37,6 +38,7 @@ class tcp_probe final : public probe {
     boost::asio::any_io_executor executor_;
     ip_endpoint target_;
     const tcp_spec& options_;
+    std::optional<ip_address> source_;
     std::shared_ptr<run> current_;
 };
 

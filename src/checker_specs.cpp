@@ -21,9 +21,13 @@ checkers::check_spec to_spec(const config::check& c) {
     spec.http.host = c.host;
     spec.http.status = c.status;
     spec.http.body_regex = c.body_regex;
+    spec.http.body_regex_absent = c.body_regex_absent;
     spec.http.digest = c.body_digest;
+    spec.http.urls = c.urls;
     spec.http.body_limit = c.body_limit;
+    spec.http.version = c.http_version;
     spec.http.reuse_connection = c.reuse_connection;
+    spec.bind = c.bind;
     spec.http.tls_verify = c.tls_verify;
     spec.http.tls_session_reuse = c.tls_session_reuse;
     spec.http.ca_file = c.ca_file;

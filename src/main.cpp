@@ -413,12 +413,18 @@ int run_probe(const std::vector<std::string>& args) {
     std::string host;
     std::string ca_file;
     std::string timeout = "5s";
+    std::string http_version = "1.1";
+    std::string bind;
     std::size_t limit = 64 * 1024;
     options.add_options()("connect", po::value(&connect),
                           "ADDRESS:PORT to connect to instead of the URL's host (names stay)")(
         "host", po::value(&host), "Host header")("ca-file", po::value(&ca_file),
                                                  "CA bundle to verify the server against")(
         "insecure,k", "do not verify the server's certificate")("head", "send HEAD, not GET")(
+        "http-version", po::value(&http_version)->default_value(http_version),
+        "1.0 or 1.1: the request's HTTP version (as a check's http_version)")(
+        "bind", po::value(&bind),
+        "ADDRESS to connect from (as a check's bind; http, https and tcp)")(
         "timeout", po::value(&timeout)->default_value(timeout), "give up after this long")(
         "body-limit", po::value(&limit)->default_value(limit),
         "bytes of body read and digested, as a check does");
@@ -437,7 +443,25 @@ int run_probe(const std::vector<std::string>& args) {
                   << (limit_time ? std::string("must be above zero") : limit_time.error()) << "\n";
         return exit_usage;
     }
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    if (http_version != "1.0" && http_version != "1.1") {
+        std::cerr << "vigil probe: --http-version: \"" << http_version << "\" is not 1.0 or 1.1\n";
+        return exit_usage;
+    }
+    std::optional<vigil::ip_address> source;
+    if (!bind.empty()) {
+        auto address = vigil::parse_address(bind);
+        if (!address) {
+            std::cerr << "vigil probe: --bind: " << address.error() << "\n";
+            return exit_usage;
+        }
+        source = *address;
+    }
+    bool http_url = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+    if (!http_url && values.count("http-version") && !values["http-version"].defaulted()) {
+        std::cerr << "vigil probe: --http-version applies to http and https URLs\n";
+        return exit_usage;
+    }
+    if (!http_url) {
         // Every other check type: what a check with these options would judge, once.
         auto check = vigil::checkers::parse_check_url(url);
         if (!check) {
@@ -445,6 +469,18 @@ int run_probe(const std::vector<std::string>& args) {
             return exit_usage;
         }
         auto spec = *check;
+        if (source) {
+            if (spec.type != vigil::checkers::check_type::tcp) {
+                std::cerr << "vigil probe: --bind applies to http, https and tcp URLs\n";
+                return exit_usage;
+            }
+            if (source->is_v6() != spec.target.address.is_v6()) {
+                std::cerr << "vigil probe: --bind: " << bind << " is not of the family of "
+                          << vigil::to_string(spec.target) << "\n";
+                return exit_usage;
+            }
+            spec.check.bind = source;
+        }
         if (!ca_file.empty()) {
             spec.check.grpc.ca_file = ca_file;
         }
@@ -481,6 +517,9 @@ int run_probe(const std::vector<std::string>& args) {
     o.method = values.count("head") ? vigil::checkers::http_method::head
                                     : vigil::checkers::http_method::get;
     o.body_limit = std::max<std::size_t>(limit, 1);
+    o.version = http_version == "1.0" ? vigil::checkers::http_version::http_1_0
+                                      : vigil::checkers::http_version::http_1_1;
+    o.bind = source;
     auto report = vigil::checkers::probe_once(url, o);
     if (!report.ok) {
         std::cerr << "vigil probe: " << url << ": " << report.error << "\n";

@@ -14,6 +14,10 @@
 #include "config/value_rules.hpp"
 
 namespace vigil::config {
+
+// The base library's to_string overloads (addresses, families) beside this namespace's.
+using vigil::to_string;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -28,6 +32,86 @@ constexpr std::array initial_states{choice<initial_health>{"up", initial_health:
                                     choice<initial_health>{"down", initial_health::down}};
 constexpr std::array http_methods{choice<http_method>{"GET", http_method::get},
                                   choice<http_method>{"HEAD", http_method::head}};
+
+std::optional<std::string> read_regex(table_reader& reader, std::string_view key) {
+    auto regex = reader.string(key);
+    if (!regex) {
+        return std::nullopt;
+    }
+    try {
+        boost::regex compiled(*regex, boost::regex::perl);
+        return regex;
+    } catch (const boost::regex_error& e) {
+        // Boost's message is a paragraph; its first sentence is the reason.
+        std::string reason = e.what();
+        reason = reason.substr(0, reason.find(".  "));
+        reader.error(key, rule::bad_value,
+                     in_quotes(*regex) + " is not a valid regular expression: " + reason +
+                         " (at character " + std::to_string(e.position()) + ")");
+        return std::nullopt;
+    }
+}
+
+// What one URL asks for and expects, from a check table or one table of its urls.
+void read_url_keys(table_reader& reader, checkers::http_url& url) {
+    if (auto request_path = reader.string("path")) {
+        if (request_path->empty() || request_path->front() != '/' ||
+            !printable_without_space(*request_path)) {
+            reader.error("path", rule::bad_value,
+                         in_quotes(*request_path) +
+                             " is not a request path (it starts with '/' and "
+                             "has no spaces or control characters)");
+        } else {
+            url.path = *request_path;
+        }
+    }
+    if (auto host = reader.string("host")) {
+        if (host->empty() || !printable_without_space(*host)) {
+            reader.error("host", rule::bad_value,
+                         in_quotes(*host) +
+                             " is not a Host header value (no spaces or control "
+                             "characters)");
+        } else {
+            url.host = *host;
+        }
+    }
+    if (const auto* status = reader.array("status")) {
+        std::vector<checkers::status_set::range> ranges;
+        for (const auto& item : *status) {
+            std::string text;
+            if (const auto* code = item.as_integer()) {
+                text = std::to_string(code->get());
+            } else if (const auto* range = item.as_string()) {
+                text = range->get();
+            } else {
+                reader.error_at(item, "status", rule::wrong_type,
+                                "expected a status code or a \"first-last\" range, got " +
+                                    std::string(type_name(item.type())));
+                continue;
+            }
+            auto parsed = checkers::parse_status_range(text);
+            if (!parsed) {
+                reader.error_at(item, "status", rule::bad_value, parsed.error());
+                continue;
+            }
+            ranges.push_back(*parsed);
+        }
+        if (status->empty()) {
+            reader.error("status", rule::missing_key, "lists no status code");
+        }
+        url.status = checkers::status_set(std::move(ranges));
+    }
+    url.body_regex = read_regex(reader, "body_regex");
+    url.body_regex_absent = read_regex(reader, "body_regex_absent");
+    if (auto digest = reader.string("body_digest")) {
+        auto parsed = checkers::parse_body_digest(*digest);
+        if (parsed) {
+            url.digest = *parsed;
+        } else {
+            reader.error("body_digest", rule::bad_value, parsed.error());
+        }
+    }
+}
 
 }  // namespace
 
@@ -103,86 +187,77 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         c.method = *method;
     }
     only_for("method", http, "http and https");
-    if (auto request_path = reader.string("path")) {
-        if (request_path->empty() || request_path->front() != '/' ||
-            !printable_without_space(*request_path)) {
-            reader.error("path", rule::bad_value,
-                         in_quotes(*request_path) +
-                             " is not a request path (it starts with '/' and "
-                             "has no spaces or control characters)");
-        } else {
-            c.path = *request_path;
-        }
+    checkers::http_url single;
+    read_url_keys(reader, single);
+    c.path = single.path;
+    c.host = single.host;
+    c.status = single.status;
+    c.body_regex = single.body_regex;
+    c.body_regex_absent = single.body_regex_absent;
+    c.body_digest = single.digest;
+    for (const char* key :
+         {"path", "host", "status", "body_regex", "body_regex_absent", "body_digest"}) {
+        only_for(key, http, "http and https");
     }
-    only_for("path", http, "http and https");
-    if (auto host = reader.string("host")) {
-        if (host->empty() || !printable_without_space(*host)) {
-            reader.error("host", rule::bad_value,
-                         in_quotes(*host) +
-                             " is not a Host header value (no spaces or control "
-                             "characters)");
-        } else {
-            c.host = *host;
+    if (const auto* urls = reader.array("urls")) {
+        if (urls->empty()) {
+            reader.error("urls", rule::missing_key, "lists no URL");
         }
-    }
-    only_for("host", http, "http and https");
-    if (const auto* status = reader.array("status")) {
-        std::vector<checkers::status_set::range> ranges;
-        for (const auto& item : *status) {
-            std::string text;
-            if (const auto* code = item.as_integer()) {
-                text = std::to_string(code->get());
-            } else if (const auto* range = item.as_string()) {
-                text = range->get();
-            } else {
-                reader.error_at(item, "status", rule::wrong_type,
-                                "expected a status code or a \"first-last\" range, got " +
+        std::size_t index = 0;
+        for (const auto& item : *urls) {
+            auto item_path = reader.key_path("urls") + "[" + std::to_string(index++) + "]";
+            const auto* url_table = item.as_table();
+            if (url_table == nullptr) {
+                reader.error_at(item, "urls", rule::wrong_type,
+                                "expected a table such as { path = \"/health\" }, got " +
                                     std::string(type_name(item.type())));
                 continue;
             }
-            auto parsed = checkers::parse_status_range(text);
-            if (!parsed) {
-                reader.error_at(item, "status", rule::bad_value, parsed.error());
-                continue;
+            table_reader url_reader(file, *url_table, item_path);
+            url_reader.require("path");
+            checkers::http_url url;
+            read_url_keys(url_reader, url);
+            url_reader.finish();
+            c.urls.push_back(std::move(url));
+        }
+        // One way to write what a check fetches: a list and a single URL beside it would leave
+        // the reader guessing which one runs.
+        for (const char* key :
+             {"path", "status", "body_regex", "body_regex_absent", "body_digest"}) {
+            if (reader.has(key)) {
+                reader.error(key, rule::conflicting_keys,
+                             "conflicts with urls: write each URL's path and expectations in "
+                             "its own table of urls");
             }
-            ranges.push_back(*parsed);
-        }
-        if (status->empty()) {
-            reader.error("status", rule::missing_key, "lists no status code");
-        }
-        c.status = checkers::status_set(std::move(ranges));
-    }
-    only_for("status", http, "http and https");
-    if (auto regex = reader.string("body_regex")) {
-        try {
-            boost::regex compiled(*regex, boost::regex::perl);
-            c.body_regex = *regex;
-        } catch (const boost::regex_error& e) {
-            // Boost's message is a paragraph; its first sentence is the reason.
-            std::string reason = e.what();
-            reason = reason.substr(0, reason.find(".  "));
-            reader.error("body_regex", rule::bad_value,
-                         in_quotes(*regex) + " is not a valid regular expression: " + reason +
-                             " (at character " + std::to_string(e.position()) + ")");
         }
     }
-    only_for("body_regex", http, "http and https");
-    if (auto digest = reader.string("body_digest")) {
-        auto parsed = checkers::parse_body_digest(*digest);
-        if (parsed) {
-            c.body_digest = *parsed;
-        } else {
-            reader.error("body_digest", rule::bad_value, parsed.error());
-        }
-    }
-    only_for("body_digest", http, "http and https");
+    only_for("urls", http, "http and https");
 
     if (auto limit = reader.integer("body_limit", 1024, 16 * 1024 * 1024)) {
         c.body_limit = static_cast<std::size_t>(*limit);
     }
     only_for("body_limit", http, "http and https");
+    if (auto version = reader.string("http_version")) {
+        if (*version == "1.0" || *version == "1.1") {
+            c.http_version = *version == "1.0" ? checkers::http_version::http_1_0
+                                               : checkers::http_version::http_1_1;
+        } else {
+            reader.error("http_version", rule::bad_value,
+                         in_quotes(*version) + " is not 1.0 or 1.1");
+        }
+    }
+    only_for("http_version", http, "http and https");
     if (auto reuse = reader.boolean("reuse_connection")) {
         c.reuse_connection = *reuse;
+        // Refused rather than attempted: HTTP/1.0 has no standard persistent connection. Its
+        // "Connection: keep-alive" extension is honoured by some servers and silently ignored or
+        // mangled by others (and proxies in between), so a reused 1.0 connection would test
+        // something other than what the operator asked for.
+        if (c.reuse_connection && c.http_version == checkers::http_version::http_1_0) {
+            reader.error("reuse_connection", rule::conflicting_keys,
+                         "needs http_version = \"1.1\": HTTP/1.0 has no standard persistent "
+                         "connection to reuse");
+        }
     }
     only_for("reuse_connection", http, "http and https");
     if (auto target = read_endpoint(reader, "connect", port_rule::service)) {
@@ -195,6 +270,17 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
     }
     only_for("connect", c.type != check_type::script && c.type != check_type::file,
              "http, https, tcp, udp, dns, icmp, smtp and grpc");
+    if (auto source = read_address(reader, "bind")) {
+        if (c.connect && family_of(*source) != c.connect->family()) {
+            reader.error("bind", rule::family_mismatch,
+                         to_string(*source) + " is " + std::string(to_string(family_of(*source))) +
+                             " but connect " + to_string(*c.connect) + " is " +
+                             std::string(to_string(c.connect->family())));
+        } else {
+            c.bind = *source;
+        }
+    }
+    only_for("bind", http || c.type == check_type::tcp, "http, https and tcp");
     bool udp = c.type == check_type::udp;
     for (const char* key : {"send", "expect"}) {
         if (auto text = reader.string(key)) {
@@ -228,18 +314,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
         }
         only_for(key, udp, "udp");
     }
-    if (auto regex = reader.string("expect_regex")) {
-        try {
-            boost::regex compiled(*regex, boost::regex::perl);
-            c.expect_regex = *regex;
-        } catch (const boost::regex_error& e) {
-            std::string reason = e.what();
-            reason = reason.substr(0, reason.find(".  "));
-            reader.error("expect_regex", rule::bad_value,
-                         in_quotes(*regex) + " is not a valid regular expression: " + reason +
-                             " (at character " + std::to_string(e.position()) + ")");
-        }
-    }
+    c.expect_regex = read_regex(reader, "expect_regex");
     only_for("expect_regex", udp, "udp");
     if (auto required = reader.boolean("require_reply")) {
         c.require_reply = *required;
@@ -467,6 +542,43 @@ std::vector<check> read_checks(table_reader& reader) {
         return {};
     }
     return checks;
+}
+
+namespace {
+
+void check_bind_family(file_context& file, const toml::table& table, const std::string& path,
+                       const check& c, address_family family, const std::string& target) {
+    if (!c.bind || c.connect || family_of(*c.bind) == family) {
+        return;
+    }
+    const auto* node = table.get("bind");
+    file.error(node ? node->source() : table.source(), rule::family_mismatch,
+               path + ".bind: " + to_string(*c.bind) + " is " +
+                   std::string(to_string(family_of(*c.bind))) + " but " + target + " is " +
+                   std::string(to_string(family)) +
+                   "; a check connects from an address of the family it connects to");
+}
+
+}  // namespace
+
+void check_bind_families(file_context& file, const toml::table& table, const std::string& path,
+                         const std::vector<check>& checks, address_family family,
+                         const std::string& target) {
+    // read_checks read `check`, or every table of `checks`, in order: the same tables again.
+    if (const auto* one = table.get_as<toml::table>("check")) {
+        if (checks.size() == 1) {
+            check_bind_family(file, *one, path + ".check", checks.front(), family, target);
+        }
+        return;
+    }
+    const auto* list = table.get_as<toml::array>("checks");
+    if (!list || list->size() != checks.size()) {
+        return;
+    }
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        check_bind_family(file, *list->get(i)->as_table(),
+                          path + ".checks[" + std::to_string(i) + "]", checks[i], family, target);
+    }
 }
 
 }  // namespace vigil::config

@@ -164,11 +164,19 @@ struct check {
     std::optional<std::string> host;
     checkers::status_set status = checkers::status_set::default_success();
     std::optional<std::string> body_regex;
+    // The check fails when this matches the body (keepalived's regex_no_match).
+    std::optional<std::string> body_regex_absent;
     std::optional<checkers::body_digest> body_digest;
+    // Several URLs fetched by each run, all of which must pass; instead of path, status and the
+    // body_* keys above (host stays the default of every URL that names none).
+    std::vector<checkers::http_url> urls;
     // Bytes of body read at most; the rest is not read (a huge body cannot eat memory).
     std::size_t body_limit = 64 * 1024;
+    checkers::http_version http_version = checkers::http_version::http_1_1;
     // Off: every probe opens a new connection, so a reused one never hides a dead server.
     bool reuse_connection = false;
+    // http, https, tcp: the source address of the check's connections.
+    std::optional<ip_address> bind;
     // https
     bool tls_verify = true;
     bool tls_session_reuse = true;

@@ -62,6 +62,10 @@ std::optional<real_server> read_real_server(file_context& file, const toml::tabl
         }
     }
     server.own_checks = read_checks(reader);
+    if (!server.own_checks.empty() && file.error_count() == errors_before) {
+        check_bind_families(file, table, path, server.own_checks, server.address.family(),
+                            "real server " + to_string(server.address));
+    }
     reader.finish();
     if (file.error_count() != errors_before) {
         return std::nullopt;
@@ -366,6 +370,11 @@ std::optional<virtual_server> read_virtual_server(file_context& file, const toml
                 vs.real_servers.push_back(std::move(*server));
             }
         }
+    }
+    // Known only now for a fwmark service whose family its first real server gives.
+    if (!vs.default_checks.empty() && family) {
+        check_bind_families(file, table, "virtual_server", vs.default_checks, *family,
+                            "virtual server " + in_quotes(vs.name));
     }
     if (auto sorry = read_endpoint(reader, "sorry_server")) {
         if (family && sorry->family() != *family) {

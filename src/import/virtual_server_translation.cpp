@@ -95,7 +95,10 @@ class real_server_checks {
         std::optional<std::int64_t> connect_port;
         std::vector<std::string> fields;
         std::vector<std::string> notes;
-        const keepalived_statement* url = nullptr;
+        std::vector<const keepalived_statement*> urls;
+        std::optional<std::string> http_version;
+        std::optional<ip_address> bind;
+        const keepalived_statement* bind_statement = nullptr;
         std::optional<std::vector<std::string>> argv;
         std::optional<milliseconds> misc_timeout;
         std::optional<std::string> user;
@@ -111,12 +114,30 @@ class real_server_checks {
             } else if (k == "connect_port" && !script) {
                 connect_port = context_.integer(s, 1, 65535);
             } else if (k == "url" && http) {
-                if (!url) {
-                    url = &s;
-                } else {
-                    context_.warn(s,
-                                  "a further url is not translated: a vigil check "
-                                  "fetches one URL (the first is kept)");
+                urls.push_back(&s);
+            } else if (k == "http_protocol" && http) {
+                // 1.0C only adds "Connection: close", which vigil sends with either version.
+                auto version = context_.argument(s);
+                if (version && (*version == "1.0" || lower(*version) == "1.0c")) {
+                    http_version = "1.0";
+                } else if (version && *version == "1.1") {
+                    http_version = "1.1";
+                } else if (version) {
+                    context_.warn(s, "http_protocol '" + *version +
+                                         "' is not 1.0, 1.0C or 1.1: vigil's HTTP/1.1 is used");
+                }
+            } else if (k == "bindto" && !script) {
+                // keepalived's spelling; it knows no "bind_to" (that one is warned as unknown).
+                if (auto text = context_.argument(s)) {
+                    auto address = parse_address(*text);
+                    if (!address) {
+                        context_.warn(s, "bindto '" + *text +
+                                             "' is not an address: not translated (the "
+                                             "kernel picks the source address)");
+                    } else {
+                        bind = *address;
+                        bind_statement = &s;
+                    }
                 }
             } else if (k == "enable_sni" && type == "SSL_GET") {
                 sni = true;
@@ -135,8 +156,7 @@ class real_server_checks {
                                          "' is not translated: the user's own group is used");
                 }
             } else {
-                context_.not_translated(
-                    s, k == "http_protocol" ? "vigil sends HTTP/1.1 requests" : "");
+                context_.not_translated(s);
             }
         }
         if (script && !argv) {
@@ -182,6 +202,7 @@ class real_server_checks {
             fields.push_back("initial_state = \"down\"");
             notes.push_back("alpha: out of service until the first good probe");
         }
+        ip_address target_address = server_.address;
         if (!script && (connect_ip || connect_port)) {
             auto address = server_.address;
             if (connect_ip) {
@@ -195,9 +216,22 @@ class real_server_checks {
             ip_endpoint target{
                 address, connect_port ? static_cast<std::uint16_t>(*connect_port) : server_.port};
             fields.push_back("connect = " + toml_string(to_string(target)));
+            target_address = address;
+        }
+        if (bind) {
+            if (bind->is_v6() != target_address.is_v6()) {
+                context_.warn(*bind_statement, "bindto " + to_string(*bind) +
+                                                   " is not of the family of " +
+                                                   to_string(target_address) + ": not translated");
+            } else {
+                fields.push_back("bind = " + toml_string(to_string(*bind)));
+            }
         }
         if (http) {
-            http_fields(url, settings, fields);
+            http_fields(urls, settings, fields);
+            if (http_version) {
+                fields.push_back("http_version = " + toml_string(*http_version));
+            }
             if (type == "SSL_GET") {
                 fields.push_back("tls_verify = false");
                 notes.push_back(
@@ -228,72 +262,116 @@ class real_server_checks {
     }
 
   private:
-    void http_fields(const keepalived_statement* url, const check_settings& settings,
-                     std::vector<std::string>& fields) {
-        std::optional<std::string> host = settings.virtualhost;
+    // What one url block asks for and expects, as the keys of a check or of one of its urls.
+    struct url_text {
         std::string path = "/";
+        std::optional<std::string> host;
         std::vector<std::string> status;
         std::optional<std::string> digest, regex;
-        if (url) {
-            for (const auto& s : url->block) {
-                if (s.keyword == "path") {
-                    path = context_.argument(s).value_or(path);
-                } else if (s.keyword == "digest") {
-                    digest = context_.argument(s);
-                } else if (s.keyword == "status_code") {
-                    // "200" or "200-299", codes 100 to 599.
-                    auto http_code = [](std::string_view text) {
-                        return text.size() == 3 &&
-                               std::all_of(text.begin(), text.end(),
-                                           [](char c) { return c >= '0' && c <= '9'; }) &&
-                               text >= "100" && text <= "599";
-                    };
-                    for (const auto& code : s.arguments) {
-                        auto dash = code.find('-');
-                        bool range = dash != std::string::npos &&
-                                     http_code(std::string_view(code).substr(0, dash)) &&
-                                     http_code(std::string_view(code).substr(dash + 1));
-                        bool digits = !code.empty() &&
-                                      std::all_of(code.begin(), code.end(),
-                                                  [](char c) { return c >= '0' && c <= '9'; });
-                        if (digits && code.size() <= 3 && std::stoi(code) >= 100 &&
-                            std::stoi(code) <= 599) {
-                            status.push_back(std::to_string(std::stoi(code)));
-                        } else if (range && !digits) {
-                            status.push_back(toml_string(code));
-                        } else {
-                            context_.warn(s, "status_code '" + code + "' is not a code: skipped");
-                        }
-                    }
-                } else if (s.keyword == "virtualhost") {
-                    host = context_.argument(s);
-                } else if (s.keyword == "regex") {
-                    regex = context_.argument(s);
-                } else {
-                    context_.not_translated(s);
-                }
-            }
-        } else {
-            fields.push_back("path = \"/\"");
-        }
-        if (url) {
-            if (path.empty() || path.front() != '/') {
-                path = "/" + path;
-            }
+        bool regex_absent = false;
+
+        void append(std::vector<std::string>& fields, bool with_host) const {
             fields.push_back("path = " + toml_string(path));
+            if (with_host && host) {
+                fields.push_back("host = " + toml_string(*host));
+            }
+            if (!status.empty()) {
+                fields.push_back("status = [" + join(status) + "]");
+            }
+            if (digest) {
+                fields.push_back("body_digest = " + toml_string("md5:" + lower(*digest)));
+            }
+            if (regex) {
+                fields.push_back((regex_absent ? "body_regex_absent = " : "body_regex = ") +
+                                 toml_string(*regex));
+            }
         }
-        if (host) {
-            fields.push_back("host = " + toml_string(*host));
+    };
+
+    url_text read_url(const keepalived_statement& url) {
+        url_text out;
+        const keepalived_statement* no_match = nullptr;
+        for (const auto& s : url.block) {
+            if (s.keyword == "path") {
+                out.path = context_.argument(s).value_or(out.path);
+            } else if (s.keyword == "digest") {
+                out.digest = context_.argument(s);
+            } else if (s.keyword == "status_code") {
+                // "200" or "200-299", codes 100 to 599.
+                auto http_code = [](std::string_view text) {
+                    return text.size() == 3 &&
+                           std::all_of(text.begin(), text.end(),
+                                       [](char c) { return c >= '0' && c <= '9'; }) &&
+                           text >= "100" && text <= "599";
+                };
+                for (const auto& code : s.arguments) {
+                    auto dash = code.find('-');
+                    bool range = dash != std::string::npos &&
+                                 http_code(std::string_view(code).substr(0, dash)) &&
+                                 http_code(std::string_view(code).substr(dash + 1));
+                    bool digits =
+                        !code.empty() && std::all_of(code.begin(), code.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+                    if (digits && code.size() <= 3 && std::stoi(code) >= 100 &&
+                        std::stoi(code) <= 599) {
+                        out.status.push_back(std::to_string(std::stoi(code)));
+                    } else if (range && !digits) {
+                        out.status.push_back(toml_string(code));
+                    } else {
+                        context_.warn(s, "status_code '" + code + "' is not a code: skipped");
+                    }
+                }
+            } else if (s.keyword == "virtualhost") {
+                out.host = context_.argument(s);
+            } else if (s.keyword == "regex") {
+                out.regex = context_.argument(s);
+            } else if (s.keyword == "regex_no_match") {
+                out.regex_absent = true;
+                no_match = &s;
+            } else {
+                context_.not_translated(s);
+            }
         }
-        if (!status.empty()) {
-            fields.push_back("status = [" + join(status) + "]");
+        if (out.path.empty() || out.path.front() != '/') {
+            out.path = "/" + out.path;
         }
-        if (digest) {
-            fields.push_back("body_digest = " + toml_string("md5:" + lower(*digest)));
+        if (no_match && !out.regex) {
+            // As keepalived does: the option means nothing without its regex.
+            context_.warn(*no_match, "regex_no_match without a regex: ignored");
+            out.regex_absent = false;
         }
-        if (regex) {
-            fields.push_back("body_regex = " + toml_string(*regex));
+        return out;
+    }
+
+    void http_fields(const std::vector<const keepalived_statement*>& urls,
+                     const check_settings& settings, std::vector<std::string>& fields) {
+        if (urls.empty()) {
+            fields.push_back("path = \"/\"");
+            if (settings.virtualhost) {
+                fields.push_back("host = " + toml_string(*settings.virtualhost));
+            }
+            return;
         }
+        if (urls.size() == 1) {
+            auto url = read_url(*urls.front());
+            if (!url.host) {
+                url.host = settings.virtualhost;
+            }
+            url.append(fields, true);
+            return;
+        }
+        // Several url blocks: one run fetches each in order and passes only if all pass, as
+        // keepalived's checker does over its url list.
+        if (settings.virtualhost) {
+            fields.push_back("host = " + toml_string(*settings.virtualhost));
+        }
+        std::string list;
+        for (const auto* statement : urls) {
+            std::vector<std::string> keys;
+            read_url(*statement).append(keys, true);
+            list += (list.empty() ? "" : ", ") + ("{ " + join(keys) + " }");
+        }
+        fields.push_back("urls = [" + list + "]");
     }
 
     translation_context& context_;

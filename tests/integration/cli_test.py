@@ -185,5 +185,78 @@ class probe_check_urls(unittest.TestCase):
                 self.assertEqual(result.returncode, 64)
                 self.assertIn(message, result.stderr)
 
+class probe_http_options(unittest.TestCase):
+    """vigil probe --http-version and --bind, observed by a real HTTP server (Python's own)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import http.server
+        import threading
+        seen = cls.seen = []
+
+        class handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.request_version, self.client_address[0]))
+                body = b"ok\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        cls.server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), handler)
+        cls.url = "http://127.0.0.1:%d/health" % cls.server.server_address[1]
+        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+        cls.thread.join()
+
+    def test_http_version_and_bind_reach_the_server(self):
+        result = vigil("probe", self.url, "--http-version", "1.0", "--bind", "127.0.0.5")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("status:    200", result.stdout)
+        self.assertEqual(self.seen[-1], ("HTTP/1.0", "127.0.0.5"))
+        result = vigil("probe", self.url)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(self.seen[-1], ("HTTP/1.1", "127.0.0.1"))
+
+    def test_bind_to_an_address_this_host_lacks_fails(self):
+        result = vigil("probe", self.url, "--bind", "192.0.2.77", "--timeout", "2s")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("bind failed", result.stderr)
+        tcp = "tcp://127.0.0.1:%d" % self.server.server_address[1]
+        result = vigil("probe", tcp, "--bind", "192.0.2.77", "--timeout", "2s")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("down: bind to 192.0.2.77 failed: address not available on this host",
+                      result.stdout)
+        result = vigil("probe", tcp, "--bind", "127.0.0.6")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_bad_values_are_usage_errors(self):
+        tcp = "tcp://127.0.0.1:%d" % self.server.server_address[1]
+        for args, message in [(["--http-version", "2"], "is not 1.0 or 1.1"),
+                              (["--bind", "localhost"], "--bind"),
+                              (["--bind", "::1", "--url", tcp], "is not of the family"),
+                              (["--bind", "127.0.0.1", "--url", "udp://127.0.0.1:9"],
+                               "applies to http, https and tcp"),
+                              (["--http-version", "1.0", "--url", tcp],
+                               "applies to http and https")]:
+            with self.subTest(args=args):
+                if "--url" in args:
+                    at = args.index("--url")
+                    argv = [args[at + 1]] + args[:at]
+                else:
+                    argv = [self.url] + args
+                result = vigil("probe", *argv)
+                self.assertEqual(result.returncode, 64, result.stdout + result.stderr)
+                self.assertIn(message, result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -116,6 +116,22 @@ class samples_import(unittest.TestCase):
         self.assertEqual(check["recheck_interval"], "3s")
         self.assertIs(check["tls_verify"], False)
 
+    def test_ssl_get_sample_keeps_every_url(self):
+        # Each HTTP_GET / SSL_GET there has two url blocks: one check fetches both, each with
+        # its own digest, and nothing about the second url is warned away.
+        result, main, servers = self.load("keepalived.conf.SSL_GET")
+        self.assertNotIn("url", result.stderr)
+        for name, kind in (("192.168.200.100-443.toml", "https"),
+                           ("192.168.200.100-80.toml", "http")):
+            with self.subTest(server=name):
+                check = servers[name]["check"]
+                self.assertEqual(check["type"], kind)
+                self.assertNotIn("path", check)
+                self.assertEqual(check["urls"], [
+                    {"path": "/", "body_digest": "md5:ff20ad2481f97b1754ef3e12ecd3a9cc"},
+                    {"path": "/mrtg/", "body_digest": "md5:9b3a0c85a887a256d6939da88aabd8cd"},
+                ])
+
     def test_misc_check_sample_field_by_field(self):
         result, main, servers = self.load("keepalived.conf.misc_check")
         vs = servers["10.10.10.2-1358.toml"]

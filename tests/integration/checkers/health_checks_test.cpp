@@ -836,3 +836,249 @@ TEST_CASE("no more than max_running probes run at once; the rest wait instead of
         CHECK(st.deciding().last.reason == "timeout");
     }
 }
+
+// ---- body_regex_absent, http_version, bind, several URLs -----------------------------------
+
+namespace {
+
+// How many requests servers.py counted under `tag` (its /stats/TAG body is the number).
+int server_count(const std::string& tag) {
+    probe_once_options o;
+    auto stats = probe_once(
+        "http://127.0.0.1:" + std::to_string(servers().ports["http"]) + "/stats/" + tag, o);
+    REQUIRE(stats.ok);
+    for (int n = 0; n < 1000; ++n) {
+        if (stats.md5 == to_string(digest_of(body_digest::algorithm::md5, std::to_string(n)))) {
+            return n;
+        }
+    }
+    return -1;
+}
+
+http_url url_of(const std::string& path) {
+    http_url url;
+    url.path = path;
+    return url;
+}
+
+}  // namespace
+
+TEST_CASE("body_regex_absent takes a server down when the body matches, and passes otherwise") {
+    auto port = servers().ports["http"];
+    auto up = probe_path("/ok", port, [](checked_server_spec& s) {
+        s.checks.front().http.body_regex_absent = "maint";
+    });
+    CHECK(up.success);
+    auto down = probe_path("/ok", port, [](checked_server_spec& s) {
+        s.checks.front().http.body_regex_absent = "r[e]ady";
+    });
+    CHECK_FALSE(down.success);
+    CHECK(down.reason == "body mismatch: body_regex_absent matches");
+    // Both at once: the body ("OK ready") must match one and not the other.
+    auto both = probe_path("/ok", port, [](checked_server_spec& s) {
+        s.checks.front().http.body_regex = "^OK";
+        s.checks.front().http.body_regex_absent = "^OK ready";
+    });
+    CHECK(both.reason == "body mismatch: body_regex_absent matches");
+}
+
+TEST_CASE("http_version 1.0 says HTTP/1.0 and reads a body that ends with the connection") {
+    auto port = servers().ports["http"];
+    // /version answers HTTP/1.0 without Content-Length, naming the version it was asked with.
+    auto old = probe_path("/version", port, [](checked_server_spec& s) {
+        s.checks.front().http.version = http_version::http_1_0;
+        s.checks.front().http.body_regex = "^request HTTP/1\\.0\\n$";
+    });
+    CHECK(old.success);
+    CHECK(old.reason == "ok");
+    auto current = probe_path("/version", port, [](checked_server_spec& s) {
+        s.checks.front().http.body_regex = "^request HTTP/1\\.1\\n$";
+    });
+    CHECK(current.success);
+    // An HTTP/1.1 server answering a 1.0 request (Content-Length, "HTTP/1.1" status line).
+    auto ok = probe_path("/status/503", port, [](checked_server_spec& s) {
+        s.checks.front().http.version = http_version::http_1_0;
+    });
+    CHECK(ok.reason == "status 503");
+    // Over TLS too.
+    auto tls = probe_path(
+        "/version", servers().ports["good"],
+        [](checked_server_spec& s) {
+            s.checks.front().http.version = http_version::http_1_0;
+            s.checks.front().http.body_regex = "^request HTTP/1\\.0\\n$";
+            s.checks.front().http.ca_file = servers().ca();
+            s.checks.front().http.sni = "www.example.test";
+        },
+        check_type::https);
+    CHECK(tls.success);
+}
+
+TEST_CASE("bind: the server sees the check connect from the bound address") {
+    auto port = servers().ports["http"];
+    auto unbound = probe_path("/peer", port, [](checked_server_spec& s) {
+        s.checks.front().http.body_regex = "^peer 127\\.0\\.0\\.1$";
+    });
+    CHECK(unbound.success);
+    auto bound = probe_path("/peer", port, [](checked_server_spec& s) {
+        s.checks.front().bind = *parse_address("127.0.0.2");
+        s.checks.front().http.body_regex = "^peer 127\\.0\\.0\\.2$";
+    });
+    CHECK(bound.success);
+    CHECK(bound.reason == "ok");
+    auto https = probe_path(
+        "/peer", servers().ports["good"],
+        [](checked_server_spec& s) {
+            s.checks.front().bind = *parse_address("127.0.0.3");
+            s.checks.front().http.body_regex = "^peer 127\\.0\\.0\\.3$";
+            s.checks.front().http.ca_file = servers().ca();
+            s.checks.front().http.sni = "www.example.test";
+        },
+        check_type::https);
+    CHECK(https.success);
+}
+
+TEST_CASE("bind to an address this host does not have fails the check with the reason") {
+    for (auto type : {check_type::http, check_type::tcp}) {
+        auto r = probe_path(
+            "/ok", servers().ports["http"],
+            [](checked_server_spec& s) { s.checks.front().bind = *parse_address("192.0.2.77"); },
+            type);
+        CHECK_FALSE(r.success);
+        CHECK(r.reason == "bind to 192.0.2.77 failed: address not available on this host");
+    }
+}
+
+TEST_CASE("a TCP check binds too: the server sees the bound address") {
+    auto r = probe_path(
+        "/", servers().ports["http"],
+        [](checked_server_spec& s) {
+            s.checks.front().bind = *parse_address("127.0.0.4");
+            s.checks.front().tcp.send = "GET /peer HTTP/1.0\r\n\r\n";
+            s.checks.front().tcp.expect = "peer 127.0.0.4";
+        },
+        check_type::tcp);
+    CHECK(r.success);
+}
+
+TEST_CASE("several URLs: every one is fetched in order, each on a fresh connection") {
+    auto r = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.urls = {url_of("/count/multi-a"), url_of("/count/multi-b"),
+                                      url_of("/ok")};
+        s.checks.front().http.urls[2].body_regex = "ready";
+    });
+    CHECK(r.success);
+    CHECK(r.reason == "ok");
+    CHECK(server_count("multi-a") >= 1);
+    CHECK(server_count("multi-a") == server_count("multi-b"));
+    // The latency is the whole run's: two URLs of 150 ms each take 300 ms at least.
+    auto slow = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.urls = {url_of("/delay/150"), url_of("/delay/150")};
+    });
+    CHECK(slow.success);
+    CHECK(slow.latency >= 300ms);
+    CHECK(slow.latency < 1s);
+}
+
+TEST_CASE("several URLs: one that fails takes the server down, named by its path") {
+    harness h;
+    auto s = http_server("web", loopback(servers().ports["http"]), "/");
+    s.checks.front().http.urls = {url_of("/count/before-503"), url_of("/status/503"),
+                                  url_of("/count/after-503")};
+    h.monitor.update({s});
+    REQUIRE(h.run_until([&] { return h.state(s.name).state == health::down; }, 5s));
+    CHECK(h.state(s.name).deciding().last.reason == "/status/503: status 503");
+    CHECK(h.logged("\"reason\":\"/status/503: status 503\""));
+    // The run stops at the failing URL.
+    CHECK(server_count("before-503") >= 1);
+    CHECK(server_count("after-503") == 0);
+    // Each URL has its own expectations: a 503 that this URL expects passes.
+    auto expected = probe_path("/", servers().ports["http"], [](checked_server_spec& c) {
+        c.checks.front().http.urls = {url_of("/ok"), url_of("/status/503")};
+        c.checks.front().http.urls[1].status = status_set{{{503, 503}}};
+    });
+    CHECK(expected.success);
+    // A body expectation fails by path too, and a connection failure names the URL it hit.
+    auto body = probe_path("/", servers().ports["http"], [](checked_server_spec& c) {
+        c.checks.front().http.urls = {url_of("/ok"), url_of("/host")};
+        c.checks.front().http.urls[1].body_regex_absent = "Host";
+    });
+    CHECK(body.reason == "/host: body mismatch: body_regex_absent matches");
+    auto reset = probe_path("/", servers().ports["http"], [](checked_server_spec& c) {
+        c.checks.front().http.urls = {url_of("/ok"), url_of("/reset")};
+    });
+    CHECK(reset.reason.starts_with("/reset: "));
+}
+
+TEST_CASE("several URLs with their own Host headers, and the check's host as their default") {
+    auto r = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.host = "default.example";
+        s.checks.front().http.urls = {url_of("/host"), url_of("/host")};
+        s.checks.front().http.urls[0].body_regex = "^Host: default\\.example\\n$";
+        s.checks.front().http.urls[1].host = "other.example";
+        s.checks.front().http.urls[1].body_regex = "^Host: other\\.example\\n$";
+    });
+    CHECK(r.success);
+}
+
+TEST_CASE("several URLs with reuse_connection go over one kept-alive connection") {
+    auto r = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.reuse_connection = true;
+        s.checks.front().http.urls = {url_of("/keepalive/multi-reuse"),
+                                      url_of("/keepalive/multi-reuse")};
+    });
+    CHECK(r.success);
+    CHECK(server_count("multi-reuse-connections") == 1);
+    CHECK(server_count("multi-reuse-requests") == 2);
+    // Without reuse each URL gets a connection of its own, kept-alive answer or not.
+    auto fresh = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.urls = {url_of("/keepalive/multi-fresh"),
+                                      url_of("/keepalive/multi-fresh")};
+    });
+    CHECK(fresh.success);
+    CHECK(server_count("multi-fresh-connections") == 2);
+}
+
+TEST_CASE("several URLs over HTTPS: every URL passes, the failing one is named") {
+    auto tune = [](checked_server_spec& s) {
+        s.checks.front().http.ca_file = servers().ca();
+        s.checks.front().http.sni = "www.example.test";
+    };
+    auto ok = probe_path(
+        "/", servers().ports["good"],
+        [&](checked_server_spec& s) {
+            tune(s);
+            s.checks.front().http.urls = {url_of("/ok"), url_of("/tls/multi")};
+        },
+        check_type::https);
+    CHECK(ok.success);
+    auto bad = probe_path(
+        "/", servers().ports["good"],
+        [&](checked_server_spec& s) {
+            tune(s);
+            s.checks.front().http.urls = {url_of("/ok"), url_of("/status/404")};
+        },
+        check_type::https);
+    CHECK(bad.reason == "/status/404: status 404");
+}
+
+TEST_CASE("a body without end (HTTP/1.0, no length) is cut at the body limit, not waited for") {
+    auto r = probe_path("/endless", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.version = http_version::http_1_0;
+        s.checks.front().http.body_regex = "^z+$";
+        s.checks.front().http.body_regex_absent = "[^z]";
+        s.checks.front().timeout = 2s;
+    });
+    CHECK(r.success);
+    CHECK(r.latency < 1s);
+}
+
+TEST_CASE("several URLs: one that never answers times the whole run out") {
+    auto r = probe_path("/", servers().ports["http"], [](checked_server_spec& s) {
+        s.checks.front().http.urls = {url_of("/ok"), url_of("/silent"), url_of("/ok")};
+        s.checks.front().timeout = 300ms;
+    });
+    CHECK_FALSE(r.success);
+    CHECK(r.reason == "timeout");
+    // The latency is the whole run's, both URLs included.
+    CHECK(r.latency >= 300ms);
+}

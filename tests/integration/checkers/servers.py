@@ -18,6 +18,12 @@ serves until stdin closes. Behaviour is chosen by the request path:
   /method/TAG    counts requests per TAG and method (under "TAG-GET", "TAG-HEAD"); a HEAD gets a
                  200 whose headers announce a 1 MiB body that is never sent (as HEAD must), any
                  other method a 503: only a client that asked HEAD and expects no body passes
+  /peer          200 "peer ADDRESS": the address the connection came from
+  /version       an HTTP/1.0 answer whose body ends with the connection (no Content-Length):
+                 "request HTTP/1.x", the version of the request line
+  /delay/MS      200 after MS milliseconds
+  /endless       an HTTP/1.0 answer whose body never ends (64 KiB of "z" after 64 KiB until
+                 the client goes away; bytes sent are counted under "endless-bytes")
 """
 import asyncio
 import json
@@ -87,6 +93,22 @@ async def handle(reader, writer):
                              b"Connection: close\r\n\r\n")
             else:
                 writer.write(response(503, b"not a HEAD request\n"))
+        elif path == "/peer":
+            writer.write(response(200, ("peer %s" % writer.get_extra_info("peername")[0]).encode()))
+        elif path == "/version":
+            version = lines[0].split(" ")[2] if len(lines[0].split(" ")) > 2 else "none"
+            writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+            writer.write(("request %s\n" % version).encode())
+        elif path.startswith("/delay/"):
+            await asyncio.sleep(int(path[7:]) / 1000)
+            writer.write(response(200, b"late\n"))
+        elif path == "/endless":
+            writer.write(b"HTTP/1.0 200 OK\r\n\r\n")
+            chunk = b"z" * 65536
+            while True:
+                writer.write(chunk)
+                await writer.drain()
+                counts["endless-bytes"] += len(chunk)
         elif path.startswith("/stats/"):
             writer.write(response(200, str(counts[path[7:]]).encode()))
         elif path == "/silent":

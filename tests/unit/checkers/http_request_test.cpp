@@ -69,3 +69,25 @@ TEST_CASE("TLS names the SNI, else the Host's name, else verifies the address") 
     o.sni = "sni.example.com";
     CHECK(tls_name_for(endpoint("10.0.0.1", 443), o).name == "sni.example.com");
 }
+
+TEST_CASE("HTTP/1.0 is written on the request line, with Host and Connection: close") {
+    http_spec o;
+    o.version = http_version::http_1_0;
+    o.path = "/health";
+    CHECK(build_http_request(endpoint("10.0.0.1", 8080), o, false) ==
+          "GET /health HTTP/1.0\r\nHost: 10.0.0.1:8080\r\nUser-Agent: vigil-health-check\r\n"
+          "Accept: */*\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("one URL of a list brings its own path and Host; the spec its method and version") {
+    http_spec o;
+    o.method = http_method::head;
+    http_url url;
+    url.path = "/b?x=1";
+    url.host = "b.example";
+    CHECK(build_http_request(endpoint("10.0.0.1", 80), o, url, false)
+              .starts_with("HEAD /b?x=1 HTTP/1.1\r\nHost: b.example\r\n"));
+    url.host.reset();
+    CHECK(build_http_request(endpoint("10.0.0.1", 80), o, url, false)
+              .starts_with("HEAD /b?x=1 HTTP/1.1\r\nHost: 10.0.0.1\r\n"));
+}

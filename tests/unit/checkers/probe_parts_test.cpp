@@ -31,6 +31,12 @@ probe_key key_of(const checked_server_spec& s) {
     return checkers::key_of(s.checks.front(), s.endpoint);
 }
 
+http_url url_at(const char* path) {
+    http_url url;
+    url.path = path;
+    return url;
+}
+
 }  // namespace
 
 TEST_CASE("identical checks of one address on two virtual servers share a probe key") {
@@ -56,6 +62,51 @@ TEST_CASE("any probe parameter that differs gives a different probe") {
     b = a;
     b.checks.front().type = check_type::https;
     CHECK_FALSE(key_of(a) == key_of(b));
+}
+
+TEST_CASE("the URL list, the HTTP version, body_regex_absent and bind each split probes") {
+    auto a = server("web", "192.0.2.1:80");
+    a.checks.front().http.urls = {url_at("/a"), url_at("/b")};
+    auto b = server("api", "192.0.2.1:80");
+    b.checks.front().http.urls = a.checks.front().http.urls;
+    CHECK(key_of(a) == key_of(b));
+    CHECK(probe_key_hash{}(key_of(a)) == probe_key_hash{}(key_of(b)));
+    b.checks.front().http.urls[1].status = status_set{{{503, 503}}};
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b.checks.front().http.urls = {url_at("/b"), url_at("/a")};  // the order is part of it
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.checks.front().http.urls.pop_back();
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.checks.front().http.version = http_version::http_1_0;
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.checks.front().http.body_regex_absent = "down";
+    CHECK_FALSE(key_of(a) == key_of(b));
+    b = a;
+    b.checks.front().bind = vigil::parse_address("192.0.2.100").value();
+    CHECK_FALSE(key_of(a) == key_of(b));
+    // A bind left on a type that does not use it splits nothing.
+    a.checks.front().type = b.checks.front().type = check_type::udp;
+    CHECK(key_of(a) == key_of(b));
+}
+
+TEST_CASE("the URLs of a check: its list, whose URLs without a host take the check's") {
+    http_spec o;
+    o.path = "/single";
+    o.body_regex_absent = "x";
+    auto one = urls_of(o);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].path == "/single");
+    CHECK(one[0].body_regex_absent == "x");
+    o.host = "www.example";
+    o.urls = {url_at("/a"), url_at("/b")};
+    o.urls[1].host = "api.example";
+    auto list = urls_of(o);
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].host == "www.example");
+    CHECK(list[1].host == "api.example");
 }
 
 TEST_CASE("connect sends the probe elsewhere, and two servers probing one address share it") {

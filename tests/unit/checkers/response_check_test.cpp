@@ -113,3 +113,79 @@ TEST_CASE("a pathological regex fails the check instead of hanging or throwing")
     auto r = judge.verdict(200);
     CHECK_FALSE(r.success);
 }
+
+TEST_CASE("body_regex_absent fails the check when it matches the body, anywhere") {
+    http_spec o;
+    o.body_regex_absent = "maintenance|degraded";
+    response_check judge(o);
+    judge.reset();
+    judge.feed("state: ready\n");
+    CHECK(judge.verdict(200).success);
+    judge.reset();
+    judge.feed("state: degr");
+    judge.feed("aded\n");
+    auto r = judge.verdict(200);
+    CHECK_FALSE(r.success);
+    CHECK(r.reason == "body mismatch: body_regex_absent matches");
+}
+
+TEST_CASE("body_regex and body_regex_absent together: one must match and the other not") {
+    http_spec o;
+    o.body_regex = "^ok";
+    o.body_regex_absent = "draining";
+    response_check judge(o);
+    judge.reset();
+    judge.feed("ok\n");
+    CHECK(judge.verdict(200).success);
+    judge.reset();
+    judge.feed("ok, draining\n");
+    CHECK(judge.verdict(200).reason == "body mismatch: body_regex_absent matches");
+    judge.reset();
+    judge.feed("starting\n");
+    CHECK(judge.verdict(200).reason == "body mismatch");
+}
+
+TEST_CASE("body_regex_absent sees only the first body_limit bytes, as body_regex does") {
+    auto o = with_limit(8);
+    o.body_regex_absent = "down";
+    response_check judge(o);
+    judge.reset();
+    CHECK_FALSE(judge.feed("12345678 down"));
+    CHECK(judge.verdict(200).success);
+}
+
+TEST_CASE("a body_regex_absent that does not compile fails every verdict, never passes") {
+    http_spec o;
+    o.body_regex_absent = "(unclosed";
+    response_check judge(o);
+    judge.reset();
+    judge.feed("anything");
+    auto r = judge.verdict(200);
+    CHECK_FALSE(r.success);
+    CHECK(r.reason.starts_with("body_regex_absent does not compile"));
+}
+
+TEST_CASE("a body_regex_absent too complex to decide fails rather than passes") {
+    http_spec o;
+    o.body_regex_absent = "(a+)+b";
+    response_check judge(o);
+    judge.reset();
+    judge.feed(std::string(5000, 'a'));
+    auto r = judge.verdict(200);
+    CHECK_FALSE(r.success);
+    CHECK(r.reason == "body mismatch: body_regex_absent too complex for this body");
+}
+
+TEST_CASE("one URL of a list is judged by its own status, regex and digest") {
+    http_url url;
+    url.path = "/b";
+    url.status = status_set{{{204, 204}}};
+    url.body_regex_absent = "x";
+    response_check judge(url, 1024);
+    judge.reset();
+    CHECK(judge.verdict(204).success);
+    CHECK(judge.verdict(200).reason == "status 200");
+    judge.reset();
+    judge.feed("x");
+    CHECK_FALSE(judge.verdict(204).success);
+}

@@ -233,6 +233,28 @@ TEST_CASE("every key of the model is read with its value") {
     CHECK(several[1].path == "/ready");
     CHECK(several[2].name == "api-tls");
     CHECK_FALSE(several[2].tls_verify);
+    CHECK_FALSE(own->bind);
+    CHECK(own->http_version == checkers::http_version::http_1_1);
+    CHECK(own->urls.empty());
+    const auto* urls = only_check(udp, udp.real_servers[4]);
+    REQUIRE(urls);
+    CHECK(to_string(*urls->bind) == "192.0.2.5");
+    CHECK(urls->http_version == checkers::http_version::http_1_0);
+    CHECK(urls->host == "all.example");
+    CHECK(urls->body_limit == 2048);
+    REQUIRE(urls->urls.size() == 2);
+    CHECK(urls->urls[0].path == "/a");
+    CHECK_FALSE(urls->urls[0].host);
+    CHECK(urls->urls[0].body_regex == "^OK");
+    CHECK(urls->urls[0].body_regex_absent == "maint");
+    CHECK(urls->urls[0].status.to_string() == "200-299");
+    CHECK(urls->urls[1].path == "/b?x=1");
+    CHECK(urls->urls[1].host == "b.example");
+    CHECK(urls->urls[1].status.to_string() == "204,300-302");
+    CHECK(urls->urls[1].digest);
+    const auto* bound_tcp = only_check(udp, udp.real_servers[5]);
+    REQUIRE(bound_tcp);
+    CHECK(to_string(*bound_tcp->bind) == "192.0.2.5");
 }
 
 TEST_CASE("the shipped examples in etc/ are valid") {

@@ -292,12 +292,19 @@ virtual_server 192.168.200.100 80 {
     CHECK(check["rise"].value_or(0) == 1);
     CHECK(check["fall"].value_or(0) == 4);
     CHECK(check["recheck_interval"].value_or(std::string()) == "2s");
-    CHECK(check["path"].value_or(std::string()) == "/health");
+    // Two url blocks: one check fetches both, the virtual server's virtualhost for each.
+    CHECK_FALSE(check["path"]);
     CHECK(check["host"].value_or(std::string()) == "www.example.com");
-    CHECK(check["body_digest"].value_or(std::string()) == "md5:9b3a0c85a887a256d6939da88aabd8cd");
-    CHECK(check["status"][0].value_or(0) == 200);
-    CHECK(check["status"][1].value_or(std::string()) == "300-399");
-    CHECK(r.warned("a further url is not translated"));
+    auto urls = check["urls"];
+    REQUIRE(urls.as_array());
+    CHECK(urls.as_array()->size() == 2);
+    CHECK(urls[0]["path"].value_or(std::string()) == "/health");
+    CHECK(urls[0]["body_digest"].value_or(std::string()) == "md5:9b3a0c85a887a256d6939da88aabd8cd");
+    CHECK(urls[0]["status"][0].value_or(0) == 200);
+    CHECK(urls[0]["status"][1].value_or(std::string()) == "300-399");
+    CHECK(urls[1]["path"].value_or(std::string()) == "/second");
+    CHECK_FALSE(urls[1]["status"]);
+    CHECK_FALSE(r.warned("url"));
     CHECK_FALSE(r.warned("TCP_CHECK is not translated"));
     // DR keeps the service's port; keepalived's 81 is said in a comment.
     auto second = vs["real_server"][1];
@@ -552,4 +559,84 @@ virtual_server fwmark 007 {
     CHECK(status[1].value_or(std::string()) == "300-399");
     CHECK(r.warned("status_code '000' is not a code"));
     CHECK(r.warned("status_code '2-x' is not a code"));
+}
+
+TEST_CASE("regex_no_match, http_protocol and bindto translate to their vigil keys") {
+    auto r = import_text(R"(
+virtual_server 192.0.2.100 80 {
+    real_server 192.0.2.1 80 {
+        HTTP_GET {
+            http_protocol 1.0C
+            bindto 192.0.2.250
+            url {
+                path /health
+                regex "maintenance|draining"
+                regex_no_match
+            }
+        }
+    }
+    real_server 192.0.2.2 80 {
+        SSL_GET {
+            http_protocol 1.1
+            url {
+                path /a
+                virtualhost a.example
+                regex ^ok
+            }
+            url {
+                path /b
+                status_code 204
+                regex down
+                regex_no_match
+            }
+        }
+    }
+    real_server 192.0.2.3 80 {
+        TCP_CHECK {
+            bindto 192.0.2.251
+        }
+    }
+    real_server 192.0.2.4 80 {
+        HTTP_GET {
+            bindto 2001:db8::1
+            http_protocol 2
+            bind_to 192.0.2.9
+            url {
+                path /
+                regex_no_match
+            }
+        }
+    }
+}
+)");
+    auto servers = r.servers["conf.d/192.0.2.100-80.toml"]["virtual_server"]["real_server"];
+    auto first = servers[0]["check"];
+    CHECK(first["path"].value_or(std::string()) == "/health");
+    CHECK(first["body_regex_absent"].value_or(std::string()) == "maintenance|draining");
+    CHECK_FALSE(first["body_regex"]);
+    CHECK(first["http_version"].value_or(std::string()) == "1.0");
+    CHECK(first["bind"].value_or(std::string()) == "192.0.2.250");
+    auto second = servers[1]["check"];
+    CHECK(second["type"].value_or(std::string()) == "https");
+    CHECK(second["http_version"].value_or(std::string()) == "1.1");
+    CHECK(second["urls"][0]["path"].value_or(std::string()) == "/a");
+    CHECK(second["urls"][0]["host"].value_or(std::string()) == "a.example");
+    CHECK(second["urls"][0]["body_regex"].value_or(std::string()) == "^ok");
+    CHECK(second["urls"][1]["path"].value_or(std::string()) == "/b");
+    CHECK(second["urls"][1]["status"][0].value_or(0) == 204);
+    CHECK(second["urls"][1]["body_regex_absent"].value_or(std::string()) == "down");
+    CHECK_FALSE(second["urls"][1]["host"]);
+    auto third = servers[2]["check"];
+    CHECK(third["type"].value_or(std::string()) == "tcp");
+    CHECK(third["bind"].value_or(std::string()) == "192.0.2.251");
+    auto fourth = servers[3]["check"];
+    CHECK_FALSE(fourth["bind"]);
+    CHECK_FALSE(fourth["http_version"]);
+    CHECK_FALSE(fourth["body_regex_absent"]);
+    CHECK(r.warned("bindto 2001:db8::1 is not of the family of 192.0.2.4: not translated"));
+    CHECK(r.warned("http_protocol '2' is not 1.0, 1.0C or 1.1"));
+    CHECK(r.warned("regex_no_match without a regex: ignored"));
+    CHECK_FALSE(r.warned("'http_protocol' is not translated"));
+    // keepalived itself knows no "bind_to": what it ignores is not made a bind.
+    CHECK(r.warned("'bind_to' is not translated"));
 }
