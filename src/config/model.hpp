@@ -166,7 +166,7 @@ struct check {
     std::size_t body_limit = 64 * 1024;
     // Off: every probe opens a new connection, so a reused one never hides a dead server.
     bool reuse_connection = false;
-    // https
+    // https, grpc with tls, smtp with starttls (tls_session_reuse: https only)
     bool tls_verify = true;
     bool tls_session_reuse = true;
     std::optional<std::string> ca_file;
@@ -188,8 +188,10 @@ struct check {
     // ca_file and sni apply as for https
     std::string service;
     bool tls = false;
-    // smtp: the name EHLO / HELO gives; empty: this host's name
+    // smtp: the name EHLO / HELO gives (empty: this host's name), and whether the dialogue goes
+    // on over TLS after STARTTLS; tls_verify, ca_file and sni apply as for https
     std::string helo_name;
+    bool starttls = false;
     // file: the operator's state file, and what its absence means
     std::string state_file;
     initial_health missing_state = initial_health::down;

@@ -11,6 +11,12 @@ listening, then serves until stdin closes:
   huge        greets with a line that never ends (1 MiB and counting)
   endless     greets with continuation lines that never end
   drip        sends its greeting one byte every 200 ms
+  starttls_inject     offers STARTTLS and answers it with 220 and, in the same write, a fake
+                      plaintext reply to the EHLO that would follow over TLS
+  starttls_plaintext  answers STARTTLS with 220, waits for the client's first TLS bytes, and
+                      answers them with a plaintext "250" instead of a handshake
+  starttls_454        offers STARTTLS, then refuses it with 454
+  starttls_silent     answers STARTTLS with 220 and then says nothing (the handshake never ends)
 """
 import asyncio
 import json
@@ -74,6 +80,58 @@ async def drip(reader, writer):
         await asyncio.sleep(0.2)
 
 
+async def offering_starttls(reader, writer, on_starttls):
+    """Greets, offers STARTTLS to EHLO, hands STARTTLS to `on_starttls`, says 221 to QUIT."""
+    writer.write(b"220 mx.test ESMTP\r\n")
+    async for line in lines(reader):
+        if line.startswith(b"EHLO"):
+            writer.write(b"250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+        elif line == b"STARTTLS":
+            await on_starttls(reader, writer)
+            return
+        elif line == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            return
+        else:
+            writer.write(b"500 what\r\n")
+
+
+async def starttls_inject(reader, writer):
+    async def inject(reader, writer):
+        writer.write(b"220 2.0.0 go ahead\r\n250-mx.test\r\n250 AUTH PLAIN\r\n")
+        await writer.drain()
+        await reader.read()
+    await offering_starttls(reader, writer, inject)
+
+
+async def starttls_plaintext(reader, writer):
+    async def plaintext(reader, writer):
+        writer.write(b"220 2.0.0 go ahead\r\n")
+        await writer.drain()
+        await reader.read(1)  # the client's ClientHello has begun
+        writer.write(b"250-mx.test\r\n250 AUTH PLAIN\r\n221 bye\r\n")
+        await writer.drain()
+        await reader.read()
+    await offering_starttls(reader, writer, plaintext)
+
+
+async def starttls_454(reader, writer):
+    async def refuse(reader, writer):
+        writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
+        async for line in lines(reader):
+            writer.write(b"221 bye\r\n" if line == b"QUIT" else b"503 no\r\n")
+    await offering_starttls(reader, writer, refuse)
+
+
+async def starttls_silent(reader, writer):
+    async def silent(reader, writer):
+        writer.write(b"220 2.0.0 go ahead\r\n")
+        await writer.drain()
+        while await reader.read(4096):
+            pass
+    await offering_starttls(reader, writer, silent)
+
+
 def guarded(handler):
     async def run(reader, writer):
         try:
@@ -88,7 +146,9 @@ def guarded(handler):
 
 async def main():
     handlers = dict(refuse=refuse, ehlo_550=ehlo_550, helo_only=helo_only, huge=huge,
-                    endless=endless, drip=drip)
+                    endless=endless, drip=drip, starttls_inject=starttls_inject,
+                    starttls_plaintext=starttls_plaintext, starttls_454=starttls_454,
+                    starttls_silent=starttls_silent)
     ports = {}
     for name, handler in handlers.items():
         server = await asyncio.start_server(guarded(handler), "127.0.0.1", 0)
