@@ -2,8 +2,8 @@
 """SMTP servers that misbehave, for the smtp check's integration tests (the well-behaved server
 is OpenSMTPD itself).
 
-Usage: mail_servers.py. Listens on ephemeral loopback ports, prints one JSON line with them once
-listening, then serves until stdin closes:
+Usage: mail_servers.py [CERT KEY]. Listens on ephemeral loopback ports, prints one JSON line with
+them once listening, then serves until stdin closes (the tls_ servers only with CERT and KEY):
 
   refuse      greets with 554 (a server that does not want mail from us)
   ehlo_550    greets with 220, answers EHLO with 550
@@ -17,9 +17,12 @@ listening, then serves until stdin closes:
                       answers them with a plaintext "250" instead of a handshake
   starttls_454        offers STARTTLS, then refuses it with 454
   starttls_silent     answers STARTTLS with 220 and then says nothing (the handshake never ends)
+  tls_endless         a real TLS handshake after STARTTLS, then continuation lines that never end
+  tls_huge            a real TLS handshake after STARTTLS, then a line that never ends
 """
 import asyncio
 import json
+import ssl
 import sys
 
 
@@ -132,12 +135,25 @@ async def starttls_silent(reader, writer):
     await offering_starttls(reader, writer, silent)
 
 
+def over_tls(context, first, chunk):
+    """Offers STARTTLS, says 220, shakes hands for real, then floods the EHLO reply over TLS."""
+    async def handler(reader, writer):
+        async def flood_over_tls(reader, writer):
+            writer.write(b"220 2.0.0 go ahead\r\n")
+            await writer.drain()
+            await writer.start_tls(context)
+            await reader.readline()  # EHLO, over TLS
+            await flood(writer, first, chunk)
+        await offering_starttls(reader, writer, flood_over_tls)
+    return handler
+
+
 def guarded(handler):
     async def run(reader, writer):
         try:
             await handler(reader, writer)
             await writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, ssl.SSLError):
             pass
         finally:
             writer.close()
@@ -149,6 +165,11 @@ async def main():
                     endless=endless, drip=drip, starttls_inject=starttls_inject,
                     starttls_plaintext=starttls_plaintext, starttls_454=starttls_454,
                     starttls_silent=starttls_silent)
+    if len(sys.argv) == 3:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        handlers["tls_endless"] = over_tls(context, b"250-mx.test\r\n", b"250-more\r\n")
+        handlers["tls_huge"] = over_tls(context, b"250 ", b"x" * 64)
     ports = {}
     for name, handler in handlers.items():
         server = await asyncio.start_server(guarded(handler), "127.0.0.1", 0)

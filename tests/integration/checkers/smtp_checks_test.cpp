@@ -160,10 +160,11 @@ struct mail_servers {
     child process;
     std::map<std::string, std::uint16_t> ports;
     mail_servers() {
-        auto line =
-            process.start({"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) +
-                                                   "/tests/integration/checkers/mail_servers.py"},
-                          true);
+        auto line = process.start(
+            {"/usr/bin/python3",
+             std::string(VIGIL_SOURCE_DIR) + "/tests/integration/checkers/mail_servers.py",
+             pki().cert, pki().key},
+            true);
         REQUIRE_MESSAGE(!line.empty(), "mail_servers.py did not start");
         ports = read_ports(line);
     }
@@ -359,6 +360,17 @@ TEST_CASE("smtp STARTTLS: plaintext behind the 220 is never read as a reply over
     r = smtp_check(loopback_endpoint(hostile().ports["starttls_plaintext"]), unverified);
     REQUIRE(r);
     CHECK_FALSE(r->success);
+}
+
+TEST_CASE("smtp STARTTLS: a reply over TLS that never ends fails at the bound, not the timeout") {
+    auto started = std::chrono::steady_clock::now();
+    auto r = smtp_check(loopback_endpoint(hostile().ports["tls_endless"]), starttls(pki().ca));
+    REQUIRE(r);
+    CHECK(r->reason == "SMTP reply longer than 128 lines");
+    r = smtp_check(loopback_endpoint(hostile().ports["tls_huge"]), starttls(pki().ca));
+    REQUIRE(r);
+    CHECK(r->reason == "SMTP reply line longer than 1024 bytes");
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
 TEST_CASE("smtp STARTTLS: a handshake the server never answers is still waiting at the timeout") {
