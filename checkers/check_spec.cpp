@@ -128,6 +128,7 @@ std::size_t probe_key_hash::operator()(const probe_key& key) const {
     mix(seed, hs(key.dns.name));
     mix(seed, hs(key.file.path));
     mix(seed, hs(key.smtp.helo_name));
+    mix(seed, key.smtp.starttls ? 1 : 0);
     mix(seed, hs(key.grpc.service));
     for (const auto& a : key.script.argv) {
         mix(seed, hs(a));

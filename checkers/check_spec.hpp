@@ -113,6 +113,12 @@ struct dns_spec {
 struct smtp_spec {
     // The name EHLO / HELO gives; empty: this host's name.
     std::string helo_name;
+    // On: the EHLO reply must offer STARTTLS (RFC 3207), and the dialogue goes on over TLS: the
+    // server's certificate is verified, then EHLO again and QUIT.
+    bool starttls = false;
+    bool tls_verify = true;
+    std::optional<std::string> ca_file;  // empty: the system's CAs
+    std::optional<std::string> sni;      // empty: the address
     friend bool operator==(const smtp_spec&, const smtp_spec&) = default;
 };
 

@@ -180,12 +180,23 @@ parse_result<check_url> parse_check_url(std::string_view url) {
             c.dns.transport = *value == "tcp" ? dns_transport::tcp : dns_transport::udp;
         } else if (is("helo", check_type::smtp)) {
             c.smtp.helo_name = *value;
+        } else if (is("starttls", check_type::smtp)) {
+            // A bare "starttls" turns it on, as a flag does.
+            if (*value != "true" && *value != "false" && !value->empty()) {
+                return result::failure("starttls \"" + *value + "\" is not true or false");
+            }
+            c.smtp.starttls = *value != "false";
+        } else if (is("sni", check_type::smtp)) {
+            c.smtp.sni = *value;
         } else if (key == "sni" && out.type == check_type::grpc && tls) {
             c.grpc.sni = *value;
         } else {
             return result::failure("has \"" + std::string(key) + "\", which " +
                                    std::string(scheme) + " checks do not take");
         }
+    }
+    if (c.smtp.sni && !c.smtp.starttls) {
+        return result::failure("has \"sni\", which smtp checks take only with starttls");
     }
     return out;
 }
@@ -196,6 +207,7 @@ probe_result run_check_once(const check_url& url, std::chrono::milliseconds time
     random_source random{std::random_device{}()};
     std::unique_ptr<curl_multi> multi;
     std::unique_ptr<icmp_socket> icmp;
+    tls_client_contexts tls_contexts;
     std::unique_ptr<probe> p;
     const auto& c = url.check;
     switch (url.type) {
@@ -215,7 +227,7 @@ probe_result run_check_once(const check_url& url, std::chrono::milliseconds time
             p = std::make_unique<icmp_probe>(*icmp, url.target.address);
             break;
         case check_type::smtp:
-            p = std::make_unique<smtp_probe>(ex, url.target, c.smtp);
+            p = std::make_unique<smtp_probe>(ex, url.target, c.smtp, tls_contexts);
             break;
         case check_type::grpc:
             multi = std::make_unique<curl_multi>(ex);

@@ -16,7 +16,7 @@ namespace vigil::checkers {
 //   udp://ADDR:PORT?send=TEXT&expect=TEXT        (send_hex / expect_hex for bytes)
 //   dns://ADDR[:PORT]/NAME?type=A&rcode=NOERROR&answer=DATA&transport=tcp
 //   icmp://ADDR
-//   smtp://ADDR[:PORT]?helo=NAME                 (port 25)
+//   smtp://ADDR[:PORT]?helo=NAME&starttls&sni=NAME   (port 25; STARTTLS, verified)
 //   grpc://ADDR:PORT[/SERVICE]                   (h2c; grpcs:// for TLS, sni=NAME)
 // ADDR is an address (IPv6 in brackets): a check probes addresses, never names. Query values are
 // percent-decoded.
@@ -28,8 +28,7 @@ struct check_url {
 parse_result<check_url> parse_check_url(std::string_view url);
 
 // Runs one probe of `url` on a loop of its own, blocking, for at most `timeout` ("timeout" when
-// it runs out). Not for the daemon's loop. `ca_file` and `insecure` apply to grpcs, `check.bind`
-// to tcp.
+// it runs out). Not for the daemon's loop. `check.bind` applies to tcp.
 probe_result run_check_once(const check_url& url, std::chrono::milliseconds timeout);
 
 }  // namespace vigil::checkers

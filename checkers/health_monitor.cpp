@@ -171,7 +171,8 @@ std::unique_ptr<probe> health_monitor::make_probe(const probe_key& key) {
         case check_type::file:
             return std::make_unique<file_probe>(executor_, key.file);
         case check_type::smtp:
-            return std::make_unique<smtp_probe>(executor_, key.target, key.smtp);
+            return std::make_unique<smtp_probe>(executor_, key.target, key.smtp,
+                                                http_client_->tls_contexts());
         case check_type::grpc:
             if (!grpc_multi_) {
                 grpc_multi_ = std::make_unique<curl_multi>(executor_);

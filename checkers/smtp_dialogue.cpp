@@ -24,7 +24,20 @@ std::string clean(std::string_view text) {
     return out;
 }
 
+char upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
 }  // namespace
+
+bool smtp_reply::offers(std::string_view keyword) const {
+    for (const auto& k : keywords) {
+        if (k == keyword) {
+            return true;
+        }
+    }
+    return false;
+}
 
 smtp_reply_reader::outcome smtp_reply_reader::feed(std::string_view data) {
     outcome out;
@@ -65,6 +78,13 @@ smtp_reply_reader::outcome smtp_reply_reader::feed(std::string_view data) {
         if (!code_) {
             code_ = code;
             first_text_ = clean(text);
+        } else if (auto word = text.substr(0, text.find(' '));
+                   !word.empty() && word.size() <= smtp_reply::max_keyword) {
+            std::string keyword;
+            for (char c : word) {
+                keyword += upper(c);
+            }
+            keywords_.push_back(std::move(keyword));
         }
         bool last = line.size() == 3 || line[3] == ' ';
         partial_.clear();
@@ -73,9 +93,10 @@ smtp_reply_reader::outcome smtp_reply_reader::feed(std::string_view data) {
             return out;
         }
         if (last) {
-            out.reply = smtp_reply{*code_, std::move(first_text_)};
+            out.reply = smtp_reply{*code_, std::move(first_text_), std::move(keywords_)};
             code_.reset();
             first_text_.clear();
+            keywords_.clear();
             lines_ = 0;
             return out;
         }
@@ -83,7 +104,8 @@ smtp_reply_reader::outcome smtp_reply_reader::feed(std::string_view data) {
     return out;
 }
 
-smtp_dialogue::smtp_dialogue(std::string helo_name) : helo_name_(std::move(helo_name)) {}
+smtp_dialogue::smtp_dialogue(std::string helo_name, bool starttls)
+    : helo_name_(std::move(helo_name)), starttls_(starttls) {}
 
 smtp_dialogue::step smtp_dialogue::finish(probe_result result) {
     phase_ = phase::done;
@@ -93,6 +115,10 @@ smtp_dialogue::step smtp_dialogue::finish(probe_result result) {
 smtp_dialogue::step smtp_dialogue::on_data(std::string_view data) {
     if (phase_ == phase::done) {
         return {};
+    }
+    if (phase_ == phase::handshake) {
+        // The shell hands the socket to TLS at once; plaintext here would be a shell's bug.
+        return finish(probe_result::fail("SMTP plaintext read during the TLS handshake"));
     }
     auto read = reader_.feed(data);
     if (!read.error.empty()) {
@@ -104,6 +130,17 @@ smtp_dialogue::step smtp_dialogue::on_data(std::string_view data) {
     // The server speaks only when spoken to (no PIPELINING on our side): more bytes behind a
     // complete reply answer nothing we sent.
     if (read.consumed != data.size()) {
+        // After "220 go ahead" to STARTTLS the next bytes must be the TLS handshake. Bytes that
+        // came with the 220 were sent in plaintext, by the server or by someone in between, and
+        // a client that kept them would take them for the first reply over TLS: the response
+        // injection that mirrors CVE-2011-0411's command injection, found in many mail clients
+        // in 2021. We fail the check on them rather than discard them (a server that sends them
+        // is broken or attacked either way); none is ever read as a reply. Bytes that arrive
+        // after the read that held the 220 go to OpenSSL, which fails the handshake on them.
+        if (phase_ == phase::starttls && read.reply->code == 220) {
+            return finish(probe_result::fail(
+                "SMTP server sent plaintext after its STARTTLS 220, before the TLS handshake"));
+        }
         return finish(probe_result::fail("SMTP server sent more than one reply at once"));
     }
     return on_reply(*read.reply);
@@ -126,11 +163,28 @@ smtp_dialogue::step smtp_dialogue::on_reply(const smtp_reply& reply) {
             phase_ = phase::ehlo;
             return step{"EHLO " + helo_name_ + "\r\n", {}};
         case phase::ehlo:
+            if (reply.code == 250 && starttls_) {
+                if (!reply.offers("STARTTLS")) {
+                    return finish(
+                        probe_result::fail("SMTP STARTTLS not offered in the EHLO reply"));
+                }
+                phase_ = phase::starttls;
+                return step{"STARTTLS\r\n", {}};
+            }
             if (reply.code == 250) {
                 phase_ = phase::quit;
                 return step{"QUIT\r\n", {}};
             }
             // 500 unknown command, 502 not implemented: an RFC 821 server; HELO is its greeting.
+            // It has no extensions, STARTTLS among them.
+            if ((reply.code == 500 || reply.code == 502) && starttls_) {
+                std::string why = "SMTP STARTTLS not offered: EHLO answered " +
+                                  std::to_string(reply.code) + " (a HELO-only server)";
+                if (!reply.text.empty()) {
+                    why += ": " + reply.text;
+                }
+                return finish(probe_result::fail(std::move(why)));
+            }
             if (reply.code == 500 || reply.code == 502) {
                 phase_ = phase::helo;
                 return step{"HELO " + helo_name_ + "\r\n", {}};
@@ -142,15 +196,39 @@ smtp_dialogue::step smtp_dialogue::on_reply(const smtp_reply& reply) {
             }
             phase_ = phase::quit;
             return step{"QUIT\r\n", {}};
+        case phase::starttls:
+            if (reply.code != 220) {
+                return wrong("STARTTLS answered", 220);
+            }
+            phase_ = phase::handshake;
+            return step{{}, {}, true};
+        case phase::tls_ehlo:
+            if (reply.code != 250) {
+                return wrong("EHLO over TLS answered", 250);
+            }
+            phase_ = phase::quit;
+            return step{"QUIT\r\n", {}};
         case phase::quit:
             if (reply.code != 221) {
                 return wrong("QUIT answered", 221);
             }
             return finish(probe_result::ok());
+        case phase::handshake:
         case phase::done:
             break;
     }
     return {};
+}
+
+smtp_dialogue::step smtp_dialogue::on_tls_established() {
+    if (phase_ != phase::handshake) {
+        return {};
+    }
+    // RFC 3207 4.2: what the server said before TLS is forgotten; the reader is idle anyway
+    // (on_data refused anything behind the 220), a fresh one makes it plain.
+    reader_ = smtp_reply_reader{};
+    phase_ = phase::tls_ehlo;
+    return step{"EHLO " + helo_name_ + "\r\n", {}};
 }
 
 smtp_dialogue::step smtp_dialogue::on_eof() {
@@ -161,6 +239,12 @@ smtp_dialogue::step smtp_dialogue::on_eof() {
             return finish(probe_result::fail("connection closed after EHLO"));
         case phase::helo:
             return finish(probe_result::fail("connection closed after HELO"));
+        case phase::starttls:
+            return finish(probe_result::fail("connection closed after STARTTLS"));
+        case phase::handshake:
+            return finish(probe_result::fail("connection closed during the TLS handshake"));
+        case phase::tls_ehlo:
+            return finish(probe_result::fail("connection closed after EHLO over TLS"));
         case phase::quit:
             // The server accepted our greeting; closing on QUIT without 221 is rude, not down.
             if (reader_.idle()) {

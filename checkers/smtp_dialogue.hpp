@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "checkers/probe_result.hpp"
 
@@ -13,6 +14,13 @@ namespace vigil::checkers {
 struct smtp_reply {
     unsigned code = 0;
     std::string text;
+    // The first word of every line after the first, in upper case: in a reply to EHLO, the
+    // extensions the server offers ("STARTTLS", "SIZE", ...; RFC 5321 4.1.1.1). Words longer
+    // than max_keyword are left out, so a reply of 128 long lines keeps at most a few KiB.
+    std::vector<std::string> keywords;
+    static constexpr std::size_t max_keyword = 32;
+
+    bool offers(std::string_view keyword) const;
 };
 
 // Splits a server's bytes into SMTP replies, multi-line ones ("250-first", "250 last") included.
@@ -42,31 +50,43 @@ class smtp_reply_reader {
     unsigned lines_ = 0;
     std::optional<unsigned> code_;
     std::string first_text_;
+    std::vector<std::string> keywords_;
 };
 
 // The dialogue of one SMTP check, without I/O: wait for the 220 greeting, EHLO (HELO when the
 // server does not know EHLO), expect 250, QUIT. The shell writes what each step returns to send
 // and stops at the verdict.
+//
+// With STARTTLS (RFC 3207): the EHLO reply must offer STARTTLS (an RFC 821 server that knows
+// only HELO cannot), STARTTLS must be answered 220, and then the step asks the shell for a TLS
+// handshake on the same connection; once it succeeded (on_tls_established), EHLO again over TLS,
+// expect 250, QUIT. A failed handshake is the shell's verdict (it knows OpenSSL's reason).
 class smtp_dialogue {
   public:
     // `helo_name` goes into EHLO/HELO as it is; the config proved it a name or address literal.
-    explicit smtp_dialogue(std::string helo_name);
+    explicit smtp_dialogue(std::string helo_name, bool starttls = false);
 
     struct step {
         std::string send;                     // bytes to write now (may be empty)
         std::optional<probe_result> verdict;  // set: the check is decided; stop reading
+        // Set: run the TLS handshake now, before reading or writing anything else, then call
+        // on_tls_established. Nothing the server sent in plaintext is left over by then.
+        bool start_tls = false;
     };
-    // Bytes from the server.
+    // Bytes from the server (decrypted ones once TLS is up).
     step on_data(std::string_view data);
     // The server closed the connection.
     step on_eof();
+    // The handshake the last step asked for succeeded (and verified the server, if asked to).
+    step on_tls_established();
 
   private:
-    enum class phase { greeting, ehlo, helo, quit, done };
+    enum class phase { greeting, ehlo, helo, starttls, handshake, tls_ehlo, quit, done };
     step on_reply(const smtp_reply& reply);
     step finish(probe_result result);
 
     std::string helo_name_;
+    bool starttls_;
     smtp_reply_reader reader_;
     phase phase_ = phase::greeting;
 };

@@ -156,6 +156,18 @@ for seed, blob in seeds.items():
         f.write(blob)
 PY
 
+# Seeds for mail_grpc_fuzz: what an SMTP server says in a whole dialogue, plain and with
+# STARTTLS (the fuzzer plays the handshake), a 220 with a fake reply injected behind it, and a
+# gRPC health response (SERVING) for the other half.
+mail_corpus=$build/corpus/mail_grpc
+mkdir -p "$mail_corpus"
+printf '220 mx.test ESMTP\r\n250-mx.test\r\n250 SIZE 1000\r\n221 bye\r\n' >"$mail_corpus/plain"
+printf '220 old\r\n502 what\r\n250 old\r\n221 bye\r\n' >"$mail_corpus/helo"
+printf '220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n250-mx\r\n250 AUTH PLAIN\r\n221 bye\r\n' \
+  >"$mail_corpus/starttls"
+printf '220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n250 fake\r\n' >"$mail_corpus/injected"
+printf '\x08\x01' >"$mail_corpus/grpc-serving"
+
 for fuzzer in "${fuzzers[@]}"; do
   echo "== $fuzzer for ${seconds}s"
   seeds=$corpus
@@ -165,6 +177,7 @@ for fuzzer in "${fuzzers[@]}"; do
   [[ $fuzzer == keepalived_import_fuzz ]] && seeds=$import_corpus
   [[ $fuzzer == checkers_http_parser_fuzz ]] && seeds=$http_corpus
   [[ $fuzzer == dns_message_fuzz ]] && seeds=$dns_corpus
+  [[ $fuzzer == mail_grpc_fuzz ]] && seeds=$mail_corpus
   "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$fuzzer-" "$seeds"
 done

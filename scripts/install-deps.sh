@@ -15,8 +15,9 @@ packages=(
   python3 python3-jsonschema keepalived haproxy ipvsadm iproute2 iputils-ping nftables tcpdump
   prometheus dnsmasq-base socat
   # the smtp check's real MTA (installed, never started by the package here: the tests run it on
-  # a loopback port of their own) and the grpc check's real gRPC server
-  opensmtpd python3-grpcio
+  # a loopback port of their own), the real STARTTLS server (Debian 12's OpenSMTPD fails every TLS
+  # handshake with OpenSSL 3), and the grpc check's real gRPC server
+  opensmtpd python3-aiosmtpd python3-grpcio
   qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps systemd
   # the IPVS guest harness (tests/ipvs-vm/vm.sh): ELF detection and the kernel image payload
   file xz-utils

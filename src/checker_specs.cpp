@@ -48,6 +48,10 @@ checkers::check_spec to_spec(const config::check& c) {
                                   ? checkers::health::up
                                   : checkers::health::down;
     spec.smtp.helo_name = c.helo_name;
+    spec.smtp.starttls = c.starttls;
+    spec.smtp.tls_verify = c.tls_verify;
+    spec.smtp.ca_file = c.ca_file;
+    spec.smtp.sni = c.sni;
     spec.grpc.service = c.service;
     spec.grpc.tls = c.tls;
     spec.grpc.tls_verify = c.tls_verify;

@@ -407,7 +407,8 @@ int run_probe(const std::vector<std::string>& args) {
         "Other URLs run one check and print its verdict (exit 0 passed, 1 failed):\n"
         "  tcp://ADDR:PORT  udp://ADDR:PORT?send=TEXT&expect=TEXT  icmp://ADDR\n"
         "  dns://ADDR[:PORT]/NAME?type=A&rcode=NOERROR&answer=DATA&transport=tcp\n"
-        "  smtp://ADDR[:PORT]?helo=NAME  grpc://ADDR:PORT[/SERVICE]  grpcs://...?sni=NAME");
+        "  smtp://ADDR[:PORT]?helo=NAME&starttls&sni=NAME  grpc://ADDR:PORT[/SERVICE]\n"
+        "  grpcs://...?sni=NAME  (--ca-file and -k apply to grpcs and smtp with starttls)");
     std::string url;
     std::string connect;
     std::string host;
@@ -482,9 +483,9 @@ int run_probe(const std::vector<std::string>& args) {
             spec.check.bind = source;
         }
         if (!ca_file.empty()) {
-            spec.check.grpc.ca_file = ca_file;
+            spec.check.grpc.ca_file = spec.check.smtp.ca_file = ca_file;
         }
-        spec.check.grpc.tls_verify = values.count("insecure") == 0;
+        spec.check.grpc.tls_verify = spec.check.smtp.tls_verify = values.count("insecure") == 0;
         auto verdict = vigil::checkers::run_check_once(
             spec, std::chrono::duration_cast<std::chrono::milliseconds>(*limit_time));
         std::cout << "URL:       " << url << "\n"

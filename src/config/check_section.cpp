@@ -418,7 +418,12 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
                              " is not a host name or an address literal such as \"[192.0.2.1]\"");
         }
     }
-    only_for("helo_name", c.type == check_type::smtp, "smtp");
+    bool smtp = c.type == check_type::smtp;
+    only_for("helo_name", smtp, "smtp");
+    if (auto starttls = reader.boolean("starttls")) {
+        c.starttls = *starttls;
+    }
+    only_for("starttls", smtp, "smtp");
 
     bool grpc = c.type == check_type::grpc;
     if (auto service = reader.string("service")) {
@@ -436,13 +441,13 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
     }
     only_for("tls", grpc, "grpc");
 
-    // https, and grpc with tls = true
-    bool https = c.type == check_type::https || (grpc && c.tls);
-    const char* tls_types = "https and grpc (with tls = true)";
+    // https, grpc with tls = true, and smtp with starttls = true
+    bool speaks_tls = c.type == check_type::https || (grpc && c.tls) || (smtp && c.starttls);
+    const char* tls_types = "https, grpc (with tls = true) and smtp (with starttls = true)";
     if (auto verify = reader.boolean("tls_verify")) {
         c.tls_verify = *verify;
     }
-    only_for("tls_verify", https, tls_types);
+    only_for("tls_verify", speaks_tls, tls_types);
     if (auto ca_file = reader.string("ca_file")) {
         if (::access(ca_file->c_str(), R_OK) != 0) {
             reader.error("ca_file", rule::unreadable_file,
@@ -455,7 +460,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
                          "has no effect with tls_verify = false");
         }
     }
-    only_for("ca_file", https, tls_types);
+    only_for("ca_file", speaks_tls, tls_types);
     if (auto sni = reader.string("sni")) {
         if (sni->empty() || !printable_without_space(*sni)) {
             reader.error("sni", rule::bad_value, in_quotes(*sni) + " is not a server name");
@@ -463,7 +468,7 @@ std::optional<check> read_check(file_context& file, const toml::table& table,
             c.sni = *sni;
         }
     }
-    only_for("sni", https, tls_types);
+    only_for("sni", speaks_tls, tls_types);
     if (auto reuse = reader.boolean("tls_session_reuse")) {
         c.tls_session_reuse = *reuse;
     }

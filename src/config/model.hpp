@@ -177,7 +177,7 @@ struct check {
     bool reuse_connection = false;
     // http, https, tcp: the source address of the check's connections.
     std::optional<ip_address> bind;
-    // https
+    // https, grpc with tls, smtp with starttls (tls_session_reuse: https only)
     bool tls_verify = true;
     bool tls_session_reuse = true;
     std::optional<std::string> ca_file;
@@ -199,8 +199,10 @@ struct check {
     // ca_file and sni apply as for https
     std::string service;
     bool tls = false;
-    // smtp: the name EHLO / HELO gives; empty: this host's name
+    // smtp: the name EHLO / HELO gives (empty: this host's name), and whether the dialogue goes
+    // on over TLS after STARTTLS; tls_verify, ca_file and sni apply as for https
     std::string helo_name;
+    bool starttls = false;
     // file: the operator's state file, and what its absence means
     std::string state_file;
     initial_health missing_state = initial_health::down;

@@ -134,7 +134,11 @@ class probe_check_urls(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.servers = []
         cls.ports = {}
-        for argv in (["mail_servers.py"], ["grpc_health_server.py", cls.tmp.name]):
+        # starttls_mta.py serves STARTTLS with the certificate grpc_health_server.py made (for
+        # grpc.test, self-signed: it is its own CA).
+        for argv in (["mail_servers.py"], ["grpc_health_server.py", cls.tmp.name],
+                     ["starttls_mta.py", os.path.join(cls.tmp.name, "grpc.crt"),
+                      os.path.join(cls.tmp.name, "grpc.key")]):
             process = subprocess.Popen(["/usr/bin/python3", os.path.join(here, argv[0]), *argv[1:]],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             cls.servers.append(process)
@@ -159,6 +163,21 @@ class probe_check_urls(unittest.TestCase):
         self.assertIn("result:    down: SMTP greeting 554, expected 220: 5.3.2 no service here",
                       down.stdout)
 
+    def test_smtp_starttls_url_verifies_with_ca_file_or_not_with_k(self):
+        url = "smtp://127.0.0.1:%d?helo=lb1.test&starttls&sni=grpc.test" % self.ports["v4"]
+        up = vigil("probe", url, "--ca-file", self.ports["ca"])
+        self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
+        self.assertIn("result:    up", up.stdout)
+        unknown = vigil("probe", url)
+        self.assertEqual(unknown.returncode, 1)
+        self.assertIn("result:    down: TLS verification failed: ", unknown.stdout)
+        insecure = vigil("probe", url, "-k")
+        self.assertEqual(insecure.returncode, 0, insecure.stdout + insecure.stderr)
+        # A server that does not offer STARTTLS is down, though it passes in plaintext.
+        plain = vigil("probe", "smtp://127.0.0.1:%d?starttls=true" % self.ports["helo_only"])
+        self.assertEqual(plain.returncode, 1)
+        self.assertIn("result:    down: SMTP STARTTLS not offered", plain.stdout)
+
     def test_grpc_urls_ask_the_health_service(self):
         up = vigil("probe", "grpc://127.0.0.1:%d/web" % self.ports["h2c"])
         self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
@@ -179,7 +198,9 @@ class probe_check_urls(unittest.TestCase):
         for url, message in [("smtp://mail.example.org", "has address"),
                              ("ftp://127.0.0.1:21", "not http, https"),
                              ("tcp://127.0.0.1", "names no port"),
-                             ("smtp://127.0.0.1?nosuch=1", "which smtp checks do not take")]:
+                             ("smtp://127.0.0.1?nosuch=1", "which smtp checks do not take"),
+                             ("smtp://127.0.0.1?sni=mx.test", "take only with starttls"),
+                             ("smtp://127.0.0.1?starttls=maybe", "is not true or false")]:
             with self.subTest(url=url):
                 result = vigil("probe", url)
                 self.assertEqual(result.returncode, 64)

@@ -11,6 +11,18 @@ TEST_CASE("check URLs: target, default ports and each type's options") {
     CHECK(smtp->type == check_type::smtp);
     CHECK(to_string(smtp->target) == "192.0.2.25:25");
     CHECK(smtp->check.smtp.helo_name == "lb1.example.org");
+    CHECK_FALSE(smtp->check.smtp.starttls);
+    // STARTTLS as a bare flag or true, with sni in any order; verified unless told otherwise.
+    for (const char* url : {"smtp://192.0.2.25:587?sni=mx.example.org&starttls",
+                            "smtp://192.0.2.25:587?starttls=true&sni=mx.example.org"}) {
+        auto tls = parse_check_url(url);
+        REQUIRE(tls);
+        CHECK(tls->check.smtp.starttls);
+        CHECK(tls->check.smtp.sni == "mx.example.org");
+        CHECK(tls->check.smtp.tls_verify);
+        CHECK(to_string(tls->target) == "192.0.2.25:587");
+    }
+    CHECK_FALSE(parse_check_url("smtp://192.0.2.25?starttls=false")->check.smtp.starttls);
 
     auto dns =
         parse_check_url("dns://[2001:db8::53]/Example.ORG?type=mx&answer=10%20mail.example.org");
@@ -44,7 +56,13 @@ TEST_CASE("check URLs: names, missing ports, paths and foreign options are refus
     CHECK(parse_check_url("tcp://127.0.0.1:80/x").error() ==
           "has a path, which tcp checks do not use");
     CHECK(parse_check_url("smtp://127.0.0.1?sni=x").error() ==
-          "has \"sni\", which smtp checks do not take");
+          "has \"sni\", which smtp checks take only with starttls");
+    CHECK(parse_check_url("smtp://127.0.0.1?starttls=false&sni=x").error() ==
+          "has \"sni\", which smtp checks take only with starttls");
+    CHECK(parse_check_url("smtp://127.0.0.1?starttls=yes").error() ==
+          "starttls \"yes\" is not true or false");
+    CHECK(parse_check_url("tcp://127.0.0.1:25?starttls").error() ==
+          "has \"starttls\", which tcp checks do not take");
     CHECK(parse_check_url("grpc://127.0.0.1:1?sni=x").error() ==
           "has \"sni\", which grpc checks do not take");
     CHECK(parse_check_url("dns://127.0.0.1/a..b").error().rfind("asks for", 0) == 0);

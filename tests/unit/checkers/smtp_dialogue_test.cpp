@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace vigil::checkers;
 
@@ -157,4 +159,153 @@ TEST_CASE("smtp dialogue: after the verdict nothing more is sent") {
     s = say(d, "220 changed my mind\r\n");
     CHECK(s.send.empty());
     CHECK_FALSE(s.verdict);
+}
+
+TEST_CASE("smtp replies: the EHLO keywords are the first word of every line after the first") {
+    smtp_reply_reader r;
+    auto out =
+        r.feed("250-mx.example greets you\r\n250-size 10240000\r\n250-StartTLS\r\n250-" +
+               std::string(smtp_reply::max_keyword + 1, 'X') + "\r\n250 AUTH PLAIN LOGIN\r\n");
+    REQUIRE(out.reply);
+    CHECK(out.reply->keywords == std::vector<std::string>{"SIZE", "STARTTLS", "AUTH"});
+    CHECK(out.reply->offers("STARTTLS"));
+    CHECK_FALSE(out.reply->offers("PIPELINING"));
+    // The greeting line names the server, not an extension.
+    auto single = smtp_reply_reader().feed("250 STARTTLS\r\n");
+    REQUIRE(single.reply);
+    CHECK_FALSE(single.reply->offers("STARTTLS"));
+    // Keywords belong to one reply: the next starts empty.
+    auto next = r.feed("250 ok\r\n");
+    REQUIRE(next.reply);
+    CHECK(next.reply->keywords.empty());
+}
+
+TEST_CASE("smtp dialogue with STARTTLS: EHLO, STARTTLS, handshake, EHLO over TLS, QUIT") {
+    smtp_dialogue d("lb1.example", true);
+    auto s = say(d, "220 mx.example ESMTP\r\n");
+    CHECK(s.send == "EHLO lb1.example\r\n");
+    s = say(d, "250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+    CHECK(s.send == "STARTTLS\r\n");
+    CHECK_FALSE(s.start_tls);
+    s = say(d, "220 2.0.0 ready to start TLS\r\n");
+    CHECK(s.send.empty());
+    CHECK_FALSE(s.verdict);
+    CHECK(s.start_tls);
+    s = d.on_tls_established();
+    CHECK(s.send == "EHLO lb1.example\r\n");
+    CHECK_FALSE(s.start_tls);
+    // The reply over TLS need not offer STARTTLS again (it should not).
+    s = say(d, "250-mx.example\r\n250 AUTH PLAIN\r\n");
+    CHECK(s.send == "QUIT\r\n");
+    s = say(d, "221 2.0.0 Bye\r\n");
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->success);
+}
+
+TEST_CASE("smtp dialogue with STARTTLS: a server that does not offer it fails") {
+    smtp_dialogue plain("lb1", true);
+    say(plain, "220 mx\r\n");
+    auto s = say(plain, "250-mx\r\n250 SIZE 1000\r\n");
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason == "SMTP STARTTLS not offered in the EHLO reply");
+    CHECK(s.send.empty());
+
+    // An RFC 821 server gets no HELO: HELO has no extensions, so no STARTTLS.
+    smtp_dialogue old("lb1", true);
+    say(old, "220 old\r\n");
+    s = say(old, "502 command not implemented\r\n");
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason ==
+          "SMTP STARTTLS not offered: EHLO answered 502 (a HELO-only server): command not "
+          "implemented");
+    CHECK(s.send.empty());
+
+    smtp_dialogue refused("lb1", true);
+    say(refused, "220 mx\r\n");
+    say(refused, "250-mx\r\n250 STARTTLS\r\n");
+    s = say(refused, "454 4.7.0 TLS not available due to temporary reason\r\n");
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason ==
+          "SMTP STARTTLS answered 454, expected 220: 4.7.0 TLS not available due to temporary "
+          "reason");
+    CHECK_FALSE(s.start_tls);
+}
+
+TEST_CASE("smtp dialogue with STARTTLS: plaintext behind the 220 fails before any handshake") {
+    // A fake "250" injected with the 220 (CVE-2011-0411's pattern, against the client) must
+    // never be read as the server's reply over TLS.
+    smtp_dialogue injected("lb1", true);
+    say(injected, "220 mx\r\n");
+    say(injected, "250-mx\r\n250 STARTTLS\r\n");
+    auto s = say(injected, "220 go ahead\r\n250-fake\r\n250 STARTTLS\r\n");
+    REQUIRE(s.verdict);
+    CHECK_FALSE(s.verdict->success);
+    CHECK(s.verdict->reason ==
+          "SMTP server sent plaintext after its STARTTLS 220, before the TLS handshake");
+    CHECK_FALSE(s.start_tls);
+    CHECK(injected.on_tls_established().send.empty());
+
+    // Even a partial line behind it.
+    smtp_dialogue partial("lb1", true);
+    say(partial, "220 mx\r\n");
+    say(partial, "250-mx\r\n250 STARTTLS\r\n");
+    s = say(partial, "220 go ahead\r\n2");
+    REQUIRE(s.verdict);
+    CHECK_FALSE(s.start_tls);
+
+    // Plaintext handed to the dialogue while the handshake runs is refused too.
+    smtp_dialogue during("lb1", true);
+    say(during, "220 mx\r\n");
+    say(during, "250-mx\r\n250 STARTTLS\r\n");
+    REQUIRE(say(during, "220 go ahead\r\n").start_tls);
+    s = say(during, "250 fake\r\n");
+    REQUIRE(s.verdict);
+    CHECK_FALSE(s.verdict->success);
+    CHECK(during.on_tls_established().send.empty());
+}
+
+TEST_CASE("smtp dialogue with STARTTLS: failures and closes after the handshake name the step") {
+    auto up_to_tls = [](smtp_dialogue& d) {
+        say(d, "220 mx\r\n");
+        say(d, "250-mx\r\n250 STARTTLS\r\n");
+        REQUIRE(say(d, "220 go ahead\r\n").start_tls);
+        REQUIRE(d.on_tls_established().send == "EHLO lb1\r\n");
+    };
+    smtp_dialogue refused("lb1", true);
+    up_to_tls(refused);
+    auto s = say(refused, "554 5.7.0 not over TLS either\r\n");
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason ==
+          "SMTP EHLO over TLS answered 554, expected 250: 5.7.0 not over TLS either");
+
+    smtp_dialogue closed("lb1", true);
+    up_to_tls(closed);
+    s = closed.on_eof();
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason == "connection closed after EHLO over TLS");
+
+    smtp_dialogue after_starttls("lb1", true);
+    say(after_starttls, "220 mx\r\n");
+    say(after_starttls, "250-mx\r\n250 STARTTLS\r\n");
+    s = after_starttls.on_eof();
+    REQUIRE(s.verdict);
+    CHECK(s.verdict->reason == "connection closed after STARTTLS");
+
+    // The reply over TLS is bounded like any other.
+    smtp_dialogue endless("lb1", true);
+    up_to_tls(endless);
+    std::optional<vigil::checkers::probe_result> verdict;
+    for (int i = 0; i < 1000 && !verdict; ++i) {
+        verdict = say(endless, "250-more\r\n").verdict;
+    }
+    REQUIRE(verdict);
+    CHECK(verdict->reason == "SMTP reply longer than 128 lines");
+}
+
+TEST_CASE("smtp dialogue without STARTTLS never asks for TLS, whatever the server offers") {
+    smtp_dialogue d("lb1");
+    say(d, "220 mx\r\n");
+    auto s = say(d, "250-mx\r\n250 STARTTLS\r\n");
+    CHECK(s.send == "QUIT\r\n");
+    CHECK_FALSE(s.start_tls);
 }

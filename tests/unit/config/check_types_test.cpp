@@ -1,4 +1,4 @@
-// The checks section's udp and dns keys, read into the model (their bad values are in
+// The checks section's udp, dns and smtp keys, read into the model (their bad values are in
 // tests/config/bad).
 
 #include <doctest/doctest.h>
@@ -84,4 +84,34 @@ check = { type = "dns", query_name = ".", query_type = "ns", rcode = 5 }
     CHECK(root.transport == checkers::dns_transport::udp);
     CHECK(root.rcode == 5);
     CHECK_FALSE(root.answer);
+}
+
+TEST_CASE("an smtp check with starttls takes tls_verify, ca_file and sni into its spec") {
+    scratch_config files(R"([virtual_server]
+address = "192.0.2.1:25"
+check = { type = "smtp", helo_name = "lb1.example.org", starttls = true, ca_file = "/etc/hostname", sni = "mx.example.org" }
+[[virtual_server.real_server]]
+address = "192.0.2.10:25"
+[[virtual_server.real_server]]
+address = "192.0.2.11:25"
+check = { type = "smtp", starttls = true, tls_verify = false }
+[[virtual_server.real_server]]
+address = "192.0.2.12:25"
+check = { type = "smtp" }
+)");
+    auto result = files.load();
+    REQUIRE_MESSAGE(result.config, joined(result.diagnostics));
+    auto servers = checked_real_servers(*result.config);
+    REQUIRE(servers.size() == 3);
+    const auto& verified = servers[0].checks.front().smtp;
+    CHECK(verified.helo_name == "lb1.example.org");
+    CHECK(verified.starttls);
+    CHECK(verified.tls_verify);
+    CHECK(verified.ca_file == "/etc/hostname");
+    CHECK(verified.sni == "mx.example.org");
+    const auto& unverified = servers[1].checks.front().smtp;
+    CHECK(unverified.starttls);
+    CHECK_FALSE(unverified.tls_verify);
+    CHECK_FALSE(unverified.ca_file);
+    CHECK_FALSE(servers[2].checks.front().smtp.starttls);
 }
