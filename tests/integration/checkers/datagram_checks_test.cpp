@@ -21,9 +21,12 @@
 #include "checkers/dns_probe.hpp"
 #include "checkers/health_monitor.hpp"
 #include "checkers/udp_probe.hpp"
+#include "test_support.hpp"
 
 using namespace vigil;
 using namespace vigil::checkers;
+using vigil::test::has_what_it_needs;
+using vigil::test::skip;
 using namespace std::chrono_literals;
 
 namespace {
@@ -269,8 +272,7 @@ TEST_CASE("udp: the engine takes a silent server down after fall timeouts") {
 }
 
 TEST_CASE("dns: an existing name passes, with its answer when one is required") {
-    if (!dnsmasq().available()) {
-        MESSAGE("dnsmasq not installed; skipped");
+    if (!has_what_it_needs(dnsmasq().available(), "dnsmasq")) {
         return;
     }
     auto server = loopback(dnsmasq().port);

@@ -31,9 +31,12 @@
 #include "checkers/body_digester.hpp"
 #include "checkers/health_monitor.hpp"
 #include "checkers/probe_once.hpp"
+#include "test_support.hpp"
 
 using namespace vigil;
 using namespace vigil::checkers;
+using vigil::test::has_what_it_needs;
+using vigil::test::skip;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -792,7 +795,7 @@ TEST_CASE("scripts: a timeout kills the children a script forked") {
 
 TEST_CASE("scripts: the configured user runs the script (root only)") {
     if (geteuid() != 0) {
-        MESSAGE("not root: running a script as another user is not tested");
+        skip("running a script as another user needs root");
         return;
     }
     harness h;

@@ -17,9 +17,12 @@
 #include "checkers/health_monitor.hpp"
 #include "checkers/icmp_probe.hpp"
 #include "checkers/icmp_socket.hpp"
+#include "test_support.hpp"
 
 using namespace vigil;
 using namespace vigil::checkers;
+using vigil::test::has_what_it_needs;
+using vigil::test::skip;
 using namespace std::chrono_literals;
 
 namespace {
@@ -97,8 +100,8 @@ struct pingable_namespace {
 }  // namespace
 
 TEST_CASE("icmp: loopback answers echoes on IPv4 and IPv6") {
-    if (!icmp_allowed()) {
-        MESSAGE("no ping socket (net.ipv4.ping_group_range) and no CAP_NET_RAW; skipped");
+    if (!has_what_it_needs(icmp_allowed(),
+                           "ping socket (net.ipv4.ping_group_range) and no CAP_NET_RAW")) {
         return;
     }
     boost::asio::io_context io;
@@ -160,13 +163,12 @@ TEST_CASE("icmp: every check of a family shares one socket") {
 }
 
 TEST_CASE("icmp: a host that drops echo requests goes down within fall × interval (root)") {
-    if (::geteuid() != 0 || !icmp_allowed()) {
-        MESSAGE("needs root for a network namespace; skipped");
+    if (::geteuid() != 0) {
+        skip("a network namespace needs root");
         return;
     }
     pingable_namespace ns;
-    if (!ns.ready) {
-        MESSAGE("could not set up a network namespace; skipped");
+    if (!has_what_it_needs(ns.ready, "network namespace with a pingable host")) {
         return;
     }
     boost::asio::io_context io;

@@ -37,6 +37,20 @@ inline void skip(const std::string& why) {
     skipped_cases().push_back(why);
 }
 
+// Whether a case has what it needs (`what`: "dnsmasq", "a network namespace"). Without it, the
+// case fails as root, who must be able to run every case, and skips otherwise.
+inline bool has_what_it_needs(bool available, const std::string& what) {
+    if (available) {
+        return true;
+    }
+    if (::geteuid() == 0) {
+        FAIL_CHECK("no " << what << ", which root must have to run this case");
+    } else {
+        skip("no " + what + " (not root)");
+    }
+    return false;
+}
+
 // A child process whose stdin is a pipe: closing it (or SIGTERM) ends the child.
 struct child {
     pid_t pid = -1;
