@@ -18,6 +18,9 @@ packages=(
   # a loopback port of their own), the real STARTTLS server (Debian 12's OpenSMTPD fails every TLS
   # handshake with OpenSSL 3), and the grpc check's real gRPC server
   opensmtpd python3-aiosmtpd python3-grpcio
+  # BIRD 2, the BGP speaker of the ECMP tests (installed, never started here: each test runs its
+  # own BIRDs inside its namespaces)
+  bird2
   qemu-system-x86 busybox-static cpio kmod openssl ca-certificates util-linux procps systemd
   # the IPVS guest harness (tests/ipvs-vm/vm.sh): ELF detection and the kernel image payload
   file xz-utils
@@ -43,17 +46,22 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# An MTA package starts its daemon on port 25 when installed; the tests want none there. Debian's
-# policy-rc.d hook tells maintainer scripts not to start services while it exists.
+# An MTA package starts its daemon on port 25 when installed, and bird2 a BIRD on the host's own
+# routing table; the tests want neither. Debian's policy-rc.d hook tells maintainer scripts not to
+# start services while it exists.
+services=()
+for service in opensmtpd bird2; do
+  [[ " ${missing[*]} " == *" $service "* ]] && services+=("${service%2}")
+done
 policy=/usr/sbin/policy-rc.d
 own_policy=false
-if [[ " ${missing[*]} " == *" opensmtpd "* && ! -e $policy ]]; then
+if ((${#services[@]} > 0)) && [[ ! -e $policy ]]; then
   printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=true
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if $own_policy; then
   rm -f "$policy"
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-    systemctl disable --now opensmtpd >/dev/null 2>&1 || true
+    systemctl disable --now "${services[@]}" >/dev/null 2>&1 || true
   fi
 fi
