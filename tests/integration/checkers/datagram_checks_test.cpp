@@ -2,15 +2,11 @@
 // serving a zone this file writes, and datagram_servers.py for what dnsmasq will not do (echo,
 // silence, a wrong query ID, truncation). No root needed.
 
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/parse.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -25,57 +21,12 @@
 
 using namespace vigil;
 using namespace vigil::checkers;
+using vigil::test::child;
 using vigil::test::has_what_it_needs;
 using vigil::test::skip;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A child process whose stdin is a pipe: closing it (or SIGTERM) ends the child.
-struct child {
-    pid_t pid = -1;
-    int stdin_fd = -1;
-
-    // Starts argv; returns the first line the child prints (empty when `read_line` is false).
-    std::string start(const std::vector<std::string>& argv, bool read_line) {
-        int in[2];
-        int out[2];
-        REQUIRE(pipe2(in, O_CLOEXEC) == 0);
-        REQUIRE(pipe2(out, O_CLOEXEC) == 0);
-        pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            dup2(in[0], 0);
-            dup2(out[1], 1);
-            std::vector<char*> args;
-            for (const auto& a : argv) {
-                args.push_back(const_cast<char*>(a.c_str()));
-            }
-            args.push_back(nullptr);
-            execv(args[0], args.data());
-            _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        stdin_fd = in[1];
-        std::string line;
-        char c;
-        while (read_line && ::read(out[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        close(out[0]);
-        return line;
-    }
-    void stop() {
-        if (pid > 0) {
-            close(stdin_fd);
-            kill(pid, SIGTERM);
-            waitpid(pid, nullptr, 0);
-            pid = -1;
-        }
-    }
-    ~child() { stop(); }
-};
 
 // A loopback port no one listens on (UDP and TCP): bound, noted, closed.
 std::uint16_t unused_port() {
@@ -103,10 +54,7 @@ struct datagram_servers {
                                                                  "datagram_servers.py"},
             true);
         REQUIRE_MESSAGE(!line.empty(), "datagram_servers.py did not start");
-        auto doc = boost::json::parse(line).as_object();
-        for (const auto& [k, v] : doc) {
-            ports[std::string(k)] = static_cast<std::uint16_t>(v.as_int64());
-        }
+        ports = vigil::test::read_ports(line);
     }
 };
 

@@ -15,7 +15,6 @@
 
 #include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/parse.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -121,8 +120,7 @@ void make_certificates(const fs::path& dir) {
 
 struct test_servers {
     fs::path dir;
-    pid_t pid = -1;
-    int stdin_fd = -1;
+    vigil::test::child process;
     std::map<std::string, std::uint16_t> ports;
     std::uint16_t refused_port = 0;
 
@@ -131,35 +129,13 @@ struct test_servers {
         REQUIRE(mkdtemp(tmpl) != nullptr);
         dir = tmpl;
         make_certificates(dir);
-        int in[2];
-        int out[2];
-        REQUIRE(pipe2(in, O_CLOEXEC) == 0);
-        REQUIRE(pipe2(out, O_CLOEXEC) == 0);
-        pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            dup2(in[0], 0);
-            dup2(out[1], 1);
-            std::string script =
-                std::string(VIGIL_SOURCE_DIR) + "/tests/integration/checkers/servers.py";
-            execl("/usr/bin/python3", "python3", script.c_str(), dir.c_str(),
-                  static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        stdin_fd = in[1];
-        std::string line;
-        char c;
-        while (::read(out[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        close(out[0]);
+        auto line =
+            process.start({"/usr/bin/python3",
+                           std::string(VIGIL_SOURCE_DIR) + "/tests/integration/checkers/servers.py",
+                           dir.string()},
+                          true);
         REQUIRE_MESSAGE(!line.empty(), "servers.py did not start");
-        auto doc = boost::json::parse(line).as_object();
-        for (const auto& [k, v] : doc) {
-            ports[std::string(k)] = static_cast<std::uint16_t>(v.as_int64());
-        }
+        ports = vigil::test::read_ports(line);
         // A port nobody listens on: bind one, note it, close it.
         int s = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -172,9 +148,7 @@ struct test_servers {
         close(s);
     }
     ~test_servers() {
-        close(stdin_fd);
-        kill(pid, SIGTERM);
-        waitpid(pid, nullptr, 0);
+        process.stop();
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
