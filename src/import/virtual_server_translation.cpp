@@ -701,9 +701,10 @@ class virtual_server_builder {
                           "vigil sets it per virtual server");
         }
         // Checks shared by every real server read best as the virtual server's.
-        const auto& first = servers_.empty() ? no_checks_ : servers_.front().checks;
         bool shared =
-            !first.empty() && std::all_of(servers_.begin(), servers_.end(), [&](const auto& s) {
+            !servers_.empty() && !servers_.front().checks.empty() &&
+            std::all_of(servers_.begin(), servers_.end(), [&](const auto& s) {
+                const auto& first = servers_.front().checks;
                 return std::equal(s.checks.begin(), s.checks.end(), first.begin(), first.end(),
                                   [](const check_text& a, const check_text& b) {
                                       return a.table == b.table &&
@@ -712,7 +713,7 @@ class virtual_server_builder {
                                   });
             });
         if (shared) {
-            write_checks(out, first);
+            write_checks(out, servers_.front().checks);
         }
         std::string text = out.text();
         for (const auto& server : servers_) {
@@ -781,7 +782,6 @@ class virtual_server_builder {
     std::vector<std::string> flags_;
     const keepalived_statement* one_packet_ = nullptr;
     bool inhibit_ = false;
-    std::vector<check_text> no_checks_;
     check_settings settings_;
     toml_table_text keys_{""};
     std::vector<real_server_text> servers_;
