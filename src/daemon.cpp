@@ -411,9 +411,14 @@ control_target::node_drain_outcome daemon::drain_node(bool draining) {
         return {std::chrono::milliseconds(0), "no virtual server is announced over BGP"};
     }
     auto wait = engines_.set_node_draining(draining);
+    if (!wait) {
+        // Not persisted: refused rather than drained now and announced again after a restart.
+        return {std::chrono::milliseconds(0),
+                "cannot write " + config_.global.state_dir + "/drained: " + wait.error().message()};
+    }
     log_->info(draining ? "node.draining" : "node.undrained",
-               {{"drain_wait_ms", static_cast<std::int64_t>(wait.count())}});
-    return {wait, {}};
+               {{"drain_wait_ms", static_cast<std::int64_t>(wait->count())}});
+    return {*wait, {}};
 }
 
 running_state daemon::running() const {

@@ -19,7 +19,9 @@ boost::system::result<drain_list> drain_list::load(const std::filesystem::path& 
     }
     std::string line;
     while (std::getline(in, line)) {
-        if (!line.empty()) {
+        if (line == node_entry) {
+            list.node_drained_ = true;
+        } else if (!line.empty()) {
             list.names_.insert(line);
         }
     }
@@ -39,20 +41,36 @@ boost::system::result<bool> drain_list::set(const std::string& real_server, bool
     } else {
         next.erase(real_server);
     }
-    if (auto ec = save(next)) {
+    if (auto ec = save(next, node_drained_)) {
         return boost::system::result<bool>(boost::system::in_place_error, ec);
     }
     names_ = std::move(next);
     return true;
 }
 
-std::error_code drain_list::save(const std::set<std::string, std::less<>>& names) const {
+boost::system::result<bool> drain_list::set_node_drained(bool drained) {
+    if (node_drained_ == drained) {
+        return false;
+    }
+    if (auto ec = save(names_, drained)) {
+        return boost::system::result<bool>(boost::system::in_place_error, ec);
+    }
+    node_drained_ = drained;
+    return true;
+}
+
+std::error_code drain_list::save(const std::set<std::string, std::less<>>& names,
+                                 bool node_drained) const {
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path(), ec);
     if (ec) {
         return ec;
     }
     std::string text;
+    if (node_drained) {
+        text += node_entry;
+        text += '\n';
+    }
     for (const auto& name : names) {
         text += name;
         text += '\n';

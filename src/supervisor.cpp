@@ -168,6 +168,12 @@ bool supervisor::apply_bgp(const config::configuration& config,
         bgp_ = std::make_unique<bgp_announcer>(
             executor_, log_, clock_,
             [this](const std::string& vs) { return announcement_health(vs); });
+        if (drained_ && drained_->node_drained()) {
+            // Drained before a restart: nothing is announced until `vigil undrain-node`.
+            bgp_->set_node_mode(announce::node_mode::draining);
+            log_.warning("node.draining", {{"reason", "drained before the restart"},
+                                           {"file", drained_->file().string()}});
+        }
     }
     return bgp_->configure(config, std::move(opened));
 }
@@ -193,9 +199,12 @@ bgp_announcer::virtual_server_health supervisor::announcement_health(const std::
     return out;
 }
 
-std::chrono::milliseconds supervisor::set_node_draining(bool draining) {
+boost::system::result<std::chrono::milliseconds> supervisor::set_node_draining(bool draining) {
     if (!bgp_) {
         return std::chrono::milliseconds(0);
+    }
+    if (auto written = drained_->set_node_drained(draining); !written) {
+        return written.error();
     }
     bgp_->set_node_mode(draining ? announce::node_mode::draining : announce::node_mode::serving);
     return draining ? bgp_->drain_wait() : std::chrono::milliseconds(0);

@@ -97,11 +97,12 @@ class supervisor {
     boost::system::result<bool> set_drained(const std::string& real_server, bool drained);
     // BGP: whether the virtual server is announced; drain-node / undrain-node; and the start of
     // a graceful stop (every prefix withdrawn at once). Each returns how long to wait for the
-    // routers (drain_wait), zero without announcements.
+    // routers (drain_wait), zero without announcements. A node drain is kept in the drain list,
+    // so it outlives a restart; one that cannot be written is refused (the error says why).
     bool announces(const std::string& virtual_server) const {
         return bgp_ && bgp_->announces(virtual_server);
     }
-    std::chrono::milliseconds set_node_draining(bool draining);
+    boost::system::result<std::chrono::milliseconds> set_node_draining(bool draining);
     std::chrono::milliseconds withdraw_announcements();
 
     // The engines' sections of `vigil status` (real_servers, drained, ipvs, bgp), copied into the

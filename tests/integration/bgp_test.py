@@ -348,6 +348,17 @@ class bgp_test(unittest.TestCase):
         self.assertEqual(d2.status()["bgp"]["node_mode"], "draining")
         self.assertEqual(d2.gauge(), 0)
         self.assertEqual(d2.records("bgp.withdrawn")[-1]["reason"], "node_draining")
+        # The drain outlives the daemon: killed and started again (a crash, an upgrade), the node
+        # stays withdrawn until undrain-node, past any hold-down.
+        d2.process.kill()
+        d2.process.wait(timeout=5)
+        d2.events.close()
+        d2.start()
+        self.assertEqual(d2.status()["bgp"]["node_mode"], "draining")
+        self.assertEqual(d2.records("node.draining")[-1]["reason"], "drained before the restart")
+        time.sleep(HOLD_DOWN + 1.0)
+        self.assertEqual(len(net.hops()), 2, "a restarted drained node announced itself")
+        self.assertEqual(d2.gauge(), 0)
         d2.vigil("undrain-node")
         net.wait_hops(3, 2.0, "undrain-node announced again at once (a drain is no quorum loss)")
         self.assertEqual(d2.gauge(), 1)
