@@ -43,14 +43,14 @@ TEST_CASE("a node drain and server drains survive a restart, and the node is no 
     CHECK(read_file(state.path / "drained") == "@node\nweb\nweb/10.0.0.1:80\n");
 
     auto again = drain_list::load(state.path);
-    REQUIRE(again);
+    REQUIRE(again.has_value());
     CHECK(again->node_drained());
     // Status and metrics list names(): the node is not among them.
     CHECK(again->names() == std::set<std::string, std::less<>>{"web", "web/10.0.0.1:80"});
     CHECK(*again->set_node_drained(false));
     CHECK(read_file(state.path / "drained") == "web\nweb/10.0.0.1:80\n");
     auto undrained = drain_list::load(state.path);
-    REQUIRE(undrained);
+    REQUIRE(undrained.has_value());
     CHECK_FALSE(undrained->node_drained());
 }
 
@@ -60,6 +60,6 @@ TEST_CASE("a node drain that cannot be written is refused and not made") {
     std::ofstream(state.path / "file") << "x";
     drain_list list(state.path / "file" / "state");
     auto changed = list.set_node_drained(true);
-    CHECK_FALSE(changed);
+    CHECK_FALSE(changed.has_value());
     CHECK_FALSE(list.node_drained());
 }
