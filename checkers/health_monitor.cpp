@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <limits>
 
 #include "checkers/dns_probe.hpp"
@@ -92,6 +93,7 @@ struct health_monitor::server {
     health state = health::up;
     time_point since;
     flap_detector flaps;
+    std::uint64_t generation = 0;  // the latest update that named it
 
     health agreed_state() const {
         for (const auto& c : checks) {
@@ -264,51 +266,149 @@ void health_monitor::update_checks(server& s, std::vector<check_spec>& specs,
     s.checks = std::move(kept);
 }
 
+std::vector<std::string> health_monitor::stale_servers() const {
+    std::vector<std::string> stale;
+    for (const auto& [name, s] : servers_) {
+        if (s->generation != generation_) {
+            stale.emplace_back(name);
+        }
+    }
+    return stale;
+}
+
+void health_monitor::remove_server(const std::string& name) {
+    auto it = servers_.find(name);
+    if (it == servers_.end()) {
+        return;
+    }
+    for (auto& c : it->second->checks) {
+        detach(*c);
+    }
+    servers_.erase(it);
+}
+
+void health_monitor::update_server(checked_server_spec& spec, time_point now) {
+    auto it = servers_.find(spec.name);
+    if (it == servers_.end()) {
+        auto s = std::make_unique<server>(spec, now);
+        s->generation = generation_;
+        ++named_;
+        s->flaps.set_spec(flap_spec_);
+        for (const auto& check : spec.checks) {
+            auto c = std::make_unique<server_check>(*s, check, check.initial_state, now);
+            attach(*c, key_of(check, spec.endpoint));
+            s->checks.push_back(std::move(c));
+        }
+        s->state = s->agreed_state();
+        health_change change{s->name, s->virtual_server, s->state, s->weight()};
+        std::string_view name = s->name;  // the key views the server's own name
+        servers_.emplace(name, std::move(s));
+        if (on_change_) {
+            on_change_(change);
+        }
+        return;
+    }
+    auto& s = *it->second;
+    if (s.generation != generation_) {
+        s.generation = generation_;
+        ++named_;
+    }
+    unsigned old_weight = s.weight();
+    update_checks(s, spec.checks, spec.endpoint, now);
+    // The initial state only matters at registration; a reload never resets to it.
+    s.virtual_server = spec.virtual_server;
+    s.configured_weight = spec.weight;
+    // Removing the only failing check brings the server back now, not at its next result.
+    settle(s, nullptr, probe_result::ok(), now, old_weight);
+}
+
+// Servers are updated first and the ones the new set does not name removed after (marked by
+// generation, so finding them needs no lookup by name): a server renamed on the same address
+// keeps its shared probe and schedule.
 void health_monitor::update(std::vector<checked_server_spec> servers) {
+    ++generation_;
+    named_ = 0;
     auto now = clock_.now();
-    std::unordered_map<std::string_view, checked_server_spec*> wanted;
     for (auto& spec : servers) {
-        wanted[spec.name] = &spec;
+        update_server(spec, now);
     }
-    for (auto it = servers_.begin(); it != servers_.end();) {
-        if (!wanted.contains(it->first)) {
-            for (auto& c : it->second->checks) {
-                detach(*c);
-            }
-            it = servers_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    for (auto& spec : servers) {
-        auto it = servers_.find(spec.name);
-        if (it == servers_.end()) {
-            auto s = std::make_unique<server>(spec, now);
-            s->flaps.set_spec(flap_spec_);
-            for (const auto& check : spec.checks) {
-                auto c = std::make_unique<server_check>(*s, check, check.initial_state, now);
-                attach(*c, key_of(check, spec.endpoint));
-                s->checks.push_back(std::move(c));
-            }
-            s->state = s->agreed_state();
-            health_change change{s->name, s->virtual_server, s->state, s->weight()};
-            std::string_view name = s->name;  // the key views the server's own name
-            servers_.emplace(name, std::move(s));
-            if (on_change_) {
-                on_change_(change);
-            }
-            continue;
-        }
-        auto& s = *it->second;
-        unsigned old_weight = s.weight();
-        update_checks(s, spec.checks, spec.endpoint, now);
-        // The initial state only matters at registration; a reload never resets to it.
-        s.virtual_server = spec.virtual_server;
-        s.configured_weight = spec.weight;
-        // Removing the only failing check brings the server back now, not at its next result.
-        settle(s, nullptr, probe_result::ok(), now, old_weight);
+    for (const auto& name : stale_servers()) {
+        remove_server(name);
     }
     rearm();
+}
+
+void health_monitor::update_in_turns(std::vector<checked_server_spec> servers,
+                                     removed_handler done) {
+    ++generation_;
+    named_ = 0;
+    update_from(std::make_shared<std::vector<checked_server_spec>>(std::move(servers)), 0,
+                std::move(done));
+}
+
+void health_monitor::update_from(std::shared_ptr<std::vector<checked_server_spec>> servers,
+                                 std::size_t first, removed_handler done) {
+    auto now = clock_.now();
+    auto last = std::min(servers->size(), first + update_batch);
+    for (auto i = first; i < last; ++i) {
+        update_server((*servers)[i], now);
+        // Freed with its batch: 10,000 specs freed at the end held the last turn for ms.
+        (*servers)[i] = checked_server_spec{};
+    }
+    rearm();
+    if (last == servers->size()) {
+        sweep_from(0, std::make_shared<std::vector<std::string>>(), std::move(done));
+        return;
+    }
+    boost::asio::post(executor_, [this, alive = alive_, servers = std::move(servers), last,
+                                  done = std::move(done)]() mutable {
+        if (!*alive) {
+            if (done) {
+                done({});  // the monitor is gone (a stop): whoever waits is not left waiting
+            }
+            return;
+        }
+        update_from(std::move(servers), last, std::move(done));
+    });
+}
+
+// The servers the update did not name go, a range of hash buckets per turn (the bucket count
+// stays put: nothing is inserted until the next update). Usually every server was named and
+// nothing is walked.
+void health_monitor::sweep_from(std::size_t first_bucket,
+                                std::shared_ptr<std::vector<std::string>> removed,
+                                removed_handler done) {
+    auto buckets = named_ == servers_.size() ? 0 : servers_.bucket_count();
+    auto last = std::min(buckets, first_bucket + update_batch);
+    std::vector<std::string> stale;
+    for (auto b = first_bucket; b < last; ++b) {
+        for (auto it = servers_.begin(b); it != servers_.end(b); ++it) {
+            if (it->second->generation != generation_) {
+                stale.emplace_back(it->first);
+            }
+        }
+    }
+    for (auto& name : stale) {
+        remove_server(name);
+        removed->push_back(std::move(name));
+    }
+    if (last >= buckets) {
+        rearm();
+        if (done) {
+            done(std::move(*removed));
+        }
+        return;
+    }
+    boost::asio::post(executor_, [this, alive = alive_, last, removed = std::move(removed),
+                                  done = std::move(done)]() mutable {
+        if (!*alive) {
+            if (done) {
+                done(std::move(*removed));
+            }
+            return;
+        }
+        sweep_from(last, std::move(removed), std::move(done));
+    });
 }
 
 void health_monitor::rearm() {

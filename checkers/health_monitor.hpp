@@ -135,6 +135,14 @@ class health_monitor {
     // new probe starting from its current state (not the initial state), and a check added to a
     // server starts from the server's state, so a reload does not flap it.
     void update(std::vector<checked_server_spec> servers);
+    // The same, spread over loop turns so that a reload of 10,000 servers never holds the loop
+    // (and the VRRP adverts that share it) for more than a few milliseconds: servers are updated,
+    // then the ones that left removed, update_batch at a time, one batch per turn. `done` gets
+    // the names of the removed servers after the last batch (also if the monitor is destroyed
+    // first). Not to be called again, nor update(), before `done`.
+    static constexpr std::size_t update_batch = 500;
+    using removed_handler = std::function<void(std::vector<std::string> removed)>;
+    void update_in_turns(std::vector<checked_server_spec> servers, removed_handler done);
 
     std::vector<real_server_status> status() const;
     std::optional<real_server_status> status(std::string_view real_server) const;
@@ -169,6 +177,14 @@ class health_monitor {
     void detach(server_check& c);
     void update_checks(server& s, std::vector<check_spec>& specs, const ip_endpoint& endpoint,
                        time_point now);
+    void update_server(checked_server_spec& spec, time_point now);
+    // The servers the latest update did not name.
+    std::vector<std::string> stale_servers() const;
+    void remove_server(const std::string& name);
+    void update_from(std::shared_ptr<std::vector<checked_server_spec>> servers, std::size_t first,
+                     removed_handler done);
+    void sweep_from(std::size_t first_bucket, std::shared_ptr<std::vector<std::string>> removed,
+                    removed_handler done);
     void on_timer();
     void rearm();
     void deliver(probe_id id, std::uint64_t run, probe_result result);
@@ -205,6 +221,8 @@ class health_monitor {
     std::size_t max_running_;
     flap_spec flap_spec_;
     std::size_t running_ = 0;
+    std::uint64_t generation_ = 0;  // of update() / update_in_turns()
+    std::size_t named_ = 0;         // servers the current generation named
     std::optional<time_point> overload_logged_at_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     counters counters_;

@@ -109,24 +109,27 @@ void supervisor::commit(prepared_reload change, const config::configuration& con
 void supervisor::commit_in_turns(prepared_reload change, const config::configuration& config,
                                  std::function<void()> committed) {
     auto held = std::make_shared<prepared_reload>(std::move(change));
-    commit_checks(*held, config);
-    boost::asio::post(executor_, [this, held, &config, committed = std::move(committed)] {
-        if (!shut_down_) {
-            commit_ipvs(*held, config);
-        }
+    commit_checks(*held, config, [this, held, &config, committed = std::move(committed)] {
+        // A turn of its own: the last batch of checks may just have run on this one.
         boost::asio::post(executor_, [this, held, &config, committed] {
             if (!shut_down_) {
-                commit_vrrp(*held);
-                commit_bgp(*held, config);
+                commit_ipvs(*held, config);
             }
-            committed();
+            boost::asio::post(executor_, [this, held, &config, committed] {
+                if (!shut_down_) {
+                    commit_vrrp(*held);
+                    commit_bgp(*held, config);
+                }
+                committed();
+            });
         });
     });
 }
 
-void supervisor::commit_checks(prepared_reload& change, const config::configuration& config) {
+void supervisor::commit_checks(prepared_reload& change, const config::configuration& config,
+                               std::function<void()> done) {
     drained_->move_to(config.global.state_dir);
-    apply_checks(config, std::move(change.specs.checks));
+    apply_checks(config, std::move(change.specs.checks), std::move(done));
 }
 
 void supervisor::commit_ipvs(prepared_reload& change, const config::configuration& config) {
@@ -299,17 +302,14 @@ bool supervisor::apply_ipvs(const config::configuration& config,
 }
 
 void supervisor::apply_checks(const config::configuration& config,
-                              std::vector<checkers::checked_server_spec> servers) {
-    // Health of real servers that left the config is forgotten (a set: 10,000 real servers
-    // compared pairwise held the loop for most of a second).
-    std::unordered_set<std::string_view> names;
-    names.reserve(servers.size());
-    for (const auto& s : servers) {
-        names.insert(s.name);
-    }
-    std::erase_if(health_, [&](const auto& entry) { return !names.contains(entry.first); });
+                              std::vector<checkers::checked_server_spec> servers,
+                              std::function<void()> done) {
     if (!health_monitor_) {
+        health_.clear();
         if (servers.empty()) {
+            if (done) {
+                done();
+            }
             return;
         }
         health_monitor_ = std::make_unique<checkers::health_monitor>(
@@ -317,7 +317,25 @@ void supervisor::apply_checks(const config::configuration& config,
             [this](const checkers::health_change& change) { on_health_change(change); });
     }
     health_monitor_->set_flap_spec({config.global.flap_threshold, config.global.flap_window});
-    health_monitor_->update(std::move(servers));
+    if (!done) {
+        // Health of real servers that left the config is forgotten (a set: 10,000 real servers
+        // compared pairwise held the loop for most of a second).
+        std::unordered_set<std::string_view> names;
+        names.reserve(servers.size());
+        for (const auto& s : servers) {
+            names.insert(s.name);
+        }
+        std::erase_if(health_, [&](const auto& entry) { return !names.contains(entry.first); });
+        health_monitor_->update(std::move(servers));
+        return;
+    }
+    health_monitor_->update_in_turns(
+        std::move(servers), [this, done = std::move(done)](std::vector<std::string> removed) {
+            for (const auto& name : removed) {
+                health_.erase(name);  // its health is forgotten with it
+            }
+            done();
+        });
 }
 
 bool supervisor::apply_vrrp(const config::configuration& config) {

@@ -124,9 +124,13 @@ class supervisor {
                     std::vector<ipvs::virtual_server_spec> specs,
                     std::unique_ptr<ipvs::backend> opened = nullptr);
     bool apply_vrrp(const config::configuration& config);
+    // At start `done` is empty and the checks are set up at once; on a reload they are updated
+    // over several loop turns (see health_monitor::update_in_turns) and `done` follows.
     void apply_checks(const config::configuration& config,
-                      std::vector<checkers::checked_server_spec> servers);
-    void commit_checks(prepared_reload& change, const config::configuration& config);
+                      std::vector<checkers::checked_server_spec> servers,
+                      std::function<void()> done = {});
+    void commit_checks(prepared_reload& change, const config::configuration& config,
+                       std::function<void()> done = {});
     void commit_ipvs(prepared_reload& change, const config::configuration& config);
     void commit_vrrp(prepared_reload& change);
     void commit_bgp(prepared_reload& change, const config::configuration& config);

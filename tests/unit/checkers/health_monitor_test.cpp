@@ -558,3 +558,77 @@ TEST_CASE("the same check twice on one server, or on two, runs as one probe") {
     CHECK(e.state(a.name).checks[1].checked);
     CHECK(e.state(b.name).checks[0].checked);
 }
+
+TEST_CASE("a reload in turns updates a batch per loop turn, then removes what left, then reports") {
+    engine e;
+    auto port = closed_port(e.io);
+    auto servers = [&](std::size_t count, unsigned weight) {
+        std::vector<checked_server_spec> out;
+        for (std::size_t i = 0; i < count; ++i) {
+            auto s = tcp_server("vs" + std::to_string(i), port);
+            s.weight = weight;
+            out.push_back(std::move(s));
+        }
+        return out;
+    };
+    auto total = 2 * health_monitor::update_batch + 7;
+    e.monitor.update(servers(total, 1));
+    REQUIRE(e.monitor.stats().real_servers == total);
+    e.changes.clear();
+    e.io.poll();  // closed_port's aborted accept: the turns below are the reload's own
+
+    // Every weight changes and the last 7 servers leave: one batch on the call's own turn.
+    auto next = servers(2 * health_monitor::update_batch, 2);
+    next.push_back(tcp_server("new", port));
+    std::optional<std::vector<std::string>> removed;
+    e.monitor.update_in_turns(std::move(next),
+                              [&](std::vector<std::string> gone) { removed = std::move(gone); });
+    CHECK(e.changes.size() == health_monitor::update_batch);
+    CHECK(e.state("vs0/127.0.0.1:" + std::to_string(port)).weight == 2);
+    CHECK(e.state("vs" + std::to_string(total - 1) + "/127.0.0.1:" + std::to_string(port)).weight ==
+          1);
+    CHECK_FALSE(removed);
+    e.io.restart();
+    REQUIRE(e.io.poll_one() == 1);
+    CHECK(e.changes.size() == 2 * health_monitor::update_batch);
+    CHECK_FALSE(removed);
+    // The new server, then the sweep (a few hash buckets per turn) until `done`.
+    std::size_t turns = 1;
+    while (!removed && e.io.poll_one() == 1) {
+        ++turns;
+    }
+    REQUIRE(removed);
+    CHECK(turns >= 2);
+    CHECK(removed->size() == 7);
+    CHECK(e.monitor.stats().real_servers == 2 * health_monitor::update_batch + 1);
+    CHECK_FALSE(
+        e.monitor.status("vs" + std::to_string(total - 1) + "/127.0.0.1:" + std::to_string(port)));
+    CHECK(e.monitor.status("new/127.0.0.1:" + std::to_string(port)));
+    // A reload that removes nothing walks no buckets: done on the turn of the last batch.
+    e.monitor.update(servers(3, 1));
+    removed.reset();
+    e.monitor.update_in_turns(servers(3, 1),
+                              [&](std::vector<std::string> gone) { removed = std::move(gone); });
+    REQUIRE(removed);
+    CHECK(removed->empty());
+}
+
+TEST_CASE("a reload in turns still reports done when the monitor goes before its last turn") {
+    asio::io_context io;
+    std::vector<std::string> lines;
+    event_log log{std::make_unique<capturing_sink>(lines), log_level::debug};
+    random_source random{7};
+    manual_clock clock{t0};
+    bool done = false;
+    {
+        health_monitor monitor(io.get_executor(), log, random, clock, [](const health_change&) {});
+        std::vector<checked_server_spec> servers;
+        for (std::size_t i = 0; i < 2 * health_monitor::update_batch; ++i) {
+            servers.push_back(tcp_server("vs" + std::to_string(i), 9));
+        }
+        monitor.update_in_turns(std::move(servers), [&](std::vector<std::string>) { done = true; });
+        CHECK_FALSE(done);
+    }
+    io.poll();
+    CHECK(done);
+}
