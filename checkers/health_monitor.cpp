@@ -432,7 +432,8 @@ void health_monitor::rearm() {
 
 void health_monitor::on_timer() {
     auto now = clock_.now();
-    auto work = scheduler_.poll(now, max_running_ > running_ ? max_running_ - running_ : 0);
+    auto free_slots = max_running_ > running_ ? max_running_ - running_ : 0;
+    auto work = scheduler_.poll(now, std::min(free_slots, max_starts_per_turn));
     for (auto id : work.timed_out) {
         auto& slot = *probes_.at(id);
         slot.impl->cancel();
@@ -457,6 +458,17 @@ void health_monitor::on_timer() {
         });
     }
     rearm();
+    if (work.start.size() == max_starts_per_turn && !more_starts_posted_) {
+        // More may be due: they start on the next turn, after whatever else waits for the loop
+        // (a VRRP advert), not on the next wake-up grid tick.
+        more_starts_posted_ = true;
+        boost::asio::post(executor_, [this, alive = alive_] {
+            if (*alive) {
+                more_starts_posted_ = false;
+                on_timer();
+            }
+        });
+    }
 }
 
 void health_monitor::deliver(probe_id id, std::uint64_t run, probe_result result) {

@@ -120,6 +120,10 @@ class health_monitor {
     // out of descriptors can never fail checks: with the usual 1024 that is 128.
     static constexpr std::size_t default_max_running = 2048;
     static constexpr duration overload_lag = std::chrono::milliseconds(100);
+    // Probes started in one loop turn, at most (a start is a socket and a connect, 10-20 us): a
+    // wake-up after a stall that finds hundreds due must not hold the loop the VRRP adverts share
+    // for as long again. The rest start on the following turns.
+    static constexpr std::size_t max_starts_per_turn = 128;
     static constexpr duration overload_log_interval = std::chrono::seconds(10);
 
     health_monitor(boost::asio::any_io_executor executor, event_log& log, random_source& random,
@@ -221,6 +225,7 @@ class health_monitor {
     std::size_t max_running_;
     flap_spec flap_spec_;
     std::size_t running_ = 0;
+    bool more_starts_posted_ = false;
     std::uint64_t generation_ = 0;  // of update() / update_in_turns()
     std::size_t named_ = 0;         // servers the current generation named
     std::optional<time_point> overload_logged_at_;
