@@ -112,7 +112,7 @@ if systemctl start vigil-alone 2>/tmp/start.err; then fail "vigil started withou
 say "   systemctl start failed after $(($(now_ms) - t0)) ms: $(head -1 /tmp/start.err)"
 news=$(journal_news vigil-alone)
 echo "$news" | grep 'bgp' | head -1 | sed 's/^/   journal: /'
-echo "$news" | grep -q '"event":"bgp.link_failed","interface":"vigil-live".*"No such file or directory"' ||
+echo "$news" | grep -q '"event":"bgp.link_failed","interface":"vigil-live","operation":"create","error":"/dev/net/tun: No such file or directory"' ||
   fail "vigil did not say it cannot create the liveness device vigil-live (no /dev/net/tun)"
 link_exists && fail "a liveness device exists although vigil could not start"
 stop_clean vigil-alone
@@ -122,7 +122,7 @@ bold "1b. the drop-in without DeviceAllow=/dev/net/tun rw (the node is there, th
 if systemctl start vigil-no-deviceallow 2>/dev/null; then fail "vigil started without DeviceAllow="; fi
 news=$(journal_news vigil-no-deviceallow)
 echo "$news" | grep 'bgp' | head -1 | sed 's/^/   journal: /'
-echo "$news" | grep -q '"event":"bgp.link_failed","interface":"vigil-live".*"Operation not permitted"' ||
+echo "$news" | grep -q '"event":"bgp.link_failed","interface":"vigil-live","operation":"create","error":"/dev/net/tun: Operation not permitted"' ||
   fail "vigil did not say /dev/net/tun is not permitted"
 stop_clean vigil-no-deviceallow
 
