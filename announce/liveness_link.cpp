@@ -44,7 +44,7 @@ std::error_code liveness_link::open(const std::string& name) {
     }
     // O_CLOEXEC: a child (check script, notify program) must not keep the device alive after
     // vigil dies.
-    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    int fd = ::open(device, O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return last_error();
     }

@@ -19,6 +19,10 @@ class liveness_link {
     liveness_link(const liveness_link&) = delete;
     liveness_link& operator=(const liveness_link&) = delete;
 
+    // The clone device every step of open() works through: errors name it, since ENOENT or
+    // EPERM from it (a sandbox without the node, or one denying it) says nothing on its own.
+    static constexpr const char* device = "/dev/net/tun";
+
     // Creates the device (down). Fails if it exists and is held by another process (EBUSY), or
     // without CAP_NET_ADMIN.
     std::error_code open(const std::string& name);

@@ -90,7 +90,8 @@ bool bgp_announcer::configure(const config::configuration& config,
         if (auto error = link_.open(settings_.liveness_interface)) {
             log_.error("bgp.link_failed", {{"interface", settings_.liveness_interface},
                                            {"operation", "create"},
-                                           {"error", error.message()}});
+                                           {"error", std::string(announce::liveness_link::device) +
+                                                         ": " + error.message()}});
             return false;
         }
     }

@@ -88,7 +88,8 @@ boost::system::result<supervisor::prepared_reload, std::vector<std::string>> sup
         announce::liveness_link link;
         if (auto error = link.open(config.global.bgp.liveness_interface)) {
             errors.push_back("bgp: the liveness interface " + config.global.bgp.liveness_interface +
-                             " cannot be created: " + error.message());
+                             " cannot be created: " + announce::liveness_link::device + ": " +
+                             error.message());
         } else {
             change.bgp_link.emplace(std::move(link));
         }

@@ -25,6 +25,14 @@
 #     --bzimage            boot the compressed vmlinuz instead of the PVH vmlinux (slower under TCG)
 #     --log FILE           serial console log (default $VM_DIR/last-console.log)
 #     --stream             print the guest command's output as it comes, not after power-off
+#     --append ARG         extra kernel command line argument (repeatable), e.g. systemd.mask=UNIT
+#     --systemd            boot the host's own root file system with systemd as PID 1 instead of
+#                          the busybox initramfs: / read-only over virtio-9p under a tmpfs overlay,
+#                          the --add files copied into the overlay (no libraries: the host's are
+#                          there), the guest command run by the unit vm-guest.service, the one
+#                          unit (with its dependencies) the boot starts: systemd.unit=vm-guest.target.
+#                          The host's boot housekeeping is masked (see systemd_overlay), and
+#                          no generator runs; --append systemd.mask=UNIT masks more.
 #   Default guest command: the ipvsadm demo (rr service + masq dest, ipvsadm -Ln).
 #   Exit status: guest command's exit status, 124 timeout/no marker, 125 build/setup error.
 #
@@ -75,14 +83,14 @@ extract_vmlinux() { # KVER -> $VM_DIR/vmlinux-KVER
   if file "$out.tmp" | grep -q 'ELF 64-bit'; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; log "vmlinux extraction failed"; return 1; fi
 }
 
-# copy FILE into ROOT at GUEST path, plus shared libs for dynamic ELF
-add_file() { # ROOT HOST GUEST
-  local root=$1 src=$2 dst=$3 lib
+# copy FILE into ROOT at GUEST path, plus shared libs for dynamic ELF unless LIBS is 0
+add_file() { # ROOT HOST GUEST [LIBS]
+  local root=$1 src=$2 dst=$3 libs=${4:-1} lib
   mkdir -p "$root/$(dirname "$dst")"
   cp -L "$src" "$root/$dst" || die "copy $src"
   # Without debug information: a smaller initramfs boots faster under TCG.
   if file -L "$src" | grep -q 'ELF'; then strip --strip-debug "$root/$dst" || die "strip $src"; fi
-  if file -L "$src" | grep -q 'ELF.*dynamically linked'; then
+  if [ "$libs" = 1 ] && file -L "$src" | grep -q 'ELF.*dynamically linked'; then
     for lib in $(ldd "$src" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'); do
       [ -e "$root/$lib" ] && continue
       mkdir -p "$root/$(dirname "$lib")"; cp -L "$lib" "$root/$lib"
@@ -90,9 +98,61 @@ add_file() { # ROOT HOST GUEST
   fi
 }
 
+# systemd_overlay DIR NONCE CMD: what --systemd adds to the host's root for the boot: the unit
+# that runs the guest command between the markers and powers off, and the target it is part of.
+systemd_overlay() {
+  local o=$1 nonce=$2 cmd=$3
+  mkdir -p "$o/vm-guest" "$o/etc/systemd/system"
+  printf '%s\n' "$cmd" > "$o/vm-guest/cmd.sh"
+  cat > "$o/vm-guest/run.sh" <<EOF
+#!/bin/sh
+echo "@@GUEST-START-$nonce@@"
+sh /vm-guest/cmd.sh
+echo "@@GUEST-RC-$nonce=\$?@@"
+systemctl poweroff --force --force
+EOF
+  chmod +x "$o/vm-guest/run.sh"
+  cat > "$o/etc/systemd/system/vm-guest.target" <<'EOF'
+[Unit]
+Description=vm.sh guest: the guest command and what it needs
+Requires=vm-guest.service
+After=vm-guest.service
+AllowIsolate=yes
+EOF
+  cat > "$o/etc/systemd/system/vm-guest.service" <<'EOF'
+[Unit]
+Description=vm.sh guest command
+[Service]
+Type=oneshot
+ExecStart=/vm-guest/run.sh
+StandardInput=null
+StandardOutput=tty
+StandardError=inherit
+TTYPath=/dev/ttyS0
+TTYReset=no
+TTYVHangup=no
+EOF
+  # The host's boot housekeeping a test guest does without: each costs a second or more under
+  # TCG. No generator runs (fstab, getty, SysV scripts) and no timer fires.
+  local u g
+  for u in timers.target systemd-timesyncd.service systemd-pstore.service systemd-binfmt.service \
+      proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount systemd-update-utmp.service \
+      systemd-random-seed.service systemd-journal-flush.service systemd-sysusers.service \
+      systemd-firstboot.service systemd-repart.service systemd-remount-fs.service \
+      kmod-static-nodes.service systemd-tmpfiles-setup-dev.service systemd-modules-load.service \
+      modprobe@.service dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount \
+      sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount; do
+    ln -s /dev/null "$o/etc/systemd/system/$u"
+  done
+  mkdir -p "$o/etc/systemd/system-generators"
+  for g in /lib/systemd/system-generators/*; do
+    [ -e "$g" ] && ln -s /dev/null "$o/etc/systemd/system-generators/$(basename "$g")"
+  done
+}
+
 run_vm() {
   local accel=auto timeout=180 mem=512 cpus=1 extra_mods="" net=0 share="" keep=0 bzimage=0 stream=0
-  local logf="$VM_DIR/last-console.log" adds=() gfwd=() hfwd=() qextra=() cmd=""
+  local systemd=0 logf="$VM_DIR/last-console.log" adds=() gfwd=() hfwd=() qextra=() append=() cmd=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --add) adds+=("$2"); shift 2 ;;
@@ -110,6 +170,8 @@ run_vm() {
       --bzimage) bzimage=1; shift ;;
       --stream) stream=1; shift ;;
       --qemu-arg) qextra+=("$2"); shift 2 ;;
+      --append) append+=("$2"); shift 2 ;;
+      --systemd) systemd=1; shift ;;
       --) shift; cmd="$*"; break ;;
       *) die "unknown option $1" ;;
     esac
@@ -135,9 +197,12 @@ run_vm() {
   local want="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_dh ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_lblc ip_vs_lblcr ip_vs_twos crc32c_generic crc32c-intel $extra_mods"
   [ $net = 1 ] && want="$want virtio_pci virtio_net"
   [ -n "$share" ] && want="$want virtio_pci 9pnet_virtio 9p"
+  # autofs4: systemd's automount units (binfmt_misc) want it, and say so on the console without it.
+  [ $systemd = 1 ] && want="$want virtio_pci 9pnet_virtio 9p overlay autofs4"
   local m line ko rel order=()
   for m in $want; do
-    modprobe -d "$KDIR" -S "$kver" -D "$m" 2>/dev/null | while read -r kw ko; do
+    # "insmod PATH [OPTIONS]": the options come from the host's modprobe.d (dummy numdummies=0).
+    modprobe -d "$KDIR" -S "$kver" -D "$m" 2>/dev/null | while read -r kw ko _; do
       [ "$kw" = insmod ] && echo "$ko"
     done
   done > "$b/closure.txt"
@@ -160,14 +225,25 @@ run_vm() {
   depmod -b "$root" "$kver" 2>/dev/null || log "warning: depmod on subset failed"
 
   # --- userland ---
-  add_file "$root" "$(command -v ipvsadm)" /sbin/ipvsadm
-  local a src dst
-  for a in "${adds[@]}"; do
-    src=${a%%:*}; dst=${a#*:}; [ "$dst" = "$a" ] && dst=/usr/local/bin/$(basename "$src")
-    add_file "$root" "$src" "$dst"
-  done
+  local a src dst nonce
+  nonce=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+  if [ $systemd = 1 ]; then
+    systemd_overlay "$root/overlay" "$nonce" "$cmd"
+    for a in "${adds[@]}"; do
+      src=${a%%:*}; dst=${a#*:}; [ "$dst" = "$a" ] && dst=/usr/local/bin/$(basename "$src")
+      # The guest's / is the host's: a folder behind a symlink there (/lib -> usr/lib) is one
+      # behind the same symlink in the guest, and the copy must not replace the symlink.
+      dst=$(realpath -m "$(dirname "$dst")")/$(basename "$dst")
+      add_file "$root/overlay" "$src" "$dst" 0
+    done
+  else
+    add_file "$root" "$(command -v ipvsadm)" /sbin/ipvsadm
+    for a in "${adds[@]}"; do
+      src=${a%%:*}; dst=${a#*:}; [ "$dst" = "$a" ] && dst=/usr/local/bin/$(basename "$src")
+      add_file "$root" "$src" "$dst"
+    done
+  fi
   printf '%s\n' "$cmd" > "$root/cmd.sh"
-  local nonce; nonce=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
   cat > "$root/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s
@@ -181,6 +257,26 @@ done
 if [ $net = 1 ]; then
   for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
   ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
+if [ $systemd = 1 ]; then
+  # The host's / read-only, a tmpfs on top for what the guest writes, the --add files in it.
+  mkdir -p /mnt/lower /mnt/rw /newroot
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=524288 hostroot /mnt/lower &&
+    mount -t tmpfs -o mode=0755 tmpfs /mnt/rw && mkdir /mnt/rw/upper /mnt/rw/work &&
+    mount -t overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot ||
+    { echo "ipvs-vm: cannot mount the host's root"; poweroff -f; }
+  cp -a /overlay/. /newroot/
+  # A container's marker: systemd would take the guest for a container, and a container's systemd
+  # reads no kernel command line (systemd.unit=).
+  rm -f /newroot/.dockerenv /newroot/run/.containerenv
+  # The modules of the guest's kernel, for modprobe and systemd's static device nodes.
+  mkdir -p /newroot/lib/modules && cp -a /lib/modules/$kver /newroot/lib/modules/
+  if [ -n "$share" ]; then
+    mkdir -p /newroot/mnt/host
+    mount -t 9p -o trans=virtio,version=9p2000.L,ro host0 /newroot/mnt/host || echo "9p mount failed"
+  fi
+  mount --move /dev /newroot/dev; mount --move /proc /newroot/proc; mount --move /sys /newroot/sys
+  exec switch_root /newroot /lib/systemd/systemd
 fi
 if [ -n "$share" ]; then mount -t 9p -o trans=virtio,version=9p2000.L,ro host0 /mnt/host || echo "9p mount failed"; fi
 echo "@@GUEST-START-$nonce@@"
@@ -214,11 +310,18 @@ EOF
     qnet=(-nic "$nic")
   fi
   [ -n "$share" ] && qshare=(-virtfs "local,path=$share,mount_tag=host0,security_model=none,readonly=on")
+  local kappend="console=ttyS0 panic=-1 quiet"
+  if [ $systemd = 1 ]; then
+    # multidevs=remap: / spans several host file systems, whose inode numbers would collide.
+    qshare+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+    kappend="$kappend systemd.unit=vm-guest.target systemd.show_status=false"
+  fi
+  [ ${#append[@]} -gt 0 ] && kappend="$kappend ${append[*]}"
   t0=$(date +%s%N)
   local qemu=(timeout -k 5 "$timeout" qemu-system-x86_64 "${qacc[@]}" -m "$mem" -smp "$cpus"
       -nodefaults -no-user-config -display none -serial stdio -no-reboot
       -kernel "$kernel" -initrd "$b/initramfs.cpio.gz"
-      -append "console=ttyS0 panic=-1 quiet" "${qnet[@]}" "${qshare[@]}" "${qextra[@]}")
+      -append "$kappend" "${qnet[@]}" "${qshare[@]}" "${qextra[@]}")
   local qrc
   if [ $stream = 1 ]; then
     # The console goes to the log and, between the markers, to stdout line by line as it comes.
