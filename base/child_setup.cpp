@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,10 @@ void switch_user(const child_plan& plan, int report) noexcept {
         report_and_exit(report_fd, setup_step::process_group, errno);
     }
     reset_signal_dispositions();
+    // Forked from VRRP's real-time thread, a script would run real-time too: one that spins would
+    // hold a CPU ahead of everything else. Lowering a priority needs no privilege.
+    sched_param normal{};
+    ::sched_setscheduler(0, SCHED_OTHER, &normal);
     int report = redirect_standard_streams(plan, output_fd, report_fd);
     if (::chdir("/") != 0) {
         report_and_exit(report, setup_step::working_directory, errno);

@@ -285,10 +285,16 @@ void event_log::emit(log_level level, std::string_view event,
 }
 
 void event_log::emit(log_level level, std::string_view event, std::span<const log_field> fields) {
-    if (level < threshold_ || !sink_) {
+    if (!wants(level) || !sink_) {
         return;
     }
     sink_->write(log_record{std::chrono::system_clock::now(), level, event, fields});
+}
+
+void event_log::write(const log_record& record) {
+    if (wants(record.level) && sink_) {
+        sink_->write(record);
+    }
 }
 
 }  // namespace vigil

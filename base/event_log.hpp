@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -110,13 +111,21 @@ class event_log {
         emit(log_level::error, event, fields);
     }
 
+    // A record emitted elsewhere (on another thread, then handed over): written with its own time,
+    // if its level is still wanted.
+    void write(const log_record& record);
+    // Whether a record of this level would be written; safe to ask from any thread.
+    bool wants(log_level level) const {
+        return level >= threshold_.load(std::memory_order_relaxed);
+    }
+
     // A reload may change where and how much is logged.
     void replace_sink(std::unique_ptr<log_sink> sink) { sink_ = std::move(sink); }
     void set_threshold(log_level threshold) { threshold_ = threshold; }
 
   private:
     std::unique_ptr<log_sink> sink_;
-    log_level threshold_;
+    std::atomic<log_level> threshold_;
 };
 
 }  // namespace vigil

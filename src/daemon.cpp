@@ -43,16 +43,20 @@ daemon::daemon(std::string config_file, config::configuration initial,
                    answer_control_request(request, *this, std::move(reply));
                }),
       engines_(io_.get_executor(), *log_, clock_, random_) {
-    // The workers run at normal priority even when the daemon is started at a real-time one
-    // (chrt, systemd's CPUSchedulingPolicy): only the loop keeps it. A real-time worker rendering
-    // a 10,000-server status holds a CPU for tens of ms, ahead of the kernel's own network work
-    // on a small machine; a niced one, waiting for a CPU while holding an allocator lock, holds
-    // up the loop behind it. (Both were measured: bench/vrrp_jitter.py.)
+    // The loop and the workers run at normal priority even when the daemon is started at a
+    // real-time one (chrt, systemd's CPUSchedulingPolicy): only the VRRP thread keeps it. A
+    // real-time loop running thousands of checks a second, or a worker rendering a 10,000-server
+    // status, holds a CPU for tens of ms ahead of the kernel's own network work on a small
+    // machine (measured: bench/vrrp_jitter.py). Workers are not niced either: one waiting for a
+    // CPU while holding an allocator lock holds up the loop behind it.
+    // (The VRRP thread was started by the engines, above, so it has inherited the priority.)
+    auto to_normal_priority = [] {
+        sched_param normal{};
+        ::sched_setscheduler(0, SCHED_OTHER, &normal);  // this thread only (Linux)
+    };
+    to_normal_priority();
     for (auto* worker : {&reload_worker_, &render_worker_}) {
-        boost::asio::post(*worker, [] {
-            sched_param normal{};
-            ::sched_setscheduler(0, SCHED_OTHER, &normal);
-        });
+        boost::asio::post(*worker, to_normal_priority);
     }
 }
 

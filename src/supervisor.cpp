@@ -16,7 +16,14 @@ namespace vigil {
 
 supervisor::supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
                        random_source& random)
-    : executor_(std::move(executor)), log_(log), clock_(clock), random_(random) {}
+    : executor_(std::move(executor)),
+      log_(log),
+      clock_(clock),
+      random_(random),
+      vrrp_(std::make_unique<vrrp_thread>(executor_, log_)) {
+    vrrp_->on_state_change(
+        [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
+}
 
 supervisor::~supervisor() {
     bgp_.reset();
@@ -64,19 +71,14 @@ boost::system::result<supervisor::prepared_reload, std::vector<std::string>> sup
     auto groups = std::move(specs.sync_groups);
     change.specs.checks = std::move(specs.checks);
     change.specs.virtual_servers = std::move(specs.virtual_servers);
-    auto* set = vrrp_.get();
-    if (!set && !instances.empty()) {
-        change.address_effects = std::make_unique<vrrp::netlink_effects>();
-        if (!change.address_effects->ok()) {
-            errors.push_back("vrrp: cannot open a route netlink socket");
-        } else {
-            change.vrrp =
-                std::make_unique<vrrp::instance_set>(executor_, log_, *change.address_effects);
-            set = change.vrrp.get();
+    // A first instance makes the (empty) instance set: kept if the rest of the reload is refused.
+    if (!vrrp_->opened() && !instances.empty()) {
+        if (auto error = vrrp_->open()) {
+            errors.push_back("vrrp: " + *error);
         }
     }
-    if (set) {
-        auto prepared = set->prepare(std::move(instances), std::move(groups));
+    if (vrrp_->opened()) {
+        auto prepared = vrrp_->prepare(std::move(instances), std::move(groups));
         if (prepared) {
             change.vrrp_change.emplace(std::move(*prepared));
         } else {
@@ -138,13 +140,7 @@ void supervisor::commit_ipvs(prepared_reload& change, const config::configuratio
 }
 
 void supervisor::commit_vrrp(prepared_reload& change) {
-    if (change.vrrp) {
-        address_effects_ = std::move(change.address_effects);
-        vrrp_ = std::move(change.vrrp);
-        vrrp_->on_state_change(
-            [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
-    }
-    if (vrrp_ && change.vrrp_change) {
+    if (change.vrrp_change) {
         vrrp_->commit(std::move(*change.vrrp_change));
     }
 }
@@ -344,14 +340,10 @@ bool supervisor::apply_vrrp(const config::configuration& config) {
     if (instances.empty()) {
         return true;
     }
-    address_effects_ = std::make_unique<vrrp::netlink_effects>();
-    if (!address_effects_->ok()) {
-        log_.error("vrrp.start_failed", {{"error", "cannot open a route netlink socket"}});
+    if (auto error = vrrp_->open()) {
+        log_.error("vrrp.start_failed", {{"error", *error}});
         return false;
     }
-    vrrp_ = std::make_unique<vrrp::instance_set>(executor_, log_, *address_effects_);
-    vrrp_->on_state_change(
-        [this](const std::string& instance, vrrp::state to) { on_vrrp_state(instance, to); });
     if (auto error = vrrp_->start(std::move(instances), sync_group_specs(config))) {
         log_.error("vrrp.start_failed", {{"error", *error}});
         return false;
@@ -415,7 +407,7 @@ void supervisor::shutdown() {
     if (reconciler_) {
         reconciler_->shutdown();
     }
-    if (vrrp_) {
+    if (vrrp_->opened()) {
         // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
         // Master_Down_Interval, and the VIPs leave this node.
         vrrp_->shutdown();
@@ -423,7 +415,7 @@ void supervisor::shutdown() {
 }
 
 bool supervisor::notifying() const {
-    return (vrrp_ && vrrp_->notifying()) || (reconciler_ && reconciler_->shutting_down());
+    return (vrrp_->opened() && vrrp_->notifying()) || (reconciler_ && reconciler_->shutting_down());
 }
 
 bool supervisor::synced() const {
@@ -431,7 +423,7 @@ bool supervisor::synced() const {
 }
 
 std::vector<vrrp::instance_status> supervisor::vrrp_status() const {
-    return vrrp_ ? vrrp_->status() : std::vector<vrrp::instance_status>{};
+    return vrrp_->opened() ? vrrp_->status() : std::vector<vrrp::instance_status>{};
 }
 
 void supervisor::add_status(status_snapshot& snapshot) const {

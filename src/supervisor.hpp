@@ -23,13 +23,14 @@
 #include "ipvs/reconciler.hpp"
 #include "metrics/scrape.hpp"
 #include "status_document.hpp"
-#include "vrrp/address_effects.hpp"
 #include "vrrp/instance_set.hpp"
+#include "vrrp_thread.hpp"
 
 namespace vigil {
 
-// Wires the engines together on one loop: health results and drains feed the IPVS reconciler,
-// the VRRP state of the sync instance drives the connection-sync daemon. It owns the engines;
+// Wires the engines together on one loop (VRRP on a thread of its own, see vrrp_thread): health
+// results and drains feed the IPVS reconciler, the VRRP state of the sync instance drives the
+// connection-sync daemon. It owns the engines;
 // the daemon owns the process around them (signals, control socket, reload, log, systemd).
 //
 // One health result walks: probe → health_monitor → supervisor::on_health_change →
@@ -37,6 +38,7 @@ namespace vigil {
 // operation to the IPVS worker thread, so the kernel's answer never holds up the loop.
 class supervisor {
   public:
+    // VRRP's thread starts here, scheduled as the calling thread is (see vrrp_thread).
     supervisor(boost::asio::any_io_executor executor, event_log& log, clock_source& clock,
                random_source& random);
     ~supervisor();
@@ -61,10 +63,7 @@ class supervisor {
     struct prepared_reload {
         engine_specs specs;
         std::unique_ptr<ipvs::backend> ipvs_backend;  // opened for a first IPVS table
-        // A first VRRP instance: the effects outlive the set that uses them.
-        std::unique_ptr<vrrp::netlink_effects> address_effects;
-        std::unique_ptr<vrrp::instance_set> vrrp;
-        std::optional<vrrp::instance_set::prepared> vrrp_change;
+        std::optional<vrrp_thread::prepared> vrrp_change;
         // BGP: the liveness device a first announcement (or a renamed one) needs.
         std::optional<announce::liveness_link> bgp_link;
     };
@@ -147,9 +146,8 @@ class supervisor {
     clock_source& clock_;
     random_source& random_;
     std::optional<drain_list> drained_;
-    // VRRP runs only when instances are configured; the routers die before the effects they use.
-    std::unique_ptr<vrrp::netlink_effects> address_effects_;
-    std::unique_ptr<vrrp::instance_set> vrrp_;
+    // VRRP, on its own thread; its instance set is made with the first instance configured.
+    std::unique_ptr<vrrp_thread> vrrp_;
     // IPVS: the backend outlives the worker thread that calls it, and the worker the reconciler
     // that sends it requests.
     std::unique_ptr<ipvs::backend> ipvs_backend_;

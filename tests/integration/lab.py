@@ -237,11 +237,12 @@ class vigil_node:
                     f'[global.log]\nformat = "json"\nlevel = "debug"\n\n' + config_text)
         self.process = None
 
-    def start(self):
+    def start(self, launcher=()):
+        """`launcher` goes before the command line, e.g. ("chrt", "-f", "10")."""
         # A restarted node appends to the same log: wait for this run's start, not the last one's.
         started_before = self.event_count("daemon.started") if os.path.exists(self.events_path) else 0
         self.events_file = open(self.events_path, "a")
-        self.process = self.host.popen([self.vigil, "run", "-c", self.config],
+        self.process = self.host.popen([*launcher, self.vigil, "run", "-c", self.config],
                                        stderr=self.events_file, stdout=subprocess.DEVNULL)
         wait_for(lambda: self.event_count("daemon.started") > started_before
                  or self.process.poll() is not None,
@@ -250,6 +251,16 @@ class vigil_node:
             with open(self.events_path) as f:
                 raise AssertionError(f"vigil on {self.host.name} exited: {f.read()}")
         return self
+
+    def thread_id(self, name):
+        """The id of the daemon's thread called `name` (the main loop is "vigil", VRRP's
+        "vigil-vrrp")."""
+        task = f"/proc/{self.process.pid}/task"
+        for tid in sorted(os.listdir(task), key=int):
+            with open(f"{task}/{tid}/comm") as f:
+                if f.read().strip() == name:
+                    return int(tid)
+        raise AssertionError(f"vigil on {self.host.name} has no thread {name}")
 
     def stop(self, sig=signal.SIGTERM):
         self.process.send_signal(sig)

@@ -15,10 +15,15 @@ are captured on the backup's interface (tcpdump, kernel timestamps) and the test
 It prints, per kind, the rate the sender achieved, the gap distribution and what each node's
 `vigil status` counted as dropped.
 
+A second test stops the master's main loop (the thread that runs checks, status and reloads) for
+3 s with ptrace, which stops that one thread only, and asserts the same of the adverts: VRRP runs
+on a thread of its own, which nothing on the loop can hold back.
+
 Environment: VIGIL_FLOOD_SENDER (the sender binary; ctest sets it), VIGIL_FLOOD_SECONDS per kind
 (default 10; CI may use 5), VIGIL_FLOOD_RATE in packets/s (default 50000).
 """
 
+import ctypes
 import json
 import math
 import os
@@ -38,7 +43,8 @@ RATE = float(os.environ.get("VIGIL_FLOOD_RATE", "50000"))
 VIP = "10.99.0.100"
 INTERVAL = 0.100
 SLACK = 0.020
-# The daemons run SCHED_FIFO, as a production VRRP daemon does (keepalived's vrrp_rt_priority):
+# The daemons are started SCHED_FIFO, as a production VRRP daemon is (systemd's
+# CPUSchedulingPolicy=, keepalived's vrrp_rt_priority), which only their VRRP threads keep:
 # on a shared CI machine with more runnable processes than CPUs an ordinary process that is busy
 # (here: reading the flood) waits tens of milliseconds for a CPU, which measures the machine's
 # load and not vigil's loop. VIGIL_FLOOD_REALTIME=0 runs them as ordinary processes.
@@ -89,10 +95,59 @@ def dropped(node):
 
 
 def scheduling(node):
-    """(ms on a CPU, ms runnable but waiting for one) of a node's daemon, from the scheduler."""
-    with open(f"/proc/{node.process.pid}/schedstat") as f:
+    """(ms on a CPU, ms runnable but waiting for one) of a node's VRRP thread, from the
+    scheduler."""
+    with open(f"/proc/{node.process.pid}/task/{node.thread_id('vigil-vrrp')}/schedstat") as f:
         run_ns, wait_ns, _ = (int(x) for x in f.read().split())
     return run_ns / 1e6, wait_ns / 1e6
+
+
+def start_pair(n1, n2):
+    # The intended master first: at 100 ms adverts a simultaneous start can elect n2 briefly.
+    launcher = ("chrt", "-f", "10") if REALTIME else ()
+    master = vigil_node(VIGIL, n1, instance(150)).start(launcher)
+    wait_for(lambda: n1.has(VIP), 5, "the VIP on n1")
+    backup = vigil_node(VIGIL, n2, instance(100)).start(launcher)
+    return master, backup
+
+
+def capture_adverts(n1, n2, pcap, log):
+    # -B: a large capture buffer so the flood (filtered out in the kernel) never costs us one
+    # of the master's adverts; -U: written per packet, so nothing is lost at the end.
+    capture = n2.popen(["tcpdump", "-i", "eth0", "-n", "-U", "-B", "16384", "-w", pcap,
+                        f"ip proto 112 and src {n1.ipv4}"],
+                       stdout=subprocess.DEVNULL, stderr=log)
+    time.sleep(0.5)  # tcpdump needs a moment before it captures
+    return capture
+
+
+class stopped_thread:
+    """Stops one thread of another process (ptrace is per thread: the others run on) until the
+    block ends."""
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT, WALL = 17, 0x4206, 0x4207, 0x40000000
+
+    def __init__(self, tid):
+        self.tid = tid
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+
+    def ptrace(self, request):
+        if self.libc.ptrace(request, self.tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), f"ptrace({request}) on thread {self.tid}")
+
+    def state(self):
+        with open(f"/proc/{self.tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
+    def __enter__(self):
+        self.ptrace(self.PTRACE_SEIZE)
+        self.ptrace(self.PTRACE_INTERRUPT)
+        os.waitpid(self.tid, self.WALL)
+        return self
+
+    def __exit__(self, *_):
+        self.ptrace(self.PTRACE_DETACH)
 
 
 def delta(after, before):
@@ -109,12 +164,7 @@ class vrrp_flood(unittest.TestCase):
     def test_master_keeps_its_schedule_under_a_flood(self):
         n1, n2, n3 = self.lab["n1"], self.lab["n2"], self.lab["n3"]
         # The intended master first: at 100 ms adverts a simultaneous start can elect n2 briefly.
-        master = vigil_node(VIGIL, n1, instance(150)).start()
-        wait_for(lambda: n1.has(VIP), 5, "the VIP on n1")
-        backup = vigil_node(VIGIL, n2, instance(100)).start()
-        if REALTIME:
-            for node in (master, backup):
-                subprocess.run(["chrt", "-f", "-p", "10", str(node.process.pid)], check=True)
+        master, backup = start_pair(n1, n2)
         time.sleep(1.0)
         self.assertEqual(master.state(), "MASTER")
         self.assertEqual(backup.state(), "BACKUP")
@@ -123,12 +173,7 @@ class vrrp_flood(unittest.TestCase):
 
         pcap = os.path.join(self.lab.dir, "master-adverts.pcap")
         capture_log = open(os.path.join(self.lab.dir, "tcpdump.err"), "w")
-        # -B: a large capture buffer so the flood (filtered out in the kernel) never costs us one
-        # of the master's adverts; -U: written per packet, so nothing is lost at the end.
-        capture = n2.popen(["tcpdump", "-i", "eth0", "-n", "-U", "-B", "16384", "-w", pcap,
-                            f"ip proto 112 and src {n1.ipv4}"],
-                           stdout=subprocess.DEVNULL, stderr=capture_log)
-        time.sleep(0.5)  # tcpdump needs a moment before it captures
+        capture = capture_adverts(n1, n2, pcap, capture_log)
 
         phases = []
         for kind in KINDS:
@@ -215,6 +260,42 @@ class vrrp_flood(unittest.TestCase):
         self.assertEqual(master.state(), "MASTER")
         self.assertEqual(backup.state(), "BACKUP")
         self.assertEqual(failures, [])
+
+    def test_adverts_keep_their_schedule_while_the_main_loop_is_stopped(self):
+        # Whatever holds the daemon's main loop (checks, status, reload commits), VRRP runs on a
+        # thread of its own: here the loop is stopped outright for 3 s.
+        n1, n2 = self.lab["n1"], self.lab["n2"]
+        master, backup = start_pair(n1, n2)
+        time.sleep(1.0)
+        self.assertEqual(backup.state(), "BACKUP")
+        transitions_before = (master.event_count("vrrp.transition"),
+                              backup.event_count("vrrp.transition"))
+        pcap = os.path.join(self.lab.dir, "stopped-loop.pcap")
+        capture_log = open(os.path.join(self.lab.dir, "tcpdump.err"), "w")
+        capture = capture_adverts(n1, n2, pcap, capture_log)
+        loop = stopped_thread(master.thread_id("vigil"))
+        with loop:
+            started = time.time()
+            time.sleep(0.2)
+            self.assertEqual(loop.state(), "t", "the main loop is stopped (tracing stop)")
+            time.sleep(2.8)
+            ended = time.time()
+        time.sleep(1.5)  # tcpdump hands over what it captured in blocks, up to a second late
+        capture.terminate()
+        capture.wait(timeout=10)
+        capture_log.close()
+
+        adverts = [t for t in read_pcap(pcap) if started - 0.2 <= t <= ended + 0.2]
+        gaps = [b - a for a, b in zip(adverts, adverts[1:])]
+        print(f"\nmain loop stopped {ended - started:.1f} s: {len(adverts)} adverts, max gap "
+              f"{max(gaps) * 1000:.1f} ms, p99 {percentile(gaps, 99) * 1000:.1f} ms")
+        self.assertGreaterEqual(len(adverts), int((ended - started) / INTERVAL) - 1)
+        self.assertLessEqual(max(gaps), INTERVAL + SLACK)
+        self.assertEqual([e for node, n in zip((master, backup), transitions_before)
+                          for e in node.events("vrrp.transition")[n:]], [])
+        # The loop, running again, answers for VRRP from the VRRP thread.
+        self.assertEqual(master.state(), "MASTER")
+        self.assertEqual(backup.state(), "BACKUP")
 
 
 if __name__ == "__main__":
