@@ -161,15 +161,18 @@ class vrrp_flood(unittest.TestCase):
     def tearDown(self):
         self.lab.close()
 
-    def test_master_keeps_its_schedule_under_a_flood(self):
-        n1, n2, n3 = self.lab["n1"], self.lab["n2"], self.lab["n3"]
-        # The intended master first: at 100 ms adverts a simultaneous start can elect n2 briefly.
+    def running_pair(self, n1, n2):
+        """A settled MASTER on n1 and BACKUP on n2, and how many transitions each logged."""
         master, backup = start_pair(n1, n2)
         time.sleep(1.0)
         self.assertEqual(master.state(), "MASTER")
         self.assertEqual(backup.state(), "BACKUP")
-        transitions_before = (master.event_count("vrrp.transition"),
-                              backup.event_count("vrrp.transition"))
+        return master, backup, (master.event_count("vrrp.transition"),
+                                backup.event_count("vrrp.transition"))
+
+    def test_master_keeps_its_schedule_under_a_flood(self):
+        n1, n2, n3 = self.lab["n1"], self.lab["n2"], self.lab["n3"]
+        master, backup, transitions_before = self.running_pair(n1, n2)
 
         pcap = os.path.join(self.lab.dir, "master-adverts.pcap")
         capture_log = open(os.path.join(self.lab.dir, "tcpdump.err"), "w")
@@ -265,11 +268,7 @@ class vrrp_flood(unittest.TestCase):
         # Whatever holds the daemon's main loop (checks, status, reload commits), VRRP runs on a
         # thread of its own: here the loop is stopped outright for 3 s.
         n1, n2 = self.lab["n1"], self.lab["n2"]
-        master, backup = start_pair(n1, n2)
-        time.sleep(1.0)
-        self.assertEqual(backup.state(), "BACKUP")
-        transitions_before = (master.event_count("vrrp.transition"),
-                              backup.event_count("vrrp.transition"))
+        master, backup, transitions_before = self.running_pair(n1, n2)
         pcap = os.path.join(self.lab.dir, "stopped-loop.pcap")
         capture_log = open(os.path.join(self.lab.dir, "tcpdump.err"), "w")
         capture = capture_adverts(n1, n2, pcap, capture_log)
