@@ -407,15 +407,13 @@ void supervisor::shutdown() {
     if (reconciler_) {
         reconciler_->shutdown();
     }
-    if (vrrp_->opened()) {
-        // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
-        // Master_Down_Interval, and the VIPs leave this node.
-        vrrp_->shutdown();
-    }
+    // Masters resign (priority 0) so a backup takes over after Skew_Time, not after
+    // Master_Down_Interval, and the VIPs leave this node.
+    vrrp_->shutdown();
 }
 
 bool supervisor::notifying() const {
-    return (vrrp_->opened() && vrrp_->notifying()) || (reconciler_ && reconciler_->shutting_down());
+    return vrrp_->notifying() || (reconciler_ && reconciler_->shutting_down());
 }
 
 bool supervisor::synced() const {
@@ -423,7 +421,7 @@ bool supervisor::synced() const {
 }
 
 std::vector<vrrp::instance_status> supervisor::vrrp_status() const {
-    return vrrp_->opened() ? vrrp_->status() : std::vector<vrrp::instance_status>{};
+    return vrrp_->status();
 }
 
 void supervisor::add_status(status_snapshot& snapshot) const {

@@ -30,8 +30,8 @@ namespace vigil {
 
 // Wires the engines together on one loop (VRRP on a thread of its own, see vrrp_thread): health
 // results and drains feed the IPVS reconciler, the VRRP state of the sync instance drives the
-// connection-sync daemon. It owns the engines;
-// the daemon owns the process around them (signals, control socket, reload, log, systemd).
+// connection-sync daemon. It owns the engines; the daemon owns the process around them (signals,
+// control socket, reload, log, systemd).
 //
 // One health result walks: probe → health_monitor → supervisor::on_health_change →
 // reconciler::set_health, each a direct call on the same loop turn; the reconciler hands the

@@ -166,14 +166,19 @@ void vrrp_thread::commit(prepared change) {
 }
 
 void vrrp_thread::shutdown() {
-    call([&] { set_->shutdown(); });
+    if (opened_) {
+        call([&] { set_->shutdown(); });
+    }
 }
 
 bool vrrp_thread::notifying() {
-    return call([&] { return set_->notifying(); });
+    return opened_ && call([&] { return set_->notifying(); });
 }
 
 std::vector<vrrp::instance_status> vrrp_thread::status() {
+    if (!opened_) {
+        return {};
+    }
     return call([&] { return set_->status(); });
 }
 

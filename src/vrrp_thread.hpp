@@ -42,7 +42,8 @@ class vrrp_thread {
     std::optional<std::string> open();
     bool opened() const { return opened_; }
 
-    // The instance set's calls, valid once open() succeeded.
+    // The instance set's calls: start, prepare and commit are valid once open() succeeded;
+    // before that, shutdown does nothing, nothing is notifying and the status is empty.
     std::optional<std::string> start(std::vector<vrrp::instance_spec> instances,
                                      std::vector<vrrp::sync_group_spec> groups);
 
